@@ -1,0 +1,35 @@
+# Two commands a newcomer needs: `make run` and `make test`.
+# Both install into .venv first (only Python 3.11 is assumed on the machine).
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test install services-stop clean bench
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: start PostgreSQL + Redis (embedded unless DATABASE_URL/REDIS_URL are set),
+## migrate, seed the demo tenant, serve HTTP + WebSocket on :$${PORT:-8000} and a qcluster.
+run: $(STAMP)
+	$(BIN)/python -m config.devstack run
+
+## make test: the whole suite against real PostgreSQL and Redis.
+test: $(STAMP)
+	$(BIN)/python -m config.devstack test $(ARGS)
+
+## make bench: the benchmark scripts (figures quoted in the README).
+bench: $(STAMP)
+	$(BIN)/python -m config.devstack exec -- $(BIN)/python benchmarks/provisioning.py
+
+services-stop: $(STAMP)
+	$(BIN)/python -m config.devstack stop
+
+clean:
+	rm -rf $(VENV) .data

@@ -1,0 +1,124 @@
+"""`python -m config.devstack run|test|exec|stop`: the launcher behind make.
+
+run   services up, migrate (shared, tenants, template, pool), seed the demo
+      tenant, then serve HTTP + WebSocket (uvicorn) and a qcluster until Ctrl-C.
+test  services up (profile "test"), then pytest with the given arguments.
+exec  services up (profile from --profile, default "bench"), then any command.
+stop  stop the embedded servers of a profile.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from .services import ROOT, stack_down, stack_up, stop_postgres, stop_redis
+
+PYTHON = sys.executable
+
+
+def _env(stack, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(stack.environ())
+    env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    env.update(extra or {})
+    return env
+
+
+def _manage(env: dict[str, str], *args: str) -> None:
+    subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True)
+
+
+def run(_args) -> int:
+    stack = stack_up("dev")
+    env = _env(stack)
+    port = env.get("PORT", "8000")
+    procs: list[subprocess.Popen] = []
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        _manage(env, "migrate_schemas", "--noinput", "-v", "0")
+        _manage(env, "seed_demo")
+        procs.append(subprocess.Popen(
+            [PYTHON, "-m", "uvicorn", "config.asgi:application",
+             "--host", env.get("HOST", "127.0.0.1"), "--port", port,
+             "--lifespan", "off", "--no-access-log" if env.get("ACCESS_LOG") == "0" else "--access-log"],
+            cwd=ROOT, env=env, start_new_session=True,
+        ))
+        procs.append(subprocess.Popen(
+            [PYTHON, "manage.py", "qcluster"], cwd=ROOT, env=env, start_new_session=True,
+        ))
+        while not stopping:
+            for proc in procs:
+                if proc.poll() is not None:
+                    print(f"process {proc.args[:3]} exited with {proc.returncode}; stopping", flush=True)
+                    stopping = True
+            time.sleep(0.2)
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        stack_down(stack)
+        print("stopped: app server, qcluster and the services this run started", flush=True)
+    return 0
+
+
+def test(args) -> int:
+    stack = stack_up("test")
+    try:
+        cmd = [PYTHON, "-m", "pytest", *args.rest]
+        return subprocess.call(cmd, cwd=ROOT, env=_env(stack))
+    finally:
+        stack_down(stack)
+
+
+def exec_(args) -> int:
+    stack = stack_up(args.profile)
+    rest = args.rest[1:] if args.rest[:1] == ["--"] else args.rest
+    try:
+        return subprocess.call(rest, cwd=ROOT, env=_env(stack))
+    finally:
+        stack_down(stack)
+
+
+def stop(args) -> int:
+    stop_redis(args.profile)
+    stop_postgres(args.profile)
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m config.devstack")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run").set_defaults(func=run)
+    p_test = sub.add_parser("test")
+    p_test.add_argument("rest", nargs=argparse.REMAINDER)
+    p_test.set_defaults(func=test)
+    p_exec = sub.add_parser("exec")
+    p_exec.add_argument("--profile", default="bench")
+    p_exec.add_argument("rest", nargs=argparse.REMAINDER)
+    p_exec.set_defaults(func=exec_)
+    p_stop = sub.add_parser("stop")
+    p_stop.add_argument("--profile", default="dev")
+    p_stop.set_defaults(func=stop)
+    args = parser.parse_args()
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

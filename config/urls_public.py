@@ -1,0 +1,29 @@
+"""The platform host: operator admin and tenant management API."""
+from django.contrib import admin
+from django.urls import include, path
+
+from accounts.apis import SignupApi
+from tenants import apis
+
+handler400 = "common.exceptions.handler400"
+handler403 = "common.exceptions.handler403"
+handler404 = "common.exceptions.handler404"
+handler500 = "common.exceptions.handler500"
+
+platform_api = [
+    path("api/auth/signup", SignupApi.as_view(), name="auth-signup"),
+    path("api/tenants", apis.TenantListCreateApi.as_view(), name="tenant-list"),
+    path("api/tenants/<uuid:tenant_id>", apis.TenantDetailApi.as_view(), name="tenant-detail"),
+    path("api/tenants/<uuid:tenant_id>/settings", apis.TenantSettingsApi.as_view(), name="tenant-settings"),
+    path("api/tenants/<uuid:tenant_id>/usage", apis.TenantUsageApi.as_view(), name="tenant-usage"),
+    path("api/tenants/<uuid:tenant_id>/members", apis.TenantMembersApi.as_view(), name="tenant-members"),
+    path("api/tenants/<uuid:tenant_id>/members/<int:user_id>", apis.TenantMemberDetailApi.as_view(),
+         name="tenant-member"),
+    path("api/tenants/<uuid:tenant_id>/audit", apis.TenantAuditApi.as_view(), name="tenant-audit"),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    *platform_api,
+    path("", include("config.urls_common")),
+]

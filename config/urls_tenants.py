@@ -1,0 +1,18 @@
+"""Tenant hosts (and requests given a tenant by header or token)."""
+from django.urls import include, path
+
+from tenants.apis import CurrentTenantApi
+
+handler400 = "common.exceptions.handler400"
+handler403 = "common.exceptions.handler403"
+handler404 = "common.exceptions.handler404"
+handler500 = "common.exceptions.handler500"
+
+tenant_api = [
+    path("api/tenant", CurrentTenantApi.as_view(), name="tenant-current"),
+]
+
+urlpatterns = [
+    *tenant_api,
+    path("", include("config.urls_common")),
+]

@@ -1,0 +1,154 @@
+"""Tenant management API (platform host) and the current tenant (tenant hosts)."""
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.serializers import UserOutputSerializer
+from common.pagination import PagePagination
+
+from .audit import Actor
+from .errors import TenantNotSpecified
+from .selectors import (audit_list, membership_list, tenant_get_for_member, tenant_list_for_user,
+                        tenant_usage)
+from .serializers import (AuditEventOutputSerializer, MemberAddInputSerializer, MemberOutputSerializer,
+                          MemberRoleInputSerializer, TenantCreateInputSerializer, TenantOutputSerializer,
+                          TenantWithRoleOutputSerializer, UsageOutputSerializer)
+from .services import (membership_add, membership_remove, membership_role_change, tenant_create,
+                       tenant_settings_update)
+from .settings_schema import TenantSettingsSerializer, settings_effective
+
+
+def _paginate(view: APIView, queryset, serializer_class):
+    paginator = PagePagination()
+    page = paginator.paginate_queryset(queryset, view.request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+class TenantListCreateApi(APIView):
+    @extend_schema(responses=TenantWithRoleOutputSerializer(many=True), tags=["tenants"])
+    def get(self, request):
+        tenants = tenant_list_for_user(user=request.user)
+        paginator = PagePagination()
+        page = paginator.paginate_queryset(tenants, request, view=self)
+        roles = dict(request.user.memberships.filter(tenant__in=page).values_list("tenant_id", "role"))
+        for tenant in page:
+            tenant.role = roles.get(tenant.pk)
+        return paginator.get_paginated_response(TenantWithRoleOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=TenantCreateInputSerializer, responses={201: TenantOutputSerializer}, tags=["tenants"])
+    def post(self, request):
+        data = TenantCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        tenant = tenant_create(**data.validated_data, owner=request.user, actor=Actor.from_request(request))
+        return Response(TenantOutputSerializer(tenant).data, status=status.HTTP_201_CREATED)
+
+
+class TenantDetailApi(APIView):
+    @extend_schema(responses=TenantOutputSerializer, tags=["tenants"])
+    def get(self, request, tenant_id):
+        tenant, _ = tenant_get_for_member(tenant_id=tenant_id, user=request.user)
+        return Response(TenantOutputSerializer(tenant).data)
+
+
+class TenantSettingsApi(APIView):
+    @extend_schema(responses=TenantSettingsSerializer, tags=["tenants"])
+    def get(self, request, tenant_id):
+        tenant, _ = tenant_get_for_member(tenant_id=tenant_id, user=request.user)
+        return Response(settings_effective(tenant.settings))
+
+    @extend_schema(request=TenantSettingsSerializer, responses=TenantSettingsSerializer, tags=["tenants"],
+                   description="Owners and admins. Keys not sent keep their value; unknown keys are refused.")
+    def put(self, request, tenant_id):
+        tenant, _ = tenant_get_for_member(tenant_id=tenant_id, user=request.user, manager=True)
+        effective = tenant_settings_update(tenant=tenant, data=request.data, actor=Actor.from_request(request))
+        return Response(effective)
+
+    patch = put
+
+
+class TenantUsageApi(APIView):
+    @extend_schema(responses=UsageOutputSerializer, tags=["tenants"])
+    def get(self, request, tenant_id):
+        tenant, _ = tenant_get_for_member(tenant_id=tenant_id, user=request.user)
+        return Response(UsageOutputSerializer(tenant_usage(tenant=tenant)).data)
+
+
+class TenantMembersApi(APIView):
+    @extend_schema(responses=MemberOutputSerializer(many=True), tags=["members"])
+    def get(self, request, tenant_id):
+        tenant, _ = tenant_get_for_member(tenant_id=tenant_id, user=request.user)
+        return _paginate(self, membership_list(tenant=tenant), MemberOutputSerializer)
+
+    @extend_schema(request=MemberAddInputSerializer, responses={201: MemberOutputSerializer}, tags=["members"])
+    def post(self, request, tenant_id):
+        tenant, _ = tenant_get_for_member(tenant_id=tenant_id, user=request.user, manager=True)
+        data = MemberAddInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = membership_add(tenant=tenant, actor=Actor.from_request(request), **data.validated_data)
+        return Response(MemberOutputSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+class TenantMemberDetailApi(APIView):
+    @extend_schema(request=MemberRoleInputSerializer, responses=MemberOutputSerializer, tags=["members"])
+    def patch(self, request, tenant_id, user_id):
+        tenant, _ = tenant_get_for_member(tenant_id=tenant_id, user=request.user, manager=True)
+        data = MemberRoleInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = membership_role_change(tenant=tenant, user_id=user_id, actor=Actor.from_request(request),
+                                            **data.validated_data)
+        return Response(MemberOutputSerializer(membership).data)
+
+    @extend_schema(responses={204: None}, tags=["members"],
+                   description="Owners/admins remove members; any member may remove themselves (leave).")
+    def delete(self, request, tenant_id, user_id):
+        tenant, _ = tenant_get_for_member(tenant_id=tenant_id, user=request.user)
+        membership_remove(tenant=tenant, user_id=user_id, actor=Actor.from_request(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TenantAuditApi(APIView):
+    @extend_schema(responses=AuditEventOutputSerializer(many=True), tags=["tenants"])
+    def get(self, request, tenant_id):
+        tenant, _ = tenant_get_for_member(tenant_id=tenant_id, user=request.user, manager=True)
+        return _paginate(self, audit_list(tenant=tenant), AuditEventOutputSerializer)
+
+
+class MeApi(APIView):
+    @extend_schema(
+        tags=["auth"],
+        parameters=[OpenApiParameter("X-Tenant-ID", str, OpenApiParameter.HEADER, required=False)],
+        responses=inline_serializer("Me", {
+            "user": UserOutputSerializer(),
+            "tenants": serializers.ListField(child=serializers.DictField(), required=False),
+            "tenant": serializers.DictField(required=False),
+            "role": serializers.CharField(required=False),
+        }),
+        description="On the platform host: the user and their tenants. In a tenant: the user, "
+                    "the tenant and the user's role in it.",
+    )
+    def get(self, request):
+        user = UserOutputSerializer(request.user).data
+        tenant = request._request.tenant
+        if tenant is None:
+            tenants = [
+                {"id": str(m.tenant_id), "slug": m.tenant.slug, "role": m.role}
+                for m in request.user.memberships.select_related("tenant").order_by("tenant__slug")
+            ]
+            return Response({"user": user, "tenants": tenants})
+        return Response({"user": user, "tenant": {"id": str(tenant.pk), "slug": tenant.slug, "name": tenant.name},
+                         "role": request._request.tenant_role})
+
+
+class CurrentTenantApi(APIView):
+    """GET /api/tenant — the tenant this request is in (tenant hosts only)."""
+
+    @extend_schema(responses=TenantWithRoleOutputSerializer, tags=["tenants"])
+    def get(self, request):
+        tenant = request._request.tenant
+        if tenant is None:
+            raise TenantNotSpecified()
+        tenant.role = request._request.tenant_role
+        return Response(TenantWithRoleOutputSerializer(tenant).data)

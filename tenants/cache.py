@@ -1,0 +1,96 @@
+"""The cached lookups that make tenant resolution free of SQL in steady state.
+
+host → tenant, ref (slug or id) → tenant and (tenant, user) → role live in the
+"platform" cache (Redis). Entries are dropped by tenants.signals whenever a
+Tenant, Domain or Membership is saved or deleted, whatever saved it.
+"""
+from __future__ import annotations
+
+import uuid
+
+from django.core.cache import caches
+from django.db import transaction
+
+from .models import Domain, Membership, Tenant
+
+MISSING = "-"
+NEGATIVE_TTL = 60  # unknown hosts/refs: cached briefly, and dropped when one is created
+
+
+def _cache():
+    return caches["platform"]
+
+
+def host_key(host: str) -> str:
+    return f"host:{host}"
+
+
+def ref_key(ref: str) -> str:
+    return f"ref:{ref}"
+
+
+def role_key(tenant_id, user_id) -> str:
+    return f"role:{tenant_id}:{user_id}"
+
+
+def cached_tenant_for_host(host: str) -> Tenant | None:
+    cache = _cache()
+    hit = cache.get(host_key(host))
+    if hit is not None:
+        return None if hit == MISSING else hit
+    domain = Domain.objects.select_related("tenant").filter(domain=host).first()
+    tenant = domain.tenant if domain else None
+    cache.set(host_key(host), tenant or MISSING, None if tenant else NEGATIVE_TTL)
+    return tenant
+
+
+def cached_tenant_for_ref(ref: str) -> Tenant | None:
+    """A tenant by slug or by id (as the X-Tenant-ID header or a token names it)."""
+    ref = ref.strip().lower()
+    if not ref or len(ref) > 64:
+        return None
+    cache = _cache()
+    hit = cache.get(ref_key(ref))
+    if hit is not None:
+        return None if hit == MISSING else hit
+    try:
+        tenant = Tenant.objects.filter(pk=uuid.UUID(ref)).first()
+    except ValueError:
+        tenant = Tenant.objects.filter(slug=ref).first()
+    cache.set(ref_key(ref), tenant or MISSING, None if tenant else NEGATIVE_TTL)
+    return tenant
+
+
+def cached_role(tenant_id, user_id) -> str | None:
+    cache = _cache()
+    hit = cache.get(role_key(tenant_id, user_id))
+    if hit is not None:
+        return None if hit == MISSING else hit
+    role = (
+        Membership.objects.filter(tenant_id=tenant_id, user_id=user_id)
+        .values_list("role", flat=True)
+        .first()
+    )
+    cache.set(role_key(tenant_id, user_id), role or MISSING, 3600)
+    return role
+
+
+def forget(*keys: str) -> None:
+    """Drop keys now and again after the commit, so a request that read the old
+    row between the two cannot leave a stale entry behind."""
+    cache = _cache()
+    cache.delete_many(keys)
+    transaction.on_commit(lambda: cache.delete_many(keys))
+
+
+def forget_tenant(tenant: Tenant) -> None:
+    domains = Domain.objects.filter(tenant_id=tenant.pk).values_list("domain", flat=True)
+    forget(*[host_key(d) for d in domains], ref_key(str(tenant.pk)), ref_key(tenant.slug))
+
+
+def forget_host(host: str) -> None:
+    forget(host_key(host))
+
+
+def forget_role(tenant_id, user_id) -> None:
+    forget(role_key(tenant_id, user_id))

@@ -1,0 +1,27 @@
+"""Tenancy's codes in the shared vocabulary."""
+from common.errors import ApplicationError
+
+
+class TenantNotSpecified(ApplicationError):
+    status, code = 400, "tenant_not_specified"
+    message = "This endpoint needs a tenant: use the tenant's host, an X-Tenant-ID header or a tenant token."
+
+
+class TenantNotFound(ApplicationError):
+    status, code, message = 404, "tenant_not_found", "No such tenant."
+
+
+class TenantMismatch(ApplicationError):
+    status, code, message = 400, "tenant_mismatch", "The request names two different tenants."
+
+
+class NotAMember(ApplicationError):
+    status, code, message = 403, "not_a_member", "You are not a member of this tenant."
+
+
+class TenantSuspended(ApplicationError):
+    status, code, message = 403, "tenant_suspended", "This tenant is suspended."
+
+
+class InsufficientRole(ApplicationError):
+    status, code, message = 403, "insufficient_role", "Your role in this tenant does not allow this."

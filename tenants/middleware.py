@@ -1,0 +1,89 @@
+"""HTTP tenant middleware: resolve the tenant, admit the caller, set the schema.
+
+Replaces django-tenants' TenantMainMiddleware, which costs three SQL queries
+per request: lookups here are cached (tenants.cache), and the search_path is
+set once per request (TENANT_LIMIT_SET_CALLS).
+"""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import connection
+from django.urls import Resolver404, resolve
+
+from accounts.authentication import REQUEST_TOKEN_ATTR
+from accounts.selectors import token_get_valid
+from accounts.tokens import bearer_from_header
+from common.errors import ApplicationError, application_error_response
+from common.redis import redis_client
+
+from .errors import TenantNotSpecified
+from .resolution import tenant_admit, tenant_resolve
+from .selectors import api_requests_key
+
+TENANT_HEADER = "HTTP_X_TENANT_ID"
+
+
+class TenantMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        connection.set_schema_to_public()  # never inherit the last request's schema
+        try:
+            token = self._token(request)
+            resolution = tenant_resolve(
+                host=request.get_host(),
+                header_ref=request.META.get(TENANT_HEADER),
+                token_tenant_id=token.tenant_id if token else None,
+            )
+            tenant = resolution.tenant
+            user = token.user if token else request.user
+            request.tenant = tenant
+            request.tenant_source = resolution.source
+            request.tenant_role = tenant_admit(tenant, user) if tenant else None
+            if tenant is None:
+                request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
+                self._require_platform_path(request.path_info)
+        except ApplicationError as exc:
+            return application_error_response(exc)
+
+        if tenant is None:
+            return self.get_response(request)
+        connection.set_tenant(tenant)
+        request.urlconf = settings.ROOT_URLCONF
+        try:
+            response = self.get_response(request)
+        finally:
+            connection.set_schema_to_public()
+        if request.path_info.startswith("/api/"):
+            self._count_api_request(tenant)
+        return response
+
+    @staticmethod
+    def _token(request):
+        raw = bearer_from_header(request.META.get("HTTP_AUTHORIZATION"))
+        if raw is None:
+            return None
+        token = token_get_valid(raw)  # raises token_invalid / token_expired / token_revoked
+        setattr(request, REQUEST_TOKEN_ATTR, token)
+        return token
+
+    @staticmethod
+    def _require_platform_path(path: str) -> None:
+        """A path that exists only on tenant hosts, asked without a tenant."""
+        try:
+            resolve(path, urlconf=settings.PUBLIC_SCHEMA_URLCONF)
+        except Resolver404:
+            try:
+                resolve(path, urlconf=settings.ROOT_URLCONF)
+            except Resolver404:
+                return
+            raise TenantNotSpecified(details={"path": path})
+
+    @staticmethod
+    def _count_api_request(tenant) -> None:
+        key = api_requests_key(tenant.pk)
+        pipe = redis_client().pipeline(transaction=False)
+        pipe.incr(key)
+        pipe.expire(key, 3 * 24 * 3600)
+        pipe.execute()

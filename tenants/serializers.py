@@ -1,0 +1,70 @@
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from .models import AuditEvent, Membership, Tenant
+from .settings_schema import settings_effective
+
+
+class TenantCreateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    slug = serializers.CharField(max_length=50, help_text="Lowercase, DNS-safe; the tenant's subdomain.")
+
+
+class TenantOutputSerializer(serializers.ModelSerializer):
+    domains = serializers.SerializerMethodField()
+    settings = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Tenant
+        fields = ["id", "slug", "name", "status", "domains", "settings", "created_at"]
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_domains(self, tenant):
+        return [d.domain for d in tenant.domains.all()]
+
+    @extend_schema_field(serializers.DictField())
+    def get_settings(self, tenant):
+        return settings_effective(tenant.settings)
+
+
+class TenantWithRoleOutputSerializer(TenantOutputSerializer):
+    role = serializers.CharField(read_only=True)
+
+    class Meta(TenantOutputSerializer.Meta):
+        fields = TenantOutputSerializer.Meta.fields + ["role"]
+
+
+class UsageOutputSerializer(serializers.Serializer):
+    members = serializers.IntegerField()
+    schema_bytes = serializers.IntegerField()
+    api_requests_today = serializers.IntegerField()
+    storage_bytes = serializers.IntegerField()
+    files = serializers.IntegerField()
+    jobs = serializers.IntegerField()
+
+
+class MemberAddInputSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    role = serializers.CharField(max_length=16, default=Membership.Role.MEMBER)
+
+
+class MemberRoleInputSerializer(serializers.Serializer):
+    role = serializers.CharField(max_length=16)
+
+
+class MemberOutputSerializer(serializers.ModelSerializer):
+    user_id = serializers.IntegerField(source="user.id")
+    email = serializers.EmailField(source="user.email")
+    joined_at = serializers.DateTimeField(source="created_at")
+
+    class Meta:
+        model = Membership
+        fields = ["user_id", "email", "role", "joined_at"]
+
+
+class AuditEventOutputSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor_email")
+
+    class Meta:
+        model = AuditEvent
+        fields = ["id", "action", "actor", "target", "before", "after", "ip", "created_at"]

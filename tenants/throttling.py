@@ -1,0 +1,51 @@
+"""Rate limits per user and per tenant (DRF throttling, 429 with Retry-After).
+
+Cache keys carry the tenant: a user's budget in tenant A is not spent in B.
+The tenant budget is the tenant's own `rate_limit_per_minute` setting.
+"""
+from __future__ import annotations
+
+from rest_framework import throttling
+
+from .settings_schema import settings_effective
+
+
+def _tenant_part(request) -> str:
+    tenant = getattr(request._request, "tenant", None)
+    return str(tenant.pk) if tenant is not None else "platform"
+
+
+class UserRateThrottle(throttling.UserRateThrottle):
+    def get_cache_key(self, request, view):
+        if not request.user or not request.user.is_authenticated:
+            return None
+        return f"throttle:user:{_tenant_part(request)}:{request.user.pk}"
+
+
+class AnonRateThrottle(throttling.AnonRateThrottle):
+    def get_cache_key(self, request, view):
+        if request.user and request.user.is_authenticated:
+            return None
+        return f"throttle:anon:{_tenant_part(request)}:{self.get_ident(request)}"
+
+
+class TenantRateThrottle(throttling.SimpleRateThrottle):
+    scope = "tenant"
+
+    def __init__(self):  # the rate comes from the tenant, not from settings
+        pass
+
+    def allow_request(self, request, view):
+        tenant = getattr(request._request, "tenant", None)
+        if tenant is None:
+            return True
+        self.num_requests = settings_effective(tenant.settings)["rate_limit_per_minute"]
+        self.duration = 60
+        self.key = f"throttle:tenant:{tenant.pk}"
+        self.history = self.cache.get(self.key, [])
+        self.now = self.timer()
+        while self.history and self.history[-1] <= self.now - self.duration:
+            self.history.pop()
+        if len(self.history) >= self.num_requests:
+            return self.throttle_failure()
+        return self.throttle_success()
