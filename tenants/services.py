@@ -25,8 +25,8 @@ def _invalid(field: str, message: str) -> ApplicationError:
 
 
 def slug_validate(slug: str) -> str:
-    slug = (slug or "").strip().lower()
-    if not re.match(SLUG_RE, slug):
+    slug = slug or ""
+    if not re.fullmatch(SLUG_RE.strip("^$"), slug):
         raise _invalid("slug", "Use 1-50 lowercase letters, digits and hyphens, not starting or ending with a hyphen.")
     if slug in settings.RESERVED_SLUGS or slug.startswith(("pool-", "pg-", "xn--")):
         raise ApplicationError("This slug is reserved.", code="slug_reserved", details={"slug": slug})

@@ -70,7 +70,7 @@ def run(_args) -> int:
                 os.killpg(proc.pid, signal.SIGTERM)
         for proc in procs:
             try:
-                proc.wait(timeout=15)
+                proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
         stack_down(stack)
@@ -82,7 +82,8 @@ def test(args) -> int:
     stack = stack_up("test")
     try:
         cmd = [PYTHON, "-m", "pytest", *args.rest]
-        return subprocess.call(cmd, cwd=ROOT, env=_env(stack))
+        env = _env(stack, {"DJANGO_SETTINGS_MODULE": "config.settings_test"})
+        return subprocess.call(cmd, cwd=ROOT, env=env)
     finally:
         stack_down(stack)
 
@@ -103,21 +104,13 @@ def stop(args) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m config.devstack")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run").set_defaults(func=run)
-    p_test = sub.add_parser("test")
-    p_test.add_argument("rest", nargs=argparse.REMAINDER)
-    p_test.set_defaults(func=test)
-    p_exec = sub.add_parser("exec")
-    p_exec.add_argument("--profile", default="bench")
-    p_exec.add_argument("rest", nargs=argparse.REMAINDER)
-    p_exec.set_defaults(func=exec_)
-    p_stop = sub.add_parser("stop")
-    p_stop.add_argument("--profile", default="dev")
-    p_stop.set_defaults(func=stop)
-    args = parser.parse_args()
-    return args.func(args)
+    parser = argparse.ArgumentParser(prog="python -m config.devstack", allow_abbrev=False)
+    parser.add_argument("command", choices=["run", "test", "exec", "stop"])
+    parser.add_argument("--profile", default=None)
+    args, rest = parser.parse_known_args()
+    args.rest = rest
+    args.profile = args.profile or ("dev" if args.command == "stop" else "bench")
+    return {"run": run, "test": test, "exec": exec_, "stop": stop}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,68 @@
+"""Helpers shared by the benchmark scripts (not a benchmark itself).
+
+Named with a leading underscore so it cannot shadow the project's `common` app:
+a script's own folder comes first on sys.path.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+
+def require_services() -> None:
+    """Exit with a hint unless run under `python -m config.devstack exec`."""
+    if not os.environ.get("DATABASE_URL"):
+        sys.exit("DATABASE_URL is not set: run me through\n"
+                 "  .venv/bin/python -m config.devstack exec --profile bench -- "
+                 f".venv/bin/python {Path(sys.argv[0]).relative_to(ROOT)}")
+
+
+def django_setup(**env: str) -> None:
+    """Set up Django in this process (env entries are set first, e.g. TENANT_POOL_SIZE)."""
+    os.environ.update(env)
+    import django
+
+    django.setup()
+
+
+def manage(*args: str, env: dict[str, str] | None = None, quiet: bool = True) -> None:
+    """Run `manage.py <args>` in a subprocess with this environment plus `env`."""
+    subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env={**os.environ, **(env or {})}, check=True,
+                   stdout=subprocess.DEVNULL if quiet else None)
+
+
+def machine() -> str:
+    """One line: cores, Python and PostgreSQL versions (needs Django set up)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version()")
+        pg = cursor.fetchone()[0].split(" on ")[0]
+    return f"{os.cpu_count()} cores (nproc), Python {platform.python_version()}, {pg}, {platform.platform()}"
+
+
+def percentile(samples: list[float], pct: float) -> float:
+    """Linear-interpolated percentile (numpy's default), e.g. pct=99."""
+    ordered = sorted(samples)
+    if len(ordered) == 1:
+        return ordered[0]
+    rank = (len(ordered) - 1) * pct / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def summary(samples_ms: list[float]) -> tuple[float, float, float]:
+    """(p50, p99, mean) of samples in ms."""
+    return percentile(samples_ms, 50), percentile(samples_ms, 99), statistics.fmean(samples_ms)

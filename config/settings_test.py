@@ -1,0 +1,7 @@
+"""Test settings: small overrides of the real ones, nothing more."""
+from .settings import *  # noqa: F401,F403
+
+# Fast hashing for the many users tests create (production keeps PBKDF2).
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Tests fill the pool themselves when they test it.
+TENANT_POOL_SIZE = 0
