@@ -17,6 +17,19 @@ from django.db import connection
 current_tenant: ContextVar = ContextVar("current_tenant", default=None)
 
 
+def schema_activate(tenant) -> None:
+    """Point this thread's connection at `tenant` (None: public), issuing the
+    `SET search_path` only if the schema actually changes."""
+    target = tenant.schema_name if tenant is not None else "public"
+    if connection.schema_name != target:
+        if tenant is None:
+            connection.set_schema_to_public()
+        else:
+            connection.set_tenant(tenant)
+    elif tenant is not None:
+        connection.tenant = tenant  # same schema, fresher object (settings, status)
+
+
 def _in_tenant(func):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):

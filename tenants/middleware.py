@@ -1,8 +1,12 @@
 """HTTP tenant middleware: resolve the tenant, admit the caller, set the schema.
 
 Replaces django-tenants' TenantMainMiddleware, which costs three SQL queries
-per request: lookups here are cached (tenants.cache), and the search_path is
-set once per request (TENANT_LIMIT_SET_CALLS).
+per request: lookups here are cached (tenants.cache). The search_path is
+issued at most once per request, and only when the connection's schema
+changes: the lookups made before the tenant is known (token, session, user)
+are on shared-only tables, which exist in `public` alone and so resolve the
+same under any tenant's search_path (TenantSyncRouter never creates them in a
+tenant schema).
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from accounts.tokens import bearer_from_header
 from common.errors import ApplicationError, application_error_response
 from common.redis import redis_client
 
+from .context import schema_activate
 from .errors import TenantNotSpecified
 from .resolution import tenant_admit, tenant_resolve
 from .selectors import api_requests_key
@@ -28,7 +33,6 @@ class TenantMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        connection.set_schema_to_public()  # never inherit the last request's schema
         try:
             token = self._token(request)
             resolution = tenant_resolve(
@@ -47,14 +51,11 @@ class TenantMiddleware:
         except ApplicationError as exc:
             return application_error_response(exc)
 
+        schema_activate(tenant)
         if tenant is None:
             return self.get_response(request)
-        connection.set_tenant(tenant)
         request.urlconf = settings.ROOT_URLCONF
-        try:
-            response = self.get_response(request)
-        finally:
-            connection.set_schema_to_public()
+        response = self.get_response(request)
         if request.path_info.startswith("/api/"):
             self._count_api_request(tenant)
         return response

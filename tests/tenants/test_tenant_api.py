@@ -1,6 +1,5 @@
 """The tenant management API on the platform host."""
 import pytest
-from django.db import connection
 
 from tenants.models import AuditEvent, Domain, Membership, Tenant
 from tenants.provisioning import schema_is_present
@@ -222,7 +221,3 @@ def test_me_on_a_tenant_host_names_the_tenant_and_role(api, acme):
     assert body["tenant"]["slug"] == "acme" and body["role"] == "owner"
     assert body["user"]["email"] == acme.owner.email
 
-
-def test_the_request_leaves_the_connection_in_public(api, acme):
-    api.get("/api/tenant", host="acme.localhost", token=acme.owner_token)
-    assert connection.schema_name == "public"
