@@ -25,14 +25,20 @@ class TenantSocketConsumer(AsyncWebsocketConsumer):
         tenant = self.scope.get("tenant")
         user = self.scope.get("user")
         if tenant is None:
-            return await self.close(code=4400, reason="tenant_not_specified")
+            return await self._refuse(CLOSE_BAD_FRAME, "tenant_not_specified")
         if user is None or not user.is_authenticated:
-            return await self.close(code=CLOSE_UNAUTHENTICATED, reason="not_authenticated")
+            return await self._refuse(CLOSE_UNAUTHENTICATED, "not_authenticated")
         try:
             self.role = await tenant_sync_to_async(tenant_admit)(tenant, user)
         except ApplicationError as exc:
-            return await self.close(code=CLOSE_FORBIDDEN, reason=exc.code)
+            return await self._refuse(CLOSE_FORBIDDEN, exc.code)
         await self.accept()
+
+    async def _refuse(self, code: int, reason: str):
+        """Accept then close, so the client sees our close code and reason
+        (a close before accept reaches it only as a bare HTTP 403)."""
+        await self.accept()
+        await self.close(code=code, reason=reason)
 
     async def receive(self, text_data=None, bytes_data=None):
         try:

@@ -12,7 +12,7 @@ from common.errors import ApplicationError
 
 from .audit import Actor
 from .models import AuditEvent, Domain, Membership, PooledSchema, Tenant
-from .services import domain_audit, tenant_create, tenant_reactivate, tenant_suspend
+from .services import domain_audit, slug_validate, tenant_create, tenant_reactivate, tenant_suspend
 
 SCHEMA_BYTES_SQL = """
     SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0)
@@ -41,6 +41,12 @@ class TenantAddForm(forms.ModelForm):
     class Meta:
         model = Tenant
         fields = ["slug", "name"]
+
+    def clean_slug(self):
+        try:
+            return slug_validate(self.cleaned_data.get("slug", ""))
+        except ApplicationError as exc:
+            raise forms.ValidationError(exc.message) from exc
 
     def clean_owner_email(self):
         email = self.cleaned_data.get("owner_email")
@@ -99,11 +105,10 @@ class TenantAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             return super().save_model(request, obj, form, change)
-        try:  # provisioning goes through the same service as the API
-            created = tenant_create(slug=obj.slug, name=obj.name, owner=form.cleaned_data.get("owner_email"),
-                                    actor=Actor.from_request(request))
-        except ApplicationError as exc:
-            raise forms.ValidationError(exc.message) from exc
+        # Provisioning goes through the same service as the API (the form has
+        # already validated the slug the same way).
+        created = tenant_create(slug=obj.slug, name=obj.name, owner=form.cleaned_data.get("owner_email"),
+                                actor=Actor.from_request(request))
         obj.pk = created.pk
         obj._state.adding = False
         obj._state.db = "default"

@@ -11,6 +11,7 @@ from common.pagination import PagePagination
 
 from .audit import Actor
 from .errors import TenantNotSpecified
+from .resolution import request_role, request_tenant
 from .selectors import (audit_list, membership_list, tenant_get_for_member, tenant_list_for_user,
                         tenant_usage)
 from .serializers import (AuditEventOutputSerializer, MemberAddInputSerializer, MemberOutputSerializer,
@@ -131,7 +132,7 @@ class MeApi(APIView):
     )
     def get(self, request):
         user = UserOutputSerializer(request.user).data
-        tenant = request._request.tenant
+        tenant = request_tenant(request)
         if tenant is None:
             tenants = [
                 {"id": str(m.tenant_id), "slug": m.tenant.slug, "role": m.role}
@@ -139,7 +140,7 @@ class MeApi(APIView):
             ]
             return Response({"user": user, "tenants": tenants})
         return Response({"user": user, "tenant": {"id": str(tenant.pk), "slug": tenant.slug, "name": tenant.name},
-                         "role": request._request.tenant_role})
+                         "role": request_role(request)})
 
 
 class CurrentTenantApi(APIView):
@@ -147,8 +148,8 @@ class CurrentTenantApi(APIView):
 
     @extend_schema(responses=TenantWithRoleOutputSerializer, tags=["tenants"])
     def get(self, request):
-        tenant = request._request.tenant
+        tenant = request_tenant(request)
         if tenant is None:
             raise TenantNotSpecified()
-        tenant.role = request._request.tenant_role
+        tenant.role = request_role(request)
         return Response(TenantWithRoleOutputSerializer(tenant).data)

@@ -25,6 +25,14 @@ def _header(scope, name: bytes) -> str | None:
     return None
 
 
+async def websocket_refuse(receive, send, code: int, reason: str) -> None:
+    """Accept, then close with our code: a close before accept reaches the
+    client only as a bare HTTP 403, and the code (and reason) would be lost."""
+    await receive()  # websocket.connect
+    await send({"type": "websocket.accept"})
+    await send({"type": "websocket.close", "code": code, "reason": reason})
+
+
 class TenantASGIMiddleware:
     def __init__(self, inner):
         self.inner = inner
@@ -38,9 +46,7 @@ class TenantASGIMiddleware:
                 header_ref=_header(scope, b"x-tenant-id"),
             )
         except ApplicationError as exc:
-            await receive()  # the websocket.connect message
-            await send({"type": "websocket.close", "code": CLOSE_FOR_STATUS.get(exc.status, 4400),
-                        "reason": exc.code})
+            await websocket_refuse(receive, send, CLOSE_FOR_STATUS.get(exc.status, 4400), exc.code)
             return
         scope = dict(scope, tenant=resolution.tenant, tenant_source=resolution.source)
         token = current_tenant.set(resolution.tenant)

@@ -42,10 +42,11 @@ class TenantMiddleware:
             )
             tenant = resolution.tenant
             user = token.user if token else request.user
-            request.tenant = tenant
             request.tenant_source = resolution.source
-            request.tenant_role = tenant_admit(tenant, user) if tenant else None
-            if tenant is None:
+            if tenant is not None:
+                request.tenant = tenant
+                request.tenant_role = tenant_admit(tenant, user)
+            else:
                 request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
                 self._require_platform_path(request.path_info)
         except ApplicationError as exc:

@@ -77,3 +77,16 @@ def tenant_admit(tenant: Tenant, user) -> str | None:
     if tenant.status != Tenant.Status.ACTIVE:
         raise TenantSuspended(details={"tenant": tenant.slug})
     return role
+
+
+def request_tenant(request) -> Tenant | None:
+    """The tenant of a Django or DRF request; None on the platform host.
+
+    Platform requests carry no `tenant` attribute at all: that is what
+    django-tenants' admin templates take to mean "public".
+    """
+    return getattr(getattr(request, "_request", request), "tenant", None)
+
+
+def request_role(request) -> str | None:
+    return getattr(getattr(request, "_request", request), "tenant_role", None)

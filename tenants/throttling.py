@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from rest_framework import throttling
 
+from .resolution import request_tenant
 from .settings_schema import settings_effective
 
 
 def _tenant_part(request) -> str:
-    tenant = getattr(request._request, "tenant", None)
+    tenant = request_tenant(request)
     return str(tenant.pk) if tenant is not None else "platform"
 
 
@@ -36,7 +37,7 @@ class TenantRateThrottle(throttling.SimpleRateThrottle):
         pass
 
     def allow_request(self, request, view):
-        tenant = getattr(request._request, "tenant", None)
+        tenant = request_tenant(request)
         if tenant is None:
             return True
         self.num_requests = settings_effective(tenant.settings)["rate_limit_per_minute"]

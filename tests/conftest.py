@@ -28,6 +28,11 @@ if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         template_ensure()
+    yield
+    with django_db_blocker.unblock():  # async tests' worker threads keep connections open
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
 
 
 @pytest.fixture(autouse=True)
@@ -107,3 +112,13 @@ def globex(db):
     tenant.owner, tenant.owner_token = owner, token_make(owner)
     return tenant
 
+
+
+@pytest.fixture(scope="session")
+def asgi_server(django_db_setup):
+    """uvicorn serving config.asgi on a free port, against the test database."""
+    from .live import LiveServer
+
+    server = LiveServer().start()
+    yield server
+    server.stop()

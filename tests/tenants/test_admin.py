@@ -1,0 +1,119 @@
+"""The operator admin on the platform host."""
+import pytest
+from django.test import Client
+
+from tenants.models import AuditEvent, Domain, Tenant
+from tenants.provisioning import schema_is_present
+from tests.factories import member_make, user_make
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def operator_client():
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(user_make("ops@platform.test", is_staff=True, is_superuser=True))
+    return client
+
+
+def test_the_tenant_list_shows_status_domains_members_and_schema_size(operator_client, acme, globex):
+    member_make(acme)
+    response = operator_client.get("/admin/tenants/tenant/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "acme.localhost" in page and "globex.localhost" in page
+    rows = {t.slug: t for t in response.context["cl"].result_list}
+    assert rows["acme"].member_count == 2 and rows["globex"].member_count == 1
+    assert rows["acme"].schema_bytes > 0
+
+
+def test_the_tenant_list_can_be_searched_and_filtered(operator_client, acme, globex):
+    response = operator_client.get("/admin/tenants/tenant/?q=acme.localhost")
+    assert [t.slug for t in response.context["cl"].result_list] == ["acme"]
+    response = operator_client.get("/admin/tenants/tenant/?status__exact=suspended")
+    assert list(response.context["cl"].result_list) == []
+
+
+def test_the_change_page_shows_domains_and_members_inline(operator_client, acme):
+    response = operator_client.get(f"/admin/tenants/tenant/{acme.pk}/change/")
+    assert response.status_code == 200
+    assert b"acme.localhost" in response.content and acme.owner.email.encode() in response.content
+
+
+def test_an_operator_creates_a_tenant_and_its_schema_from_the_admin(operator_client):
+    owner = user_make("boss@initech.test")
+    response = operator_client.post("/admin/tenants/tenant/add/",
+                                    {"slug": "initech", "name": "Initech", "owner_email": owner.email})
+    assert response.status_code == 302, response.content[:2000]
+    tenant = Tenant.objects.get(slug="initech")
+    assert schema_is_present("t_initech")
+    assert Domain.objects.get(tenant=tenant).domain == "initech.localhost"
+    assert tenant.memberships.get().user == owner
+    assert AuditEvent.objects.get(action="tenant.create").actor.email == "ops@platform.test"
+
+
+def test_the_admin_refuses_a_reserved_slug(operator_client):
+    response = operator_client.post("/admin/tenants/tenant/add/", {"slug": "admin", "name": "Nope"})
+    assert response.status_code == 200  # the form again, with the error
+    assert not Tenant.objects.exists()
+
+
+def test_suspend_and_reactivate_actions_change_status_and_are_audited(operator_client, acme, globex):
+    url = "/admin/tenants/tenant/"
+    operator_client.post(url, {"action": "suspend", "_selected_action": [acme.pk]})
+    acme.refresh_from_db()
+    globex.refresh_from_db()
+    assert acme.status == "suspended" and globex.status == "active"
+    operator_client.post(url, {"action": "reactivate", "_selected_action": [acme.pk]})
+    acme.refresh_from_db()
+    assert acme.status == "active"
+    actions = list(AuditEvent.objects.filter(tenant=acme).values_list("action", flat=True))
+    assert actions[:2] == ["tenant.reactivate", "tenant.suspend"]
+
+
+def test_adding_a_domain_inline_is_audited(operator_client, acme):
+    domain = Domain.objects.get(tenant=acme)
+    membership = acme.memberships.get()
+    data = {
+        "name": acme.name,
+        "domains-TOTAL_FORMS": "2", "domains-INITIAL_FORMS": "1", "domains-MIN_NUM_FORMS": "0",
+        "domains-MAX_NUM_FORMS": "1000",
+        "domains-0-id": domain.pk, "domains-0-tenant": acme.pk, "domains-0-domain": domain.domain,
+        "domains-0-is_primary": "on",
+        "domains-1-tenant": acme.pk, "domains-1-domain": "app.acme.com",
+        "memberships-TOTAL_FORMS": "1", "memberships-INITIAL_FORMS": "1", "memberships-MIN_NUM_FORMS": "0",
+        "memberships-MAX_NUM_FORMS": "1000",
+        "memberships-0-id": membership.pk, "memberships-0-tenant": acme.pk,
+        "memberships-0-user": membership.user_id, "memberships-0-role": "owner",
+    }
+    response = operator_client.post(f"/admin/tenants/tenant/{acme.pk}/change/", data)
+    assert response.status_code == 302, response.content[:3000]
+    assert Domain.objects.filter(domain="app.acme.com", tenant=acme).exists()
+    assert AuditEvent.objects.get(action="domain.add").after == {"domain": "app.acme.com"}
+
+
+def test_the_audit_log_is_read_only(operator_client, acme):
+    assert operator_client.get("/admin/tenants/auditevent/").status_code == 200
+    event = AuditEvent.objects.first()
+    assert operator_client.get("/admin/tenants/auditevent/add/").status_code == 403
+    response = operator_client.post(f"/admin/tenants/auditevent/{event.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 403
+    assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_every_admin_index_page_loads(operator_client, acme):
+    for url in ["/admin/", "/admin/accounts/user/", "/admin/accounts/authtoken/",
+                "/admin/tenants/pooledschema/", "/admin/tenants/tenant/add/", "/admin/django_q/schedule/"]:
+        assert operator_client.get(url).status_code == 200, url
+
+
+def test_non_operators_are_sent_to_the_login_page(acme):
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(acme.owner)
+    response = client.get("/admin/tenants/tenant/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_the_admin_is_not_served_on_tenant_hosts(acme):
+    client = Client(HTTP_HOST="acme.localhost")
+    assert client.get("/admin/").status_code == 404
