@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.utils import timezone
 
 from common.errors import ApplicationError
 
 from .models import AuthToken
 from .tokens import token_digest
+
+
+# Recording every use would be a write per request; this is precise enough for ops.
+LAST_USED_PRECISION = timedelta(minutes=5)
 
 
 class TokenInvalid(ApplicationError):
@@ -31,6 +37,10 @@ def token_get_valid(raw: str) -> AuthToken:
         raise TokenInvalid()
     if token.revoked_at is not None:
         raise TokenRevoked()
-    if token.expires_at <= timezone.now():
+    now = timezone.now()
+    if token.expires_at <= now:
         raise TokenExpired()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+        AuthToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
     return token

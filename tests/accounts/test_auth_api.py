@@ -124,3 +124,15 @@ def test_session_login_works_for_the_browsable_api(api):
     assert response.status_code == 200
     assert b"Django REST framework" in response.content
     assert user.email.encode() in response.content
+
+
+def test_token_use_is_recorded_without_a_write_per_request(api):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    token = token_make(user_make())
+    api.get("/api/me", token=token)
+    assert AuthToken.objects.get().last_used_at is not None
+    with CaptureQueriesContext(connection) as queries:
+        api.get("/api/me", token=token)
+    assert not any(q["sql"].startswith("UPDATE") for q in queries.captured_queries)
