@@ -1,6 +1,7 @@
 """Writes for users and tokens."""
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 from django.conf import settings
@@ -60,4 +61,13 @@ def token_issue(*, email: str, password: str, tenant=None, request=None) -> tupl
 
 
 def token_revoke(*, token: AuthToken) -> None:
+    """Revoke the token; sockets opened with a ticket it issued close too."""
+    from realtime.services import connections_close_for_credential
+
     AuthToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    connections_close_for_credential(credential=f"k{token.pk}")
+
+
+def session_credential(session_key: str) -> str:
+    """How live connections opened with a session are named (never the key itself)."""
+    return "s" + hashlib.sha256(session_key.encode()).hexdigest()[:24]

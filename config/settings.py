@@ -43,10 +43,10 @@ SHARED_APPS = [
     "drf_spectacular",
     "channels",
     "django_q",
-    "realtime",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
+    "realtime",  # rooms, messages, notifications: per tenant
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -202,6 +202,19 @@ SPECTACULAR_SETTINGS = {
     "SERVE_URLCONF": "config.urls_schema",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- real-time ---------------------------------------------------------------
+REALTIME = {
+    "EVENT_RETENTION_SECONDS": env.int("REALTIME_EVENT_RETENTION_SECONDS", default=900),
+    "EVENT_LOG_MAX": env.int("REALTIME_EVENT_LOG_MAX", default=200_000),  # hard cap per tenant
+    "TICKET_TTL_SECONDS": 30,
+    "MAX_FRAME_BYTES": 64 * 1024,
+    "FRAMES_PER_10S": env.int("REALTIME_FRAMES_PER_10S", default=100),
+    "MAX_CONNECTIONS_PER_USER": env.int("REALTIME_MAX_CONNECTIONS_PER_USER", default=10),
+    "PRESENCE_TTL_SECONDS": 45,
+    "HEARTBEAT_SECONDS": 15,
+    "SEND_TIMEOUT_SECONDS": 10,
 }
 
 # --- background work (django-q2 on PostgreSQL: see the README) --------------

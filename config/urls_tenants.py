@@ -1,6 +1,7 @@
 """Tenant hosts (and requests given a tenant by header or token)."""
 from django.urls import include, path
 
+from realtime.urls import urlpatterns as realtime_api
 from tenants.apis import CurrentTenantApi
 
 handler400 = "common.exceptions.handler400"
@@ -10,6 +11,7 @@ handler500 = "common.exceptions.handler500"
 
 tenant_api = [
     path("api/tenant", CurrentTenantApi.as_view(), name="tenant-current"),
+    *realtime_api,
 ]
 
 urlpatterns = [

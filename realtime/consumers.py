@@ -1,38 +1,128 @@
-"""The WebSocket endpoint of a tenant host: `/ws/`.
+"""The WebSocket endpoint of every tenant host: `/ws/`.
 
-Foundation scope: tenant resolution (TenantASGIMiddleware), authentication by
-session cookie, membership, and `ping` → `pong`. The full protocol
-(subscriptions, rooms, replay) is the realtime issue's.
+Thin: it checks who is connecting, parses frames against realtime.frames, and
+calls services. Delivery rules (see README "Real-time"):
+
+- A connection starts *pending*: live events are held back until the client
+  sends `resume`, any frame other than (un)subscribe, or PENDING_SECONDS pass.
+  So a reconnecting client re-subscribes, resumes, and gets the missed events,
+  in order, then the live ones — with no gap and no duplicate (ids of one
+  tenant are totally ordered; see realtime.eventlog).
+- The sending connection of a chat message gets an `ack`, not the event.
 """
 from __future__ import annotations
 
-import json
+import asyncio
+import time
+import uuid
+from urllib.parse import parse_qs, urlsplit
 
+from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.contrib.auth import get_user_model
 
+from accounts.services import session_credential
+from common.errors import ApplicationError
 from tenants.context import tenant_sync_to_async
 from tenants.resolution import tenant_admit
+from tenants.settings_schema import settings_effective
 
-from common.errors import ApplicationError
+from . import frames, presence
+from .channels import Channel, control_group, group_name
+from .eventlog import events_since, id_key, latest_id
+from .services import message_post, room_get_for_user, ticket_redeem
 
 CLOSE_BAD_FRAME = 4400
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+CLOSE_NO_TENANT = 4404
+CLOSE_TOO_SLOW = 4408
+CLOSE_RATE_LIMITED = 4429
+
+PENDING_SECONDS = 5
+BUFFER_MAX = 10_000  # held-back events while pending; beyond it the client gets `reset`
+QUEUE_MAX = 5_000  # undelivered events queued for a slow socket before it is dropped
+
+in_thread = sync_to_async  # for Redis calls (thread_sensitive: serialised per consumer)
 
 
-class TenantSocketConsumer(AsyncWebsocketConsumer):
+class RealtimeConsumer(AsyncWebsocketConsumer):
+    # --- handshake ------------------------------------------------------------
+
     async def connect(self):
-        tenant = self.scope.get("tenant")
-        user = self.scope.get("user")
-        if tenant is None:
+        self.conf = settings.REALTIME
+        self.tenant = self.scope.get("tenant")
+        self.conn_id = uuid.uuid4().hex
+        self.registered = False
+        self.tasks: list[asyncio.Task] = []
+        self.held: set[str] = set()
+        self.groups_joined: set[str] = set()
+        if self.tenant is None:
             return await self._refuse(CLOSE_BAD_FRAME, "tenant_not_specified")
-        if user is None or not user.is_authenticated:
+        self.tenant_id = str(self.tenant.pk)
+        if not self._origin_allowed():
+            return await self._refuse(CLOSE_FORBIDDEN, "origin_not_allowed")
+        self.user, self.credential = await self._authenticate()
+        if self.user is None:
             return await self._refuse(CLOSE_UNAUTHENTICATED, "not_authenticated")
         try:
-            self.role = await tenant_sync_to_async(tenant_admit)(tenant, user)
+            self.role = await tenant_sync_to_async(tenant_admit)(self.tenant, self.user)
         except ApplicationError as exc:
             return await self._refuse(CLOSE_FORBIDDEN, exc.code)
+        limit = self.conf["MAX_CONNECTIONS_PER_USER"]
+        if not await in_thread(presence.connection_register)(self.tenant_id, self.user.pk, self.conn_id, limit):
+            return await self._refuse(CLOSE_RATE_LIMITED, "too_many_connections")
+        self.registered = True
+
         await self.accept()
+        self.pending, self.buffer, self.overflowed, self.last_sent = True, [], False, None
+        self.allowance, self.checked_at = float(self.conf["FRAMES_PER_10S"]), time.monotonic()
+        for channel in (f"user:{self.user.pk}", "tenant"):
+            await self._hold(channel)
+        for group in (control_group(self.tenant_id), control_group(self.tenant_id, self.user.pk),
+                      f"ctl.{self.credential}"):
+            await self._group_add(group)
+        welcome = frames.Welcome(user=self.user.pk, tenant=self.tenant.slug, channels=sorted(self.held),
+                                 last_event_id=await in_thread(latest_id)(self.tenant_id))
+        await self._send_frame(welcome)
+        self.tasks.append(asyncio.create_task(self._go_live_later()))
+        self.tasks.append(asyncio.create_task(self._heartbeat()))
+
+    def _origin_allowed(self) -> bool:
+        """Browsers send Origin: it must be this host or one of the tenant's
+        frontend_origins. Clients that send none (servers, scripts) pass."""
+        origin = self._header(b"origin")
+        if not origin:
+            return True
+        parts = urlsplit(origin)
+        if parts.netloc.lower() == (self._header(b"host") or "").lower():
+            return True
+        allowed = settings_effective(self.tenant.settings)["frontend_origins"]
+        return f"{parts.scheme}://{parts.netloc}".lower() in allowed
+
+    def _header(self, name: bytes) -> str | None:
+        for key, value in self.scope.get("headers", []):
+            if key == name:
+                return value.decode("latin-1")
+        return None
+
+    async def _authenticate(self):
+        """(user, credential) from a one-time ticket or the session cookie."""
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        ticket = (query.get("ticket") or [""])[0]
+        if ticket:
+            grant = await in_thread(ticket_redeem)(tenant_id=self.tenant_id, ticket=ticket)
+            if grant is None:
+                return None, None
+            user = await tenant_sync_to_async(_active_user)(grant["user"])
+            credential = f"k{grant['token']}" if grant.get("token") else f"u{grant['user']}"
+            return user, credential
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            return None, None
+        session_key = getattr(self.scope.get("session"), "session_key", "") or ""
+        return user, session_credential(session_key)
 
     async def _refuse(self, code: int, reason: str):
         """Accept then close, so the client sees our close code and reason
@@ -40,28 +130,174 @@ class TenantSocketConsumer(AsyncWebsocketConsumer):
         await self.accept()
         await self.close(code=code, reason=reason)
 
+    # --- frames in --------------------------------------------------------------
+
     async def receive(self, text_data=None, bytes_data=None):
+        size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")
+        if size > self.conf["MAX_FRAME_BYTES"]:
+            return await self.close(code=CLOSE_BAD_FRAME, reason="frame_too_large")
+        if not self._within_rate():
+            return await self.close(code=CLOSE_RATE_LIMITED, reason="rate_limited")
         try:
-            frame = json.loads(text_data or "")
-            kind = frame["type"]
-        except (ValueError, TypeError, KeyError):
-            return await self._error("bad_frame", "Frames are JSON objects with a type.")
-        if kind == "ping":
-            return await self.send(json.dumps({"type": "pong"}))
-        if kind == "whoami":
-            return await self.send(json.dumps(await self._whoami()))
-        return await self._error("unknown_frame_type", f"Unknown frame type {kind!r}.")
+            frame = frames.client_frame_parse(text_data)
+        except frames.FrameError as exc:
+            return await self._error(exc.code, exc.message)
+        if not isinstance(frame, (frames.Subscribe, frames.Unsubscribe, frames.Resume)):
+            await self._go_live()
+        await getattr(self, f"on_{frame.type}")(frame)
 
-    @tenant_sync_to_async
-    def _whoami(self):
-        from django.db import connection
+    def _within_rate(self) -> bool:
+        """Token bucket: FRAMES_PER_10S frames per 10 s, bursts up to that."""
+        rate = self.conf["FRAMES_PER_10S"]
+        now = time.monotonic()
+        self.allowance = min(rate, self.allowance + (now - self.checked_at) * rate / 10)
+        self.checked_at = now
+        if self.allowance < 1:
+            return False
+        self.allowance -= 1
+        return True
 
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT current_schema()")
-            schema = cursor.fetchone()[0]
-        tenant = self.scope["tenant"]
-        return {"type": "whoami", "tenant": tenant.slug, "schema": schema,
-                "user": self.scope["user"].pk, "role": self.role}
+    async def on_ping(self, frame):
+        await self._send_frame(frames.Pong())
+
+    async def on_subscribe(self, frame):
+        channel = Channel.parse(frame.channel)
+        if channel is None:
+            return await self._error("invalid_channel", "Channels are user:<id>, room:<id> or tenant.")
+        if channel.kind == "user" and channel.ident != self.user.pk:
+            return await self._error("channel_forbidden", "You may only hold your own user channel.")
+        if channel.kind == "room":
+            try:
+                await tenant_sync_to_async(room_get_for_user)(room_id=channel.ident, user=self.user)
+            except ApplicationError as exc:
+                return await self._error(exc.code, exc.message)
+        await self._hold(channel.name)
+        if channel.kind == "room":
+            await in_thread(presence.presence_join)(self.tenant_id, channel.ident, self.user.pk, self.conn_id)
+        await self._send_frame(frames.Subscribed(channel=channel.name))
+
+    async def on_unsubscribe(self, frame):
+        channel = Channel.parse(frame.channel)
+        if channel is None or channel.name not in self.held:
+            return await self._error("not_subscribed", "This connection does not hold that channel.")
+        await self._release(channel.name)
+        if channel.kind == "room":
+            await in_thread(presence.presence_leave)(self.tenant_id, channel.ident, self.user.pk, self.conn_id)
+        await self._send_frame(frames.Unsubscribed(channel=channel.name))
+
+    async def on_message(self, frame):
+        try:
+            message = await tenant_sync_to_async(message_post)(
+                room_id=frame.room, author=self.user, body=frame.body, exclude=self.conn_id)
+        except ApplicationError as exc:
+            return await self._error(exc.code, exc.message)
+        await self._send_frame(frames.Ack(ref=frame.ref, id=message.pk))
+
+    async def on_resume(self, frame):
+        if not self.pending:
+            return await self._error("resume_too_late",
+                                     "Send resume right after (re)subscribing, before other frames.")
+        replay = await in_thread(events_since)(self.tenant_id, frame.last_event_id, set(self.held))
+        if replay.reset:
+            await self._send_frame(frames.Reset())
+        else:
+            self.last_sent = frame.last_event_id
+            for event_id, text in replay.frames:
+                await self._deliver(event_id, text)
+        await self._go_live()
+
+    # --- events out -------------------------------------------------------------
+
+    async def rt_event(self, message):
+        if message.get("exclude") == self.conn_id:
+            return
+        if self.pending:
+            if len(self.buffer) >= BUFFER_MAX:
+                self.overflowed, self.buffer = True, []
+            else:
+                self.buffer.append((message["id"], message["frame"]))
+            return
+        if self._queue_size() > QUEUE_MAX:
+            return await self.close(code=CLOSE_TOO_SLOW, reason="too_slow")
+        await self._deliver(message["id"], message["frame"])
+
+    async def rt_close(self, message):
+        await self.close(code=message.get("code", CLOSE_FORBIDDEN), reason=message.get("reason", ""))
+
+    async def _deliver(self, event_id: str, text: str):
+        if self.last_sent is not None and id_key(event_id) <= id_key(self.last_sent):
+            return  # already delivered (replay and live overlap)
+        await self._send_text(text)
+        self.last_sent = event_id
+
+    async def _go_live(self):
+        if not self.pending:
+            return
+        self.pending = False
+        if self.overflowed:
+            await self._send_frame(frames.Reset())
+        buffered, self.buffer = self.buffer, []
+        for event_id, text in buffered:
+            await self._deliver(event_id, text)
+
+    async def _go_live_later(self):
+        await asyncio.sleep(PENDING_SECONDS)
+        await self._go_live()
+
+    async def _send_frame(self, frame: frames.Frame):
+        await self._send_text(frame.dump())
+
+    async def _send_text(self, text: str):
+        """A socket that does not drain within SEND_TIMEOUT_SECONDS is closed
+        (4408) instead of buffering for it without bound."""
+        try:
+            await asyncio.wait_for(self.send(text_data=text), self.conf["SEND_TIMEOUT_SECONDS"])
+        except asyncio.TimeoutError:
+            await self.close(code=CLOSE_TOO_SLOW, reason="too_slow")
 
     async def _error(self, code: str, message: str):
-        await self.send(json.dumps({"type": "error", "code": code, "message": message}))
+        await self._send_frame(frames.Error(code=code, message=message))
+
+    def _queue_size(self) -> int:
+        try:
+            return self.channel_layer._get_layer().channels[self.channel_name].qsize()
+        except (AttributeError, KeyError):
+            return 0
+
+    # --- groups, heartbeat, goodbye -----------------------------------------------
+
+    async def _group_add(self, group: str):
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined.add(group)
+
+    async def _hold(self, channel: str):
+        self.held.add(channel)
+        await self._group_add(group_name(self.tenant_id, channel))
+
+    async def _release(self, channel: str):
+        self.held.discard(channel)
+        group = group_name(self.tenant_id, channel)
+        self.groups_joined.discard(group)
+        await self.channel_layer.group_discard(group, self.channel_name)
+
+    def _rooms(self) -> list[int]:
+        return [int(name.split(":")[1]) for name in self.held if name.startswith("room:")]
+
+    async def _heartbeat(self):
+        while True:
+            await asyncio.sleep(self.conf["HEARTBEAT_SECONDS"])
+            await in_thread(presence.presence_refresh)(self.tenant_id, self.user.pk, self.conn_id, self._rooms())
+
+    async def disconnect(self, code):
+        for task in self.tasks:
+            task.cancel()
+        for group in list(self.groups_joined):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        if self.registered:
+            for room_id in self._rooms():
+                await in_thread(presence.presence_leave)(self.tenant_id, room_id, self.user.pk, self.conn_id)
+            await in_thread(presence.connection_unregister)(self.tenant_id, self.user.pk, self.conn_id)
+
+
+def _active_user(user_id: int):
+    return get_user_model().objects.filter(pk=user_id, is_active=True).first()

@@ -1,7 +1,7 @@
 from django.urls import path
 
-from .consumers import TenantSocketConsumer
+from .consumers import RealtimeConsumer
 
 websocket_urlpatterns = [
-    path("ws/", TenantSocketConsumer.as_asgi()),
+    path("ws/", RealtimeConsumer.as_asgi()),
 ]

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
 from common.errors import ApplicationError, Conflict, NotFound
+from realtime.services import connections_close_for_tenant, connections_close_for_user
 
 from .audit import SYSTEM, Actor, audit_record
 from .errors import InsufficientRole
@@ -101,6 +102,8 @@ def _status_set(tenant: Tenant, status: str, action: str, actor: Actor) -> Tenan
         tenant.save(update_fields=["status", "updated_at"])
         audit_record(tenant=tenant, actor=actor, action=action, target=f"tenant:{tenant.pk}",
                      before={"status": before["status"]}, after={"status": status})
+        if status == Tenant.Status.SUSPENDED:
+            connections_close_for_tenant(tenant_id=tenant.pk, reason="tenant_suspended")
     return tenant
 
 
@@ -198,6 +201,7 @@ def membership_remove(*, tenant: Tenant, user_id: int, actor: Actor) -> None:
     audit_record(tenant=tenant, actor=actor, action="member.leave" if leaving else "member.remove",
                  target=f"user:{user_id}", before={"email": membership.user.email, "role": membership.role})
     membership.delete()
+    connections_close_for_user(tenant_id=tenant.pk, user_id=membership.user_id, reason="not_a_member")
 
 
 # --- domains (operators, through the admin) --------------------------------------

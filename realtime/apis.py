@@ -1,0 +1,132 @@
+"""Rooms, messages, notifications, presence and WebSocket tickets (tenant hosts)."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import AuthToken
+from common.errors import NotFound
+from common.pagination import PagePagination
+from tenants.errors import InsufficientRole, TenantNotSpecified
+from tenants.resolution import request_role, request_tenant
+
+from .models import RoomMember
+from .presence import presence_list
+from .publish import broadcast_tenant
+from .selectors import notification_list, room_list_for_user
+from .serializers import (AnnouncementInputSerializer, MessageInputSerializer, MessageOutputSerializer,
+                          NotificationOutputSerializer, RoomInputSerializer, RoomMemberInputSerializer,
+                          RoomOutputSerializer, TicketOutputSerializer)
+from .services import (message_post, notification_mark_read, room_create, room_get_for_user,
+                       ticket_issue)
+
+
+class TenantApi(APIView):
+    """An API that exists only inside a tenant."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.tenant = request_tenant(request)
+        if self.tenant is None:
+            raise TenantNotSpecified()
+
+
+class MessageCursor(CursorPagination):
+    ordering = "-id"
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class TicketApi(TenantApi):
+    @extend_schema(request=None, responses=TicketOutputSerializer, tags=["realtime"],
+                   description="A one-time ticket for `/ws/?ticket=…`, valid 30 s.")
+    def post(self, request):
+        token_id = request.auth.pk if isinstance(request.auth, AuthToken) else None
+        ticket = ticket_issue(tenant=self.tenant, user=request.user, token_id=token_id)
+        return Response({"ticket": ticket, "expires_in": settings.REALTIME["TICKET_TTL_SECONDS"]})
+
+
+class RoomListApi(TenantApi):
+    @extend_schema(responses=RoomOutputSerializer(many=True), tags=["realtime"])
+    def get(self, request):
+        paginator = PagePagination()
+        page = paginator.paginate_queryset(room_list_for_user(user=request.user), request, view=self)
+        return paginator.get_paginated_response(RoomOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=RoomInputSerializer, responses={201: RoomOutputSerializer}, tags=["realtime"])
+    def post(self, request):
+        data = RoomInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        room = room_create(creator=request.user, **data.validated_data)
+        return Response(RoomOutputSerializer(room).data, status=status.HTTP_201_CREATED)
+
+
+class RoomMembersApi(TenantApi):
+    @extend_schema(request=RoomMemberInputSerializer, responses={201: None}, tags=["realtime"],
+                   description="Add a tenant member to a private room (room members may).")
+    def post(self, request, room_id):
+        room = room_get_for_user(room_id=room_id, user=request.user)
+        data = RoomMemberInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = get_user_model().objects.filter(pk=data.validated_data["user_id"],
+                                               memberships__tenant=self.tenant).first()
+        if user is None:
+            raise NotFound("No such member of this tenant.", code="member_not_found")
+        RoomMember.objects.get_or_create(room=room, user=user)
+        return Response(status=status.HTTP_201_CREATED)
+
+
+class RoomMessagesApi(TenantApi):
+    @extend_schema(responses=MessageOutputSerializer(many=True), tags=["realtime"])
+    def get(self, request, room_id):
+        room = room_get_for_user(room_id=room_id, user=request.user)
+        paginator = MessageCursor()
+        page = paginator.paginate_queryset(room.messages.all(), request, view=self)
+        return paginator.get_paginated_response(MessageOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=MessageInputSerializer, responses={201: MessageOutputSerializer}, tags=["realtime"])
+    def post(self, request, room_id):
+        data = MessageInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        message = message_post(room_id=room_id, author=request.user, body=data.validated_data["body"])
+        return Response(MessageOutputSerializer(message).data, status=status.HTTP_201_CREATED)
+
+
+class RoomPresenceApi(TenantApi):
+    @extend_schema(tags=["realtime"], description="Users with a live connection subscribed to the room.")
+    def get(self, request, room_id):
+        room = room_get_for_user(room_id=room_id, user=request.user)
+        return Response({"room": room.pk, "users": presence_list(self.tenant.pk, room.pk)})
+
+
+class NotificationListApi(TenantApi):
+    @extend_schema(responses=NotificationOutputSerializer(many=True), tags=["realtime"])
+    def get(self, request):
+        paginator = PagePagination()
+        page = paginator.paginate_queryset(notification_list(user=request.user), request, view=self)
+        return paginator.get_paginated_response(NotificationOutputSerializer(page, many=True).data)
+
+
+class NotificationReadApi(TenantApi):
+    @extend_schema(request=None, responses=NotificationOutputSerializer, tags=["realtime"])
+    def post(self, request, notification_id):
+        notification = notification_mark_read(notification_id=notification_id, user=request.user)
+        return Response(NotificationOutputSerializer(notification).data)
+
+
+class AnnouncementApi(TenantApi):
+    @extend_schema(request=AnnouncementInputSerializer, responses={202: None}, tags=["realtime"],
+                   description="Owners/admins: an `announcement` event on the `tenant` channel.")
+    def post(self, request):
+        if request_role(request) not in ("owner", "admin"):
+            raise InsufficientRole(details={"required": ["owner", "admin"]})
+        data = AnnouncementInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        broadcast_tenant("announcement", data.validated_data, tenant=self.tenant)
+        return Response(status=status.HTTP_202_ACCEPTED)

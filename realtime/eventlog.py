@@ -1,0 +1,118 @@
+"""The per-tenant event log, and publishing through it.
+
+Every event is appended to its tenant's Redis stream *and* published to the
+channel-layer group in one Lua script. Redis runs a script atomically, so the
+order in which subscribers receive events is the order of their ids: a client
+that has seen id N has seen every earlier event of its channels, and resuming
+"after N" from the log loses nothing and repeats nothing.
+
+The frame is serialised once, in the script, and sent as-is to every socket
+(no per-subscriber JSON encoding). The log keeps at least
+REALTIME["EVENT_RETENTION_SECONDS"] of events (MINID trimming), with a hard
+cap of EVENT_LOG_MAX entries per tenant against floods.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from common.redis import redis_client
+
+from .channels import group_name, stream_key
+
+# The channel-layer group's pubsub channel: channels_redis names it
+# f"{prefix}__group__{group}" (RedisPubSubLoopLayer._get_group_channel_name).
+LAYER_PREFIX = settings.CHANNEL_LAYERS["default"]["CONFIG"].get("prefix", "asgi")
+
+PUBLISH_LUA = """
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'c', ARGV[1], 'b', ARGV[2])
+redis.call('XTRIM', KEYS[1], 'MINID', '~', tostring(now_ms - tonumber(ARGV[5])))
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[5]) * 4)
+local frame = '{"type":"event","id":"' .. id .. '",' .. string.sub(ARGV[2], 2)
+redis.call('PUBLISH', KEYS[2], cmsgpack.pack({type = 'rt.event', id = id, frame = frame, exclude = ARGV[3]}))
+return id
+"""
+
+_script = None
+
+
+def _publish_script():
+    global _script
+    if _script is None:
+        _script = redis_client().register_script(PUBLISH_LUA)
+    return _script
+
+
+def frame_body(channel: str, event: str, data: dict, ts: float | None = None) -> str:
+    """The event frame without its id (the log assigns it)."""
+    return json.dumps({"channel": channel, "event": event, "data": data,
+                       "ts": round(ts if ts is not None else time.time(), 3)},
+                      separators=(",", ":"), default=str)
+
+
+def frame_with_id(event_id: str, body: str) -> str:
+    return '{"type":"event","id":"' + event_id + '",' + body[1:]
+
+
+def event_append(tenant_id, channel: str, event: str, data: dict, *, exclude: str = "") -> str:
+    """Log and publish one event; returns its id (e.g. "1732400000000-0")."""
+    conf = settings.REALTIME
+    layer_channel = f"{LAYER_PREFIX}__group__{group_name(tenant_id, channel)}"
+    result = _publish_script()(
+        keys=[stream_key(tenant_id), layer_channel],
+        args=[channel, frame_body(channel, event, data), exclude or "",
+              conf["EVENT_LOG_MAX"], conf["EVENT_RETENTION_SECONDS"] * 1000],
+    )
+    return result.decode() if isinstance(result, bytes) else result
+
+
+def id_key(event_id: str) -> tuple[int, int]:
+    """Stream ids order as (milliseconds, sequence)."""
+    ms, _, seq = event_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def is_event_id(value: str) -> bool:
+    try:
+        id_key(value)
+    except (ValueError, AttributeError):
+        return False
+    return True
+
+
+@dataclass
+class Replay:
+    frames: list[tuple[str, str]]  # (id, frame json), in order
+    reset: bool  # the client is further behind than the log reaches
+    last_id: str | None  # the newest id in the log (or the given one)
+
+
+def events_since(tenant_id, last_id: str, channels: set[str], *, limit: int = 10_000) -> Replay:
+    """The events after `last_id` on `channels`, in order — or reset=True when
+    the log no longer reaches back to `last_id` (its oldest kept event is newer,
+    or it expired), so events may have been trimmed away."""
+    client = redis_client()
+    key = stream_key(tenant_id)
+    oldest = client.xrange(key, count=1)
+    if not oldest or id_key(last_id) < id_key(oldest[0][0].decode()):
+        return Replay([], True, None)
+    entries = client.xrange(key, min=f"({last_id}", count=limit)
+    frames = [
+        (entry_id.decode(), frame_with_id(entry_id.decode(), fields[b"b"].decode()))
+        for entry_id, fields in entries
+        if fields[b"c"].decode() in channels
+    ]
+    newest = entries[-1][0].decode() if entries else last_id
+    return Replay(frames, False, newest)
+
+
+def latest_id(tenant_id) -> str:
+    """The newest id in the tenant's log ("0-0" when empty): where a fresh
+    connection starts, so its first resume has a reference point."""
+    newest = redis_client().xrevrange(stream_key(tenant_id), count=1)
+    return newest[0][0].decode() if newest else "0-0"

@@ -1,0 +1,43 @@
+from rest_framework import serializers
+
+from .models import Message, Notification, Room
+
+
+class RoomInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    is_private = serializers.BooleanField(default=False)
+
+
+class RoomOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Room
+        fields = ["id", "name", "is_private", "created_by", "created_at"]
+
+
+class RoomMemberInputSerializer(serializers.Serializer):
+    user_id = serializers.IntegerField(min_value=1)
+
+
+class MessageInputSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=4000)
+
+
+class MessageOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Message
+        fields = ["id", "room", "author", "body", "created_at"]
+
+
+class NotificationOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Notification
+        fields = ["id", "event", "data", "read_at", "created_at"]
+
+
+class TicketOutputSerializer(serializers.Serializer):
+    ticket = serializers.CharField()
+    expires_in = serializers.IntegerField()
+
+
+class AnnouncementInputSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=2000)

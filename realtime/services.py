@@ -1,0 +1,113 @@
+"""Writes of the realtime app. Events go out through realtime.publish (after commit)."""
+from __future__ import annotations
+
+import json
+import secrets
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from common.errors import ApplicationError, NotFound
+from common.redis import redis_client, tenant_key
+
+from .channels import control_group
+from .models import Message, Notification, Room, RoomMember
+from .publish import broadcast_room, broadcast_tenant, notify_user
+
+CLOSE_FORBIDDEN = 4403
+
+
+def room_create(*, name: str, is_private: bool, creator) -> Room:
+    with transaction.atomic():
+        room = Room.objects.create(name=name, is_private=is_private, created_by=creator)
+        RoomMember.objects.create(room=room, user=creator)
+        if not is_private:
+            broadcast_tenant("room.created", {"id": room.pk, "name": room.name, "is_private": False})
+    return room
+
+
+def room_get_for_user(*, room_id: int, user) -> Room:
+    """The room if the user may see it; 404 room_not_found otherwise (a private
+    room one is not in looks exactly like one that does not exist)."""
+    room = Room.objects.filter(pk=room_id).first()
+    if room is None or (room.is_private and not RoomMember.objects.filter(room=room, user=user).exists()):
+        raise NotFound("No such room.", code="room_not_found", details={"room": room_id})
+    return room
+
+
+def message_post(*, room_id: int, author, body: str, exclude: str = "") -> Message:
+    """Store a message and broadcast it to the room (except the connection `exclude`)."""
+    body = (body or "").strip()
+    if not body or len(body) > 4000:
+        raise ApplicationError("Invalid input.", code="validation_error",
+                               details={"body": ["1 to 4000 characters."]})
+    room = room_get_for_user(room_id=room_id, user=author)
+    with transaction.atomic():
+        message = Message.objects.create(room=room, author=author, body=body)
+        broadcast_room(room.pk, "message.created", message_data(message), exclude=exclude)
+    return message
+
+
+def message_data(message: Message) -> dict:
+    return {"id": message.pk, "room": message.room_id, "author": message.author_id,
+            "body": message.body, "created_at": message.created_at.isoformat()}
+
+
+def notification_create(*, user_id: int, event: str, data: dict) -> Notification:
+    with transaction.atomic():
+        notification = Notification.objects.create(user_id=user_id, event=event, data=data)
+        notify_user(user_id, "notification.created", {
+            "id": notification.pk, "event": event, "data": data,
+            "created_at": notification.created_at.isoformat()})
+    return notification
+
+
+def notification_mark_read(*, notification_id: int, user) -> Notification:
+    notification = Notification.objects.filter(pk=notification_id, user=user).first()
+    if notification is None:
+        raise NotFound("No such notification.", code="notification_not_found")
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    return notification
+
+
+# --- tickets: short-lived, one-time credentials for the WebSocket URL -----------
+
+def ticket_issue(*, tenant, user, token_id: int | None = None) -> str:
+    ticket = secrets.token_urlsafe(24)
+    redis_client().set(tenant_key(tenant.pk, "ws_ticket", ticket),
+                       json.dumps({"user": user.pk, "token": token_id}),
+                       ex=settings.REALTIME["TICKET_TTL_SECONDS"])
+    return ticket
+
+
+def ticket_redeem(*, tenant_id, ticket: str) -> dict | None:
+    """The ticket's {user, token} once, or None (unknown, used or expired)."""
+    if not ticket or len(ticket) > 64:
+        return None
+    raw = redis_client().getdel(tenant_key(tenant_id, "ws_ticket", ticket))
+    return json.loads(raw) if raw else None
+
+
+# --- closing live connections when access changes ----------------------------------
+
+def _close(group: str, reason: str) -> None:
+    async_to_sync(get_channel_layer().group_send)(group, {"type": "rt.close", "code": CLOSE_FORBIDDEN,
+                                                         "reason": reason})
+
+
+def connections_close_for_user(*, tenant_id, user_id: int, reason: str = "access_revoked") -> None:
+    transaction.on_commit(lambda: _close(control_group(tenant_id, user_id), reason))
+
+
+def connections_close_for_tenant(*, tenant_id, reason: str = "tenant_suspended") -> None:
+    transaction.on_commit(lambda: _close(control_group(tenant_id), reason))
+
+
+def connections_close_for_credential(*, credential: str, reason: str = "credential_revoked") -> None:
+    """Every connection opened with this token or session, whatever its tenant."""
+    transaction.on_commit(lambda: _close(f"ctl.{credential}", reason))
