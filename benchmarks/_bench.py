@@ -29,11 +29,17 @@ def require_services() -> None:
 
 
 def django_setup(**env: str) -> None:
-    """Set up Django in this process (env entries are set first, e.g. TENANT_POOL_SIZE)."""
-    os.environ.update(env)
+    """Set up Django in this process with `env` over the environment (e.g. TENANT_POOL_SIZE);
+    the environment is restored afterwards, so subprocesses do not inherit `env`."""
     import django
 
-    django.setup()
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        django.setup()  # reads the settings, hence the environment, now
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def manage(*args: str, env: dict[str, str] | None = None, quiet: bool = True) -> None:
@@ -49,7 +55,9 @@ def machine() -> str:
     with connection.cursor() as cursor:
         cursor.execute("SELECT version()")
         pg = cursor.fetchone()[0].split(" on ")[0]
-    return f"{os.cpu_count()} cores (nproc), Python {platform.python_version()}, {pg}, {platform.platform()}"
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (f"{os.cpu_count()} cores (nproc), Python {platform.python_version()}, {pg}, "
+            f"{platform.platform()}; load average {load}")
 
 
 def percentile(samples: list[float], pct: float) -> float:

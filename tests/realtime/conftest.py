@@ -1,0 +1,30 @@
+import pytest
+from django.test import Client
+
+from realtime.models import Room, RoomMember
+from tests.factories import member_make, token_make
+from django_tenants.utils import tenant_context
+
+
+@pytest.fixture
+def world(committed, acme, globex):
+    """Committed data the server process can see: acme with an owner and a
+    member, globex with its owner, a public room in each (both have id 1)."""
+    member = member_make(acme, email="member@acme.test")
+    with tenant_context(acme):
+        acme_room = Room.objects.create(name="general", created_by=acme.owner)
+        private = Room.objects.create(name="owners", is_private=True, created_by=acme.owner)
+        RoomMember.objects.create(room=private, user=acme.owner)
+    with tenant_context(globex):
+        globex_room = Room.objects.create(name="general", created_by=globex.owner)
+    assert acme_room.pk == globex_room.pk == 1
+    return {
+        "acme": acme, "globex": globex, "member": member, "member_token": token_make(member),
+        "acme_room": acme_room, "private_room": private, "globex_room": globex_room,
+    }
+
+
+def session_cookie(user, host: str) -> str:
+    client = Client(HTTP_HOST=host)
+    client.force_login(user)
+    return client.cookies["sessionid"].value

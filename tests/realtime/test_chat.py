@@ -1,0 +1,87 @@
+"""Chat: stored, broadcast to the room except the sender, who gets an ack."""
+from asgiref.sync import sync_to_async
+from django_tenants.utils import tenant_context
+
+from realtime.models import Message
+from tests.realtime.client import api, connect_member
+
+
+async def test_a_message_frame_is_stored_acked_to_the_sender_and_sent_to_the_others(asgi_server, world):
+    room = f"room:{world['acme_room'].pk}"
+    alice = await connect_member(asgi_server, "acme.localhost", world["acme"].owner_token, subscribe=[room])
+    bob = await connect_member(asgi_server, "acme.localhost", world["member_token"], subscribe=[room])
+    await alice.send(type="message", room=world["acme_room"].pk, body="hello", ref="r1")
+    ack = await alice.recv_type("ack")
+    event = (await bob.events(1))[0]
+    assert event["event"] == "message.created" and event["channel"] == room
+    assert event["data"]["body"] == "hello" and event["data"]["id"] == ack["id"] and ack["ref"] == "r1"
+    assert await alice.nothing_for(0.5)  # the sender does not get its own event
+
+    def stored():
+        with tenant_context(world["acme"]):
+            return list(Message.objects.values_list("pk", "body"))
+
+    assert await sync_to_async(stored)() == [(ack["id"], "hello")]
+    await alice.close()
+    await bob.close()
+
+
+async def test_a_message_posted_over_http_reaches_every_subscriber(asgi_server, world):
+    room_id = world["acme_room"].pk
+    bob = await connect_member(asgi_server, "acme.localhost", world["member_token"], subscribe=[f"room:{room_id}"])
+    async with api(asgi_server, "acme.localhost", world["acme"].owner_token) as client:
+        response = await client.post(f"/api/rooms/{room_id}/messages", json={"body": "over http"})
+        assert response.status_code == 201
+        listing = (await client.get(f"/api/rooms/{room_id}/messages")).json()
+    assert (await bob.events(1))[0]["data"]["body"] == "over http"
+    assert [m["body"] for m in listing["results"]] == ["over http"]
+    await bob.close()
+
+
+async def test_two_tenants_with_the_same_room_id_never_see_each_others_events(asgi_server, world):
+    assert world["acme_room"].pk == world["globex_room"].pk
+    room = f"room:{world['acme_room'].pk}"
+    acme_sock = await connect_member(asgi_server, "acme.localhost", world["member_token"], subscribe=[room])
+    globex_sock = await connect_member(asgi_server, "globex.localhost", world["globex"].owner_token,
+                                       subscribe=[room])
+    await globex_sock.send(type="message", room=world["globex_room"].pk, body="globex only")
+    await globex_sock.recv_type("ack")
+    assert await acme_sock.nothing_for(0.7)
+    await acme_sock.close()
+    await globex_sock.close()
+
+
+async def test_a_notification_is_stored_and_pushed_to_its_user(asgi_server, world):
+    from realtime.services import notification_create
+
+    member = world["member"]
+    sock = await connect_member(asgi_server, "acme.localhost", world["member_token"])
+
+    def notify():
+        with tenant_context(world["acme"]):
+            return notification_create(user_id=member.pk, event="invoice.paid", data={"amount": 42}).pk
+
+    notification_id = await sync_to_async(notify)()
+    event = (await sock.events(1))[0]
+    assert event["channel"] == f"user:{member.pk}" and event["event"] == "notification.created"
+    assert event["data"]["id"] == notification_id and event["data"]["data"] == {"amount": 42}
+    async with api(asgi_server, "acme.localhost", world["member_token"]) as client:
+        listing = (await client.get("/api/notifications")).json()
+        assert [n["id"] for n in listing["results"]] == [notification_id]
+        read = await client.post(f"/api/notifications/{notification_id}/read")
+        assert read.status_code == 200 and read.json()["read_at"]
+    async with api(asgi_server, "acme.localhost", world["acme"].owner_token) as client:
+        response = await client.post(f"/api/notifications/{notification_id}/read")
+        assert response.status_code == 404  # not the owner's notification
+    await sock.close()
+
+
+async def test_an_admin_announcement_reaches_every_member_connection(asgi_server, world):
+    sock = await connect_member(asgi_server, "acme.localhost", world["member_token"])
+    async with api(asgi_server, "acme.localhost", world["member_token"]) as client:
+        assert (await client.post("/api/realtime/announcements", json={"text": "hi"})).status_code == 403
+    async with api(asgi_server, "acme.localhost", world["acme"].owner_token) as client:
+        assert (await client.post("/api/realtime/announcements", json={"text": "hi"})).status_code == 202
+    event = (await sock.events(1))[0]
+    assert (event["channel"], event["event"], event["data"]) == ("tenant", "announcement", {"text": "hi"})
+    await sock.close()
