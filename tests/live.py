@@ -63,3 +63,25 @@ class LiveServer:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+
+
+class QCluster:
+    """A real `manage.py qcluster` against the test database."""
+
+    def __init__(self):
+        self.env = {**os.environ, "DATABASE_URL": test_database_url(),
+                    "DJANGO_SETTINGS_MODULE": "config.settings_test"}
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "QCluster":
+        self.proc = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=self.env,
+                                     start_new_session=True)
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, 15)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, 9)

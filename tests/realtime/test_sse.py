@@ -1,0 +1,110 @@
+"""Server-Sent Events: the same events, Last-Event-ID replay, isolation, cleanup."""
+import asyncio
+
+from asgiref.sync import sync_to_async
+from django_tenants.utils import tenant_context
+
+from common.redis import redis_client
+from realtime.channels import group_name
+from realtime.services import notification_create
+
+
+class SSE:
+    def __init__(self, response):
+        self.lines = response.aiter_lines()
+
+    async def next_event(self, timeout=5) -> dict:
+        event: dict = {}
+        while True:
+            line = await asyncio.wait_for(self.lines.__anext__(), timeout)
+            if line == "":
+                if "data" in event:
+                    return event
+                event = {}
+                continue
+            if line.startswith(":"):
+                continue
+            key, _, value = line.partition(": ")
+            event[key] = value
+
+
+def notify(tenant, user, n):
+    def run():
+        with tenant_context(tenant):
+            notification_create(user_id=user.pk, event="test", data={"n": n})
+    return sync_to_async(run)()
+
+
+async def open_stream(client, url, token, host, **headers):
+    return client.stream("GET", url, headers={"Host": host, "Authorization": f"Bearer {token}", **headers},
+                         timeout=10)
+
+
+async def test_sse_streams_events_and_replays_after_last_event_id(asgi_server, world):
+    import httpx
+
+    acme, member, token = world["acme"], world["member"], world["member_token"]
+    async with httpx.AsyncClient(base_url=asgi_server.url) as client:
+        async with await open_stream(client, "/api/events", token, "acme.localhost") as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            stream = SSE(response)
+            await asyncio.sleep(0.3)
+            await notify(acme, member, 1)
+            first = await stream.next_event()
+        assert first["event"] == "notification.created" and '"n":1' in first["data"]
+
+        await notify(acme, member, 2)
+        await notify(acme, member, 3)
+        async with await open_stream(client, "/api/events", token, "acme.localhost",
+                                     **{"Last-Event-ID": first["id"]}) as response:
+            stream = SSE(response)
+            replayed = [await stream.next_event(), await stream.next_event()]
+    assert ['"n":2' in replayed[0]["data"], '"n":3' in replayed[1]["data"]] == [True, True]
+    assert replayed[0]["id"] != first["id"]
+
+
+async def test_sse_of_globex_never_carries_acmes_events(asgi_server, world):
+    import httpx
+
+    async with httpx.AsyncClient(base_url=asgi_server.url) as client:
+        async with await open_stream(client, "/api/events", world["globex"].owner_token,
+                                     "globex.localhost") as response:
+            stream = SSE(response)
+            await asyncio.sleep(0.3)
+            await notify(world["acme"], world["member"], 1)
+            try:
+                event = await stream.next_event(timeout=1)
+            except asyncio.TimeoutError:
+                event = None
+    assert event is None
+
+
+async def test_sse_refuses_other_tenants_and_anonymous_callers(asgi_server, world):
+    import httpx
+
+    async with httpx.AsyncClient(base_url=asgi_server.url) as client:
+        response = await client.get("/api/events", headers={"Host": "acme.localhost",
+                                                            "Authorization": f"Bearer {world['globex'].owner_token}"})
+        assert response.status_code == 403 and response.json()["error"]["code"] == "not_a_member"
+        response = await client.get("/api/events", headers={"Host": "acme.localhost"})
+        assert response.status_code == 401
+
+
+async def test_sse_stops_its_work_when_the_client_goes_away(asgi_server, world):
+    import httpx
+
+    member = world["member"]
+    pubsub_channel = "chan__group__" + group_name(world["acme"].pk, f"user:{member.pk}")
+    async with httpx.AsyncClient(base_url=asgi_server.url) as client:
+        async with await open_stream(client, "/api/events", world["member_token"], "acme.localhost") as response:
+            stream = SSE(response)
+            await asyncio.sleep(0.3)
+            await notify(world["acme"], member, 1)
+            assert (await stream.next_event())["event"] == "notification.created"
+            assert redis_client().pubsub_numsub(pubsub_channel)[0][1] == 1
+    for _ in range(50):
+        if redis_client().pubsub_numsub(pubsub_channel)[0][1] == 0:
+            break
+        await asyncio.sleep(0.1)
+    assert redis_client().pubsub_numsub(pubsub_channel)[0][1] == 0
