@@ -214,7 +214,7 @@ REALTIME = {
     "MAX_CONNECTIONS_PER_USER": env.int("REALTIME_MAX_CONNECTIONS_PER_USER", default=10),
     "PRESENCE_TTL_SECONDS": env.int("REALTIME_PRESENCE_TTL_SECONDS", default=45),
     "HEARTBEAT_SECONDS": env.int("REALTIME_HEARTBEAT_SECONDS", default=15),
-    "SEND_TIMEOUT_SECONDS": 10,
+    "SEND_TIMEOUT_SECONDS": env.float("REALTIME_SEND_TIMEOUT_SECONDS", default=10),
 }
 
 # --- background work (django-q2 on PostgreSQL: see the README) --------------

@@ -2,6 +2,7 @@
 from django.urls import include, path
 
 from realtime.urls import urlpatterns as realtime_api
+from realtime.views import live_page
 from tenants.apis import CurrentTenantApi
 
 handler400 = "common.exceptions.handler400"
@@ -16,5 +17,6 @@ tenant_api = [
 
 urlpatterns = [
     *tenant_api,
+    path("live/", live_page, name="live"),
     path("", include("config.urls_common")),
 ]

@@ -13,6 +13,7 @@ calls services. Delivery rules (see README "Real-time"):
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from urllib.parse import parse_qs, urlsplit
@@ -41,9 +42,10 @@ CLOSE_TOO_SLOW = 4408
 CLOSE_RATE_LIMITED = 4429
 
 PENDING_SECONDS = 5
-BUFFER_MAX = 10_000  # held-back events while pending; beyond it the client gets `reset`
+BUFFER_MAX_BYTES = 1 << 20  # held-back events while pending; beyond it the client gets `reset`
 QUEUE_MAX = 5_000  # undelivered events queued for a slow socket before it is dropped
 
+logger = logging.getLogger(__name__)
 in_thread = sync_to_async  # for Redis calls (thread_sensitive: serialised per consumer)
 
 
@@ -55,6 +57,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.tenant = self.scope.get("tenant")
         self.conn_id = uuid.uuid4().hex
         self.registered = False
+        self.dropped = False
         self.tasks: list[asyncio.Task] = []
         self.held: set[str] = set()
         self.groups_joined: set[str] = set()
@@ -77,6 +80,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
 
         await self.accept()
         self.pending, self.buffer, self.overflowed, self.last_sent = True, [], False, None
+        self.buffer_bytes = 0
         self.allowance, self.checked_at = float(self.conf["FRAMES_PER_10S"]), time.monotonic()
         for channel in (f"user:{self.user.pk}", "tenant"):
             await self._hold(channel)
@@ -209,16 +213,17 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
     # --- events out -------------------------------------------------------------
 
     async def rt_event(self, message):
-        if message.get("exclude") == self.conn_id:
+        if message.get("exclude") == self.conn_id or self.dropped:
             return
         if self.pending:
-            if len(self.buffer) >= BUFFER_MAX:
+            self.buffer_bytes += len(message["frame"])
+            if self.buffer_bytes > BUFFER_MAX_BYTES:
                 self.overflowed, self.buffer = True, []
-            else:
+            elif not self.overflowed:
                 self.buffer.append((message["id"], message["frame"]))
             return
         if self._queue_size() > QUEUE_MAX:
-            return await self.close(code=CLOSE_TOO_SLOW, reason="too_slow")
+            return await self._drop()
         await self._deliver(message["id"], message["frame"])
 
     async def rt_close(self, message):
@@ -236,7 +241,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.pending = False
         if self.overflowed:
             await self._send_frame(frames.Reset())
-        buffered, self.buffer = self.buffer, []
+        buffered, self.buffer, self.buffer_bytes = self.buffer, [], 0
         for event_id, text in buffered:
             await self._deliver(event_id, text)
 
@@ -250,10 +255,31 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
     async def _send_text(self, text: str):
         """A socket that does not drain within SEND_TIMEOUT_SECONDS is closed
         (4408) instead of buffering for it without bound."""
+        if self.dropped:
+            return
         try:
             await asyncio.wait_for(self.send(text_data=text), self.conf["SEND_TIMEOUT_SECONDS"])
         except asyncio.TimeoutError:
-            await self.close(code=CLOSE_TOO_SLOW, reason="too_slow")
+            await self._drop()
+
+    async def _drop(self):
+        """Give up on a socket that does not read: stop receiving events for it
+        at once (leave the groups, discard what is queued), then close with
+        4408 — which the client only sees if it ever reads again."""
+        self.dropped = True
+        logger.warning("dropping a socket that does not read (tenant %s, user %s)", self.tenant_id, self.user.pk)
+        for group in list(self.groups_joined):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.groups_joined.clear()
+        try:
+            queue = self.channel_layer._get_layer().channels[self.channel_name]
+            while not queue.empty():
+                queue.get_nowait()
+        except (AttributeError, KeyError):
+            pass
+        # Not awaited here: the close frame waits behind unread data, and the
+        # server aborts the connection after its close timeout (10 s).
+        self.tasks.append(asyncio.create_task(self.close(code=CLOSE_TOO_SLOW, reason="too_slow")))
 
     async def _error(self, code: str, message: str):
         await self._send_frame(frames.Error(code=code, message=message))

@@ -52,7 +52,7 @@ def run(_args) -> int:
         procs.append(subprocess.Popen(
             [PYTHON, "-m", "uvicorn", "config.asgi:application",
              "--host", env.get("HOST", "127.0.0.1"), "--port", port,
-             "--lifespan", "off", "--no-access-log" if env.get("ACCESS_LOG") == "0" else "--access-log"],
+             "--lifespan", "off", "--ws", "websockets", "--no-access-log" if env.get("ACCESS_LOG") == "0" else "--access-log"],
             cwd=ROOT, env=env, start_new_session=True,
         ))
         procs.append(subprocess.Popen(
@@ -79,7 +79,8 @@ def run(_args) -> int:
 
 
 def test(args) -> int:
-    stack = stack_up("test")
+    # DEVSTACK_PROFILE lets two suites run side by side without sharing servers.
+    stack = stack_up(os.environ.get("DEVSTACK_PROFILE", "test"))
     try:
         cmd = [PYTHON, "-m", "pytest", *args.rest]
         env = _env(stack, {"DJANGO_SETTINGS_MODULE": "config.settings_test"})

@@ -1,0 +1,72 @@
+"""A socket that stops reading is dropped (4408); logging out closes sockets."""
+import asyncio
+import base64
+import os
+import socket
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.test import Client
+
+from realtime.eventlog import event_append
+from tests.live import LiveServer
+from tests.realtime.client import Socket, connect_member, ticket_for
+
+
+@pytest.fixture
+def impatient_server(world):
+    server = LiveServer({"REALTIME_SEND_TIMEOUT_SECONDS": "1"}).start()
+    yield server
+    server.stop()
+
+
+def rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS")
+
+
+def stalled_socket(server, ticket: str) -> socket.socket:
+    """A WebSocket client that completes the handshake, then never reads."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", server.port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall((f"GET /ws/?ticket={ticket} HTTP/1.1\r\nHost: acme.localhost\r\nUpgrade: websocket\r\n"
+                  f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+    assert b" 101 " in sock.recv(1024)
+    payload, mask = b'{"type":"ping"}', os.urandom(4)  # go live, then never read again
+    sock.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+    return sock
+
+
+async def test_a_client_that_stops_reading_costs_the_server_no_unbounded_memory(impatient_server, world):
+    acme = world["acme"]
+    ticket = await ticket_for(impatient_server, "acme.localhost", world["member_token"])
+    stalled = await asyncio.to_thread(stalled_socket, impatient_server, ticket)
+    healthy = await connect_member(impatient_server, "acme.localhost", world["acme"].owner_token)
+    rss_before = rss_bytes(impatient_server.proc.pid)
+    big = {"text": "x" * 60_000}
+    for _ in range(300):  # 18 MB the stalled client never reads; the healthy one keeps up
+        await sync_to_async(event_append)(str(acme.pk), "tenant", "announcement", big)
+        await healthy.event("announcement")
+    growth = rss_bytes(impatient_server.proc.pid) - rss_before
+    assert growth < 16 * 1024 * 1024, f"server grew {growth / 2**20:.1f} MiB for a stalled client"
+    await healthy.send(type="ping")
+    assert (await healthy.recv_type("pong"))["type"] == "pong"
+    await healthy.close()
+
+
+async def test_logging_out_closes_the_sessions_sockets(asgi_server, world):
+    def login():
+        client = Client(HTTP_HOST="acme.localhost")
+        client.force_login(world["member"])
+        return client
+
+    client = await sync_to_async(login)()
+    sock = await Socket.open(asgi_server, "acme.localhost", cookie=client.cookies["sessionid"].value)
+    await sock.recv_type("welcome")
+    await sync_to_async(client.logout)()
+    assert await sock.closed_with(timeout=1) == 4403
