@@ -127,6 +127,8 @@ def create_until_served(client, token: str, slug: str, timings: Timings | None) 
 
 def run_api_path(path: str, n: int, pool_size: int, prefix: str) -> Timings:
     """Paths a and b: `n` timed creates (after one warm-up) through a fresh server."""
+    from django.db import connection
+
     from tenants.models import PooledSchema
     from tenants.provisioning import pool_drain, pool_fill
 
@@ -138,6 +140,7 @@ def run_api_path(path: str, n: int, pool_size: int, prefix: str) -> Timings:
         token = bearer_token(client, f"{prefix}-{path}@example.com", secrets.token_urlsafe(16))
         for i in range(n + 1):  # i == 0 warms the server up
             if use_pool:
+                connection.close()  # see run_schema_steps: a long session slows clones down
                 pool_fill(pool_size)  # untimed top-up: the pool is full at every create
             before = PooledSchema.objects.count()
             create_until_served(client, token, f"{prefix}-{path[0]}{i}", timings if i else None)
@@ -167,7 +170,10 @@ def run_schema_steps(n: int, prefix: str) -> dict[str, list[float]]:
             cursor.execute(statement)
 
     schema = prefix.replace("-", "_")
-    for i in range(n + 1):  # i == 0 warms up (creates the clone function, loads migrations)
+    for i in range(n + 1):  # i == 0 warms up (loads migrations)
+        # A fresh session per schema, as the server has per request: django-tenants re-creates
+        # its clone function at every clone, and clones in one long session get slower and slower.
+        connection.close()
         cloned, renamed, migrated = f"{schema}_c{i}", f"{schema}_r{i}", f"{schema}_m{i}"
         timed("clone", lambda: schema_clone(cloned))
         timed("rename", lambda: sql(f'ALTER SCHEMA "{cloned}" RENAME TO "{renamed}"'))

@@ -49,3 +49,8 @@ def control_group(tenant_id, user_id: int | None = None) -> str:
 
 def stream_key(tenant_id) -> str:
     return tenant_key(tenant_id, "events")
+
+
+def trimmed_key(tenant_id) -> str:
+    """The oldest id kept by the last trim that removed events (the replay floor)."""
+    return tenant_key(tenant_id, "events", "trimmed")

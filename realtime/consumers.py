@@ -58,6 +58,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.conn_id = uuid.uuid4().hex
         self.registered = False
         self.dropped = False
+        self.closing = False
         self.tasks: list[asyncio.Task] = []
         self.held: set[str] = set()
         self.groups_joined: set[str] = set()
@@ -138,10 +139,12 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data=None, bytes_data=None):
         size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")
+        if self.closing:
+            return  # frames that were already in flight when we decided to close
         if size > self.conf["MAX_FRAME_BYTES"]:
-            return await self.close(code=CLOSE_BAD_FRAME, reason="frame_too_large")
+            return self._close_soon(CLOSE_BAD_FRAME, "frame_too_large")
         if not self._within_rate():
-            return await self.close(code=CLOSE_RATE_LIMITED, reason="rate_limited")
+            return self._close_soon(CLOSE_RATE_LIMITED, "rate_limited")
         try:
             frame = frames.client_frame_parse(text_data)
         except frames.FrameError as exc:
@@ -149,6 +152,13 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         if not isinstance(frame, (frames.Subscribe, frames.Unsubscribe, frames.Resume)):
             await self._go_live()
         await getattr(self, f"on_{frame.type}")(frame)
+
+    def _close_soon(self, code: int, reason: str) -> None:
+        """Close from a task of its own: the closing handshake waits for the
+        client's reply, which the server reads only after the frames still
+        queued from this client — so awaiting it here would stall this loop."""
+        self.closing = True
+        self.tasks.append(asyncio.create_task(self.close(code=code, reason=reason)))
 
     def _within_rate(self) -> bool:
         """Token bucket: FRAMES_PER_10S frames per 10 s, bursts up to that."""
@@ -277,9 +287,9 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
                 queue.get_nowait()
         except (AttributeError, KeyError):
             pass
-        # Not awaited here: the close frame waits behind unread data, and the
-        # server aborts the connection after its close timeout (10 s).
-        self.tasks.append(asyncio.create_task(self.close(code=CLOSE_TOO_SLOW, reason="too_slow")))
+        # The close frame waits behind unread data; the server aborts the
+        # connection after its close timeout (10 s).
+        self._close_soon(CLOSE_TOO_SLOW, "too_slow")
 
     async def _error(self, code: str, message: str):
         await self._send_frame(frames.Error(code=code, message=message))

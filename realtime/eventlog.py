@@ -21,7 +21,7 @@ from django.conf import settings
 
 from common.redis import redis_client
 
-from .channels import group_name, stream_key
+from .channels import group_name, stream_key, trimmed_key
 
 # The channel-layer group's pubsub channel: channels_redis names it
 # f"{prefix}__group__{group}" (RedisPubSubLoopLayer._get_group_channel_name).
@@ -30,9 +30,17 @@ LAYER_PREFIX = settings.CHANNEL_LAYERS["default"]["CONFIG"].get("prefix", "asgi"
 PUBLISH_LUA = """
 local now = redis.call('TIME')
 local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'c', ARGV[1], 'b', ARGV[2])
-redis.call('XTRIM', KEYS[1], 'MINID', '~', tostring(now_ms - tonumber(ARGV[5])))
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[5]) * 4)
+local id = redis.call('XADD', KEYS[1], '*', 'c', ARGV[1], 'b', ARGV[2])
+local trimmed = redis.call('XTRIM', KEYS[1], 'MINID', '~', tostring(now_ms - tonumber(ARGV[5])))
+trimmed = trimmed + redis.call('XTRIM', KEYS[1], 'MAXLEN', '~', ARGV[4])
+local ttl = tonumber(ARGV[5]) * 4
+if trimmed > 0 then
+  -- everything older than the first kept entry may be gone: remember where that is
+  local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
+  redis.call('SET', KEYS[3], first[1][1], 'PX', ttl)
+end
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('PEXPIRE', KEYS[3], ttl)
 local frame = '{"type":"event","id":"' .. id .. '",' .. string.sub(ARGV[2], 2)
 redis.call('PUBLISH', KEYS[2], cmsgpack.pack({type = 'rt.event', id = id, frame = frame, exclude = ARGV[3]}))
 return id
@@ -64,7 +72,7 @@ def event_append(tenant_id, channel: str, event: str, data: dict, *, exclude: st
     conf = settings.REALTIME
     layer_channel = f"{LAYER_PREFIX}__group__{group_name(tenant_id, channel)}"
     result = _publish_script()(
-        keys=[stream_key(tenant_id), layer_channel],
+        keys=[stream_key(tenant_id), layer_channel, trimmed_key(tenant_id)],
         args=[channel, frame_body(channel, event, data), exclude or "",
               conf["EVENT_LOG_MAX"], conf["EVENT_RETENTION_SECONDS"] * 1000],
     )
@@ -94,14 +102,22 @@ class Replay:
 
 def events_since(tenant_id, last_id: str, channels: set[str], *, limit: int = 10_000) -> Replay:
     """The events after `last_id` on `channels`, in order — or reset=True when
-    the log no longer reaches back to `last_id` (its oldest kept event is newer,
-    or it expired), so events may have been trimmed away."""
+    events after `last_id` may have been trimmed away:
+
+    - the log was trimmed past it (the watermark is the oldest entry kept by
+      the last trim that removed something), or
+    - it is older than the log's idle expiry (4 × retention): the whole log
+      may have expired and been started again since.
+    """
     client = redis_client()
-    key = stream_key(tenant_id)
-    oldest = client.xrange(key, count=1)
-    if not oldest or id_key(last_id) < id_key(oldest[0][0].decode()):
+    retention_ms = settings.REALTIME["EVENT_RETENTION_SECONDS"] * 1000
+    now_s, now_us = client.time()
+    now_ms = now_s * 1000 + now_us // 1000
+    watermark = client.get(trimmed_key(tenant_id))
+    if id_key(last_id)[0] < now_ms - 4 * retention_ms or \
+            (watermark is not None and id_key(last_id) < id_key(watermark.decode())):
         return Replay([], True, None)
-    entries = client.xrange(key, min=f"({last_id}", count=limit)
+    entries = client.xrange(stream_key(tenant_id), min=f"({last_id}", count=limit)
     frames = [
         (entry_id.decode(), frame_with_id(entry_id.decode(), fields[b"b"].decode()))
         for entry_id, fields in entries
@@ -112,7 +128,11 @@ def events_since(tenant_id, last_id: str, channels: set[str], *, limit: int = 10
 
 
 def latest_id(tenant_id) -> str:
-    """The newest id in the tenant's log ("0-0" when empty): where a fresh
-    connection starts, so its first resume has a reference point."""
-    newest = redis_client().xrevrange(stream_key(tenant_id), count=1)
-    return newest[0][0].decode() if newest else "0-0"
+    """Where a fresh connection stands in the log: the newest id, or — for an
+    empty log — a point just before now (every later event has a larger id)."""
+    client = redis_client()
+    newest = client.xrevrange(stream_key(tenant_id), count=1)
+    if newest:
+        return newest[0][0].decode()
+    now_s, now_us = client.time()
+    return f"{now_s * 1000 + now_us // 1000 - 1}-0"

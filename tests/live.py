@@ -42,7 +42,7 @@ class LiveServer:
     def start(self) -> "LiveServer":
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
-             "--port", str(self.port), "--lifespan", "off", "--no-access-log", "--log-level", "warning"],
+             "--port", str(self.port), "--lifespan", "off", "--ws", "websockets", "--no-access-log", "--log-level", "warning"],
             cwd=ROOT, env=self.env,
         )
         deadline = time.monotonic() + 30

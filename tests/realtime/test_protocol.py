@@ -88,3 +88,4 @@ async def test_flooding_frames_closes_4429_and_others_are_still_served(asgi_serv
     await calm.send(type="ping")
     assert (await calm.recv_type("pong"))["type"] == "pong"
     await calm.close()
+
