@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install services-stop clean bench
+.PHONY: run test install browser services-stop clean bench
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,8 +20,15 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python -m config.devstack run
 
+## The browser test drives Debian's Chromium; install it when missing (needs root + apt).
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  echo "installing chromium + chromium-driver for the browser test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	fi
+
 ## make test: the whole suite against real PostgreSQL and Redis.
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m config.devstack test $(ARGS)
 
 ## make bench: the benchmark scripts (figures quoted in the README).
