@@ -21,7 +21,7 @@ QUIET_POOL = {"TENANT_POOL_SIZE": "0"}
 
 
 def tenants_ensure(count: int) -> tuple[int, float]:
-    """Create tenants `noop-NNNN` until `count` tenants exist; returns (created, seconds)."""
+    """Create tenants `noop-NNNNN` until `count` tenants exist; returns (created, seconds)."""
     from django.db import connection
 
     from tenants.models import Tenant

@@ -33,7 +33,7 @@ TARGET_P50_MS, TARGET_P99_MS = 50.0, 150.0
 
 @dataclass
 class Timings:
-    """Per-create samples in ms: the whole span and its two parts."""
+    """Per-create samples in ms: the whole span, its two parts, and a repeat of the GET."""
 
     total: list[float] = field(default_factory=list)
     post: list[float] = field(default_factory=list)
@@ -208,7 +208,7 @@ def report(n: int, pool_size: int, api: dict[str, Timings], steps: dict[str, lis
         print(f"  {label:<34}{p50:>9.1f}{p99:>9.1f}{mean:>9.1f}{extra}")
 
     header = f"  {'':<34}{'p50 ms':>9}{'p99 ms':>9}{'mean ms':>9}"
-    print(f"\nProvisioning: POST /api/tenants -> first 200 of GET /api/tenant on the tenant's host")
+    print("\nProvisioning: POST /api/tenants -> first 200 of GET /api/tenant on the tenant's host")
     print(f"machine: {machine()}")
     print(f"tenant schema: {tenant_table_count()} tables (template schema, cloned or claimed as is)")
     print(f"n = {n} creates per path, after 1 untimed warm-up; one uvicorn worker; pool refilled "

@@ -70,10 +70,22 @@ RESERVED_SLUGS = {
 
 # --- the database and Redis -------------------------------------------------
 DATABASE_URL = env("DATABASE_URL", default="postgresql://postgres@localhost:5432/platform")
+# The ASGI server runs every request's sync code in a thread of its own, so
+# per-thread persistent connections are never reused there: config/asgi.py
+# turns on psycopg's connection pool (DB_POOL=1). Management commands and the
+# forking qcluster keep plain persistent connections (a pool must not cross a fork).
+DB_POOL = env.bool("DB_POOL", default=False)
 _db = dj_database_url.parse(DATABASE_URL, engine="django_tenants.postgresql_backend",
-                            conn_max_age=env.int("CONN_MAX_AGE", default=60), conn_health_checks=True)
+                            conn_max_age=0 if DB_POOL else env.int("CONN_MAX_AGE", default=60),
+                            conn_health_checks=not DB_POOL)
 if "host" in _db.get("OPTIONS", {}):  # unix socket given as ?host=/path
     _db["HOST"] = _db["OPTIONS"].pop("host")
+if DB_POOL:
+    _db.setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
+        "max_size": env.int("DB_POOL_MAX_SIZE", default=20),
+        "timeout": 10,
+    }
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -82,7 +94,7 @@ CACHES = {
     # Keys written in a tenant's context are prefixed with its schema by
     # django-tenants' key function, so tenants can never read each other's cache.
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "common.cache.SharedRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "c",
         "KEY_FUNCTION": "django_tenants.cache.make_key",
@@ -90,7 +102,7 @@ CACHES = {
     },
     # Platform-level keys (host → tenant resolution, memberships): global by design.
     "platform": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "common.cache.SharedRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "platform",
         "TIMEOUT": 3600,

@@ -1,14 +1,15 @@
 """django-tenants' migrate_schemas, plus what keeps provisioning fast.
 
 After migrating public and every tenant, it also migrates the template schema
-(django-tenants leaves TENANT_BASE_SCHEMA alone) and re-clones the pool from
-it. Many tenants are migrated in parallel (the multiprocessing executor).
+(django-tenants leaves TENANT_BASE_SCHEMA alone); if that applied anything, the
+pool is re-cloned from it, otherwise only topped up. Many tenants are migrated
+in parallel (the multiprocessing executor).
 """
 from django.db import connection
 from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
 
 from tenants.models import Tenant
-from tenants.provisioning import pool_refresh, template_ensure
+from tenants.provisioning import pool_fill, pool_refresh, template_ensure
 
 PARALLEL_FROM = 20  # tenants; below this, forking costs more than it saves
 
@@ -23,8 +24,11 @@ class Command(MigrateSchemasCommand):
         super().handle(*args, **options)
         if whole_run:
             connection.set_schema_to_public()
-            template_ensure(verbosity=max(0, options.get("verbosity", 1) - 1))
-            pool_refresh()
+            template_changed = template_ensure(verbosity=max(0, options.get("verbosity", 1) - 1))
+            if template_changed:
+                pool_refresh()  # pooled schemas are as old as the template they came from
+            else:
+                pool_fill()
 
 
 def _tenant_count() -> int:
