@@ -59,6 +59,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.registered = False
         self.dropped = False
         self.closing = False
+        self.sending_since = None
         self.tasks: list[asyncio.Task] = []
         self.held: set[str] = set()
         self.groups_joined: set[str] = set()
@@ -93,6 +94,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         await self._send_frame(welcome)
         self.tasks.append(asyncio.create_task(self._go_live_later()))
         self.tasks.append(asyncio.create_task(self._heartbeat()))
+        self.tasks.append(asyncio.create_task(self._watchdog()))
 
     def _origin_allowed(self) -> bool:
         """Browsers send Origin: it must be this host or one of the tenant's
@@ -263,14 +265,22 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         await self._send_text(frame.dump())
 
     async def _send_text(self, text: str):
-        """A socket that does not drain within SEND_TIMEOUT_SECONDS is closed
-        (4408) instead of buffering for it without bound."""
+        """Send one frame. A send that does not drain within
+        SEND_TIMEOUT_SECONDS gets the socket dropped by the watchdog (below)
+        rather than buffered for without bound."""
         if self.dropped:
             return
-        try:
-            await asyncio.wait_for(self.send(text_data=text), self.conf["SEND_TIMEOUT_SECONDS"])
-        except asyncio.TimeoutError:
-            await self._drop()
+        self.sending_since = time.monotonic()
+        await self.send(text_data=text)
+        self.sending_since = None
+
+    async def _watchdog(self):
+        """One timer per connection instead of a timeout task per send."""
+        limit = self.conf["SEND_TIMEOUT_SECONDS"]
+        while not self.dropped:
+            await asyncio.sleep(min(1.0, limit / 2))
+            if self.sending_since is not None and time.monotonic() - self.sending_since > limit:
+                await self._drop()
 
     async def _drop(self):
         """Give up on a socket that does not read: stop receiving events for it
