@@ -96,22 +96,22 @@ def api():
     return Api()
 
 
-@pytest.fixture
-def acme(db):
-    """Tenant acme with an owner (its token is `acme.owner_token`)."""
-    owner = user_make("owner@acme.test")
-    tenant = tenant_make("acme", owner=owner)
+def _tenant_with_owner(slug: str):
+    """Tenant `slug` with an owner (its token is `tenant.owner_token`)."""
+    owner = user_make(f"owner@{slug}.test")
+    tenant = tenant_make(slug, owner=owner)
     tenant.owner, tenant.owner_token = owner, token_make(owner)
     return tenant
+
+
+@pytest.fixture
+def acme(db):
+    return _tenant_with_owner("acme")
 
 
 @pytest.fixture
 def globex(db):
-    owner = user_make("owner@globex.test")
-    tenant = tenant_make("globex", owner=owner)
-    tenant.owner, tenant.owner_token = owner, token_make(owner)
-    return tenant
-
+    return _tenant_with_owner("globex")
 
 
 @pytest.fixture(scope="session")
