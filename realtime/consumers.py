@@ -224,6 +224,17 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
 
     # --- events out -------------------------------------------------------------
 
+    async def dispatch(self, message):
+        """Events skip Channels' per-message database housekeeping.
+
+        AsyncConsumer.dispatch runs close_old_connections() in a worker thread
+        before every handler; for event delivery — no database involved — that
+        thread hop was a third of the server's time in the fan-out benchmark.
+        """
+        if message["type"] == "rt.event":
+            return await self.rt_event(message)
+        return await super().dispatch(message)
+
     async def rt_event(self, message):
         if message.get("exclude") == self.conn_id or self.dropped:
             return
