@@ -43,7 +43,7 @@ CLOSE_RATE_LIMITED = 4429
 
 PENDING_SECONDS = 5
 BUFFER_MAX_BYTES = 1 << 20  # held-back events while pending; beyond it the client gets `reset`
-QUEUE_MAX = 5_000  # undelivered events queued for a slow socket before it is dropped
+QUEUE_MAX = 1_000  # events queued behind a blocked send before the socket is dropped early
 
 logger = logging.getLogger(__name__)
 in_thread = sync_to_async  # for Redis calls (thread_sensitive: serialised per consumer)
@@ -286,11 +286,15 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.sending_since = None
 
     async def _watchdog(self):
-        """One timer per connection instead of a timeout task per send."""
+        """One timer per connection instead of a timeout task per send: a send
+        pending for SEND_TIMEOUT_SECONDS, or with QUEUE_MAX events piled up
+        behind it, gets the socket dropped."""
         limit = self.conf["SEND_TIMEOUT_SECONDS"]
         while not self.dropped:
-            await asyncio.sleep(min(1.0, limit / 2))
-            if self.sending_since is not None and time.monotonic() - self.sending_since > limit:
+            await asyncio.sleep(min(0.2, limit / 5))
+            if self.sending_since is None:
+                continue
+            if time.monotonic() - self.sending_since > limit or self._queue_size() > QUEUE_MAX:
                 await self._drop()
 
     async def _drop(self):

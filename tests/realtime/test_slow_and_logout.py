@@ -20,6 +20,14 @@ def impatient_server(world):
     server.stop()
 
 
+def rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS")
+
+
 def stalled_socket(server, ticket: str) -> socket.socket:
     """A WebSocket client that completes the handshake, then never reads."""
     sock = socket.socket()
@@ -34,23 +42,30 @@ def stalled_socket(server, ticket: str) -> socket.socket:
     return sock
 
 
-async def test_a_client_that_stops_reading_does_not_hold_back_the_others(impatient_server, world):
-    """The healthy client gets every event at its own pace while another
-    connection never reads. (That the stalled one is dropped rather than
-    buffered for is NOT shown here: see README, Real-time, slow consumers.)"""
-    acme = world["acme"]
+async def publish_big(tenant_id: str, healthy, count: int) -> None:
+    """`count` 60 KB events; the healthy client reads each one as it comes."""
+    for i in range(count):
+        await sync_to_async(event_append)(tenant_id, "tenant", "announcement", {"text": f"{i}:" + "x" * 60_000})
+        event = await healthy.event("announcement", timeout=5)
+        assert event["data"]["text"].startswith(f"{i}:")
+
+
+async def test_a_client_that_stops_reading_is_dropped_not_buffered(impatient_server, world):
+    acme = str(world["acme"].pk)
     ticket = await ticket_for(impatient_server, "acme.localhost", world["member_token"])
     stalled = await asyncio.to_thread(stalled_socket, impatient_server, ticket)
     healthy = await connect_member(impatient_server, "acme.localhost", world["acme"].owner_token)
-    big = {"text": "x" * 60_000}
-    for i in range(300):  # 18 MB the stalled client never reads
-        await sync_to_async(event_append)(str(acme.pk), "tenant", "announcement", {**big, "text": f"{i}:" + big["text"]})
-        event = await healthy.event("announcement", timeout=5)
-        assert event["data"]["text"].startswith(f"{i}:")
+
+    await publish_big(acme, healthy, 200)  # 12 MB the stalled client never reads: its sends block
+    await asyncio.sleep(1.5)  # the watchdog's deadline (REALTIME_SEND_TIMEOUT_SECONDS=1) passes
+    settled = rss_bytes(impatient_server.proc.pid)
+    await publish_big(acme, healthy, 200)  # once dropped, nothing more is queued for it
+    growth = rss_bytes(impatient_server.proc.pid) - settled
+    assert growth < 4 * 1024 * 1024, f"server grew {growth / 2**20:.1f} MiB after the drop"
+    stalled.close()
     await healthy.send(type="ping")
     assert (await healthy.recv_type("pong"))["type"] == "pong"
     await healthy.close()
-    stalled.close()
 
 
 async def test_logging_out_closes_the_sessions_sockets(asgi_server, world):
