@@ -245,8 +245,6 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             elif not self.overflowed:
                 self.buffer.append((message["id"], message["frame"]))
             return
-        if self._queue_size() > QUEUE_MAX:
-            return await self._drop()
         await self._deliver(message["id"], message["frame"])
 
     async def rt_close(self, message):

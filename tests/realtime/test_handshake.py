@@ -1,5 +1,4 @@
 """Who may open a socket on a tenant host, on a real uvicorn."""
-import pytest
 
 from common.redis import redis_client, tenant_key
 from tests.realtime.client import Socket, connect_member, ticket_for

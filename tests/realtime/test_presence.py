@@ -1,5 +1,4 @@
 """Presence across two server processes, and a crashed process fading out."""
-import asyncio
 import os
 import signal
 
@@ -40,6 +39,7 @@ async def test_presence_spans_processes_and_a_crashed_ones_users_leave(two_serve
     owner, member = world["acme"].owner, world["member"]
     alice = await connect_member(one, "acme.localhost", world["acme"].owner_token, subscribe=[room])
     bob = await connect_member(two, "acme.localhost", world["member_token"], subscribe=[room])
+    assert bob.welcome["user"] == member.pk
     join = await presence_event(alice, "presence.join", member.pk)
     assert join["data"] == {"room": world["acme_room"].pk, "user": member.pk}
     assert await presence(one, world) == sorted([owner.pk, member.pk])

@@ -11,14 +11,21 @@ async def post(client, room_id, body):
     assert response.status_code == 201, response.text
 
 
+async def seen_then_gone(server, world, owner, body: str) -> str:
+    """The member sees one message on the room, then disconnects: its last event id."""
+    room_id = world["acme_room"].pk
+    sock = await connect_member(server, "acme.localhost", world["member_token"], subscribe=[f"room:{room_id}"])
+    await post(owner, room_id, body)
+    last_seen = (await sock.event("message.created"))["id"]
+    await sock.close()
+    return last_seen
+
+
 async def test_a_resumed_client_gets_what_it_missed_in_order_then_live(asgi_server, world):
     room_id = world["acme_room"].pk
     room = f"room:{room_id}"
     async with api(asgi_server, "acme.localhost", world["acme"].owner_token) as owner:
-        sock = await connect_member(asgi_server, "acme.localhost", world["member_token"], subscribe=[room])
-        await post(owner, room_id, "m1")
-        last_seen = (await sock.event("message.created"))["id"]
-        await sock.close()
+        last_seen = await seen_then_gone(asgi_server, world, owner, "m1")
 
         for body in ("m2", "m3", "m4"):
             await post(owner, room_id, body)
@@ -40,10 +47,7 @@ async def test_events_published_during_the_resume_are_neither_lost_nor_doubled(a
     room_id = world["acme_room"].pk
     room = f"room:{room_id}"
     async with api(asgi_server, "acme.localhost", world["acme"].owner_token) as owner:
-        sock = await connect_member(asgi_server, "acme.localhost", world["member_token"], subscribe=[room])
-        await post(owner, room_id, "start")
-        last_seen = (await sock.event("message.created"))["id"]
-        await sock.close()
+        last_seen = await seen_then_gone(asgi_server, world, owner, "start")
         for i in range(10):
             await post(owner, room_id, f"missed-{i}")
 
@@ -69,11 +73,7 @@ async def test_a_client_behind_the_log_window_gets_reset(asgi_server, world, set
 
     room_id = world["acme_room"].pk
     async with api(asgi_server, "acme.localhost", world["acme"].owner_token) as owner:
-        sock = await connect_member(asgi_server, "acme.localhost", world["member_token"],
-                                    subscribe=[f"room:{room_id}"])
-        await post(owner, room_id, "old")
-        last_seen = (await sock.event("message.created"))["id"]
-        await sock.close()
+        last_seen = await seen_then_gone(asgi_server, world, owner, "old")
     # The log moves on past it: a tiny cap makes the publish script trim it.
     settings.REALTIME = {**settings.REALTIME, "EVENT_LOG_MAX": 10}
     for i in range(300):

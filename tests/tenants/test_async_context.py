@@ -1,7 +1,6 @@
 """Async code reaches the database in the right tenant's schema, always."""
 import asyncio
 
-import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 
