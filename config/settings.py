@@ -43,6 +43,7 @@ SHARED_APPS = [
     "drf_spectacular",
     "channels",
     "django_q",
+    "jobs",  # the job system: jobs, the queue, schedules (public: the broker spans tenants)
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -230,18 +231,28 @@ REALTIME = {
 }
 
 # --- background work (django-q2 on PostgreSQL: see the README) --------------
+# django-q2 runs the job system on our PostgreSQL broker (jobs/broker.py):
+# leases, priorities, tenant fairness, LISTEN/NOTIFY wake-ups.
 Q_CLUSTER = {
     "name": "platform",
-    "orm": "default",
+    "broker_class": "jobs.broker.PostgresBroker",
     "workers": env.int("Q_WORKERS", default=2),
-    "timeout": 300,
-    "retry": 360,
+    "timeout": 300,  # plain django-q2 tasks; a job's own timeout comes with it
+    "retry": 360,  # lease of a plain django-q2 task
     "max_attempts": 3,
     "catch_up": False,
-    "save_limit": 0,
+    "save_limit": 0,  # plain tasks' results are kept (maintenance prunes them); jobs record their own
     "ack_failures": True,
-    "poll": 0.2,
+    "poll": env.float("Q_POLL", default=1.0),  # longest idle wait; enqueues wake the pusher at once
+    "bulk": env.int("Q_BULK", default=4),
+    "queue_limit": env.int("Q_QUEUE_LIMIT", default=4),  # small prefetch: priorities and fairness hold
+    "cache": "platform",
+    "log_level": env("Q_LOG_LEVEL", default="WARNING"),
     "label": "Jobs (django-q2)",
+}
+JOBS_TASK_MODULES = ["jobs.tasks"]
+JOBS_PLATFORM_SCHEDULES = {
+    "tenant-schedules": {"func": "jobs.schedules.tenant_schedules_run", "cron": "* * * * *"},
 }
 
 LOGGING = {
@@ -250,5 +261,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # One INFO line per task costs throughput; failures are logged at WARNING/ERROR.
+        "django-q": {"level": env("Q_LOG_LEVEL", default="WARNING")},
+    },
 }

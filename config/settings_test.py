@@ -5,3 +5,5 @@ from .settings import *  # noqa: F401,F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests fill the pool themselves when they test it.
 TENANT_POOL_SIZE = 0
+# Tasks only the tests run (the test qcluster loads them too).
+JOBS_TASK_MODULES = [*JOBS_TASK_MODULES, "tests.jobs.tasks"]

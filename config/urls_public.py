@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.apis import SignupApi
+from jobs.apis import PlatformQueueStatsApi
 from tenants import apis
 
 handler400 = "common.exceptions.handler400"
@@ -20,6 +21,7 @@ platform_api = [
     path("api/tenants/<uuid:tenant_id>/members/<int:user_id>", apis.TenantMemberDetailApi.as_view(),
          name="tenant-member"),
     path("api/tenants/<uuid:tenant_id>/audit", apis.TenantAuditApi.as_view(), name="tenant-audit"),
+    path("api/queue/stats", PlatformQueueStatsApi.as_view(), name="platform-queue-stats"),
 ]
 
 urlpatterns = [

@@ -1,6 +1,7 @@
 """Tenant hosts (and requests given a tenant by header or token)."""
 from django.urls import include, path
 
+from jobs.urls import urlpatterns as jobs_api
 from realtime.urls import urlpatterns as realtime_api
 from realtime.views import live_page
 from tenants.apis import CurrentTenantApi
@@ -13,6 +14,7 @@ handler500 = "common.exceptions.handler500"
 tenant_api = [
     path("api/tenant", CurrentTenantApi.as_view(), name="tenant-current"),
     *realtime_api,
+    *jobs_api,
 ]
 
 urlpatterns = [

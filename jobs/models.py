@@ -1,0 +1,126 @@
+"""Jobs and the queue they wait in. Both live in the public schema.
+
+`Job` is the record users and operators see: its state, progress, attempts,
+result and failure. `QueueEntry` is the broker's row for a job that still has
+to run (or a plain django-q2 task): the qcluster leases it, and it is deleted
+in the same transaction that records the job's outcome. See jobs/broker.py.
+"""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Priority(models.IntegerChoices):
+    HIGH = 0, "high"
+    DEFAULT = 1, "default"
+    LOW = 2, "low"
+
+    @classmethod
+    def from_name(cls, name: str) -> "Priority":
+        return {p.label: p for p in cls}[name]
+
+
+class Job(models.Model):
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        SCHEDULED = "scheduled"
+        ACTIVE = "active"
+        RETRYING = "retrying"
+        COMPLETED = "completed"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    WAITING_STATES = (State.QUEUED, State.SCHEDULED, State.RETRYING)
+    FINISHED_STATES = (State.COMPLETED, State.FAILED, State.CANCELLED)
+
+    tenant = models.ForeignKey("tenants.Tenant", null=True, blank=True, on_delete=models.CASCADE,
+                               related_name="jobs", help_text="Empty for platform jobs (run in public).")
+    task = models.CharField(max_length=100, db_index=True)
+    payload = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    priority = models.SmallIntegerField(choices=Priority.choices, default=Priority.DEFAULT)
+    progress = models.SmallIntegerField(default=0)
+    message = models.CharField(max_length=500, blank=True, default="")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    max_attempts = models.PositiveSmallIntegerField(default=3)
+    timeout = models.PositiveIntegerField(default=300, help_text="Seconds one attempt may run.")
+    critical = models.BooleanField(default=False, help_text="A final failure is reported to operators.")
+    failed_reason = models.TextField(blank=True, default="")
+    result = models.JSONField(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    worker = models.CharField(max_length=200, blank=True, default="",
+                              help_text="host:pid of the worker running the current attempt.")
+    run_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_on = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["tenant", "state", "-id"], name="jobs_tenant_state"),
+            models.Index(fields=["state", "finished_on"], name="jobs_state_finished"),
+            models.Index(fields=["worker"], condition=Q(state="active"), name="jobs_active_worker"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "idempotency_key"], name="jobs_idempotency_unique",
+                                    condition=Q(idempotency_key__isnull=False), nulls_distinct=False),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} #{self.pk} ({self.state})"
+
+    @property
+    def priority_name(self) -> str:
+        return Priority(self.priority).label
+
+
+class QueueEntry(models.Model):
+    """One delivery-pending unit of work for the qcluster.
+
+    Ready entries carry a fairness stamp `vt` (virtual time, per tenant) and are
+    taken in (priority, vt) order; delayed entries (`vt` NULL) get their stamp
+    when they come due. A lease is `ready_at` pushed into the future; a lease
+    that runs out makes the entry deliverable again (at-least-once).
+    """
+
+    job = models.OneToOneField(Job, null=True, blank=True, on_delete=models.CASCADE, related_name="entry")
+    payload = models.TextField(null=True, blank=True, help_text="A plain django-q2 task (signed).")
+    fair_key = models.UUIDField(help_text="Tenant id; the nil UUID for platform work.")
+    priority = models.SmallIntegerField(default=Priority.DEFAULT)
+    vt = models.BigIntegerField(null=True, blank=True)
+    ready_at = models.DateTimeField()
+    lease_seconds = models.PositiveIntegerField(default=360)
+    deliveries = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "queue entries"
+        indexes = [
+            models.Index(fields=["priority", "vt", "id"], condition=Q(vt__isnull=False), name="jobs_q_ready"),
+            models.Index(fields=["ready_at"], condition=Q(vt__isnull=True), name="jobs_q_delayed"),
+            models.Index(fields=["fair_key", "vt"], name="jobs_q_fair"),
+        ]
+
+
+class TenantSchedule(models.Model):
+    """A cron schedule of one tenant, in the tenant's own time zone."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="schedules")
+    name = models.CharField(max_length=100)
+    task = models.CharField(max_length=100)
+    payload = models.JSONField(default=dict, blank=True)
+    cron = models.CharField(max_length=100, help_text="Evaluated in the tenant's time zone setting.")
+    enabled = models.BooleanField(default=True)
+    next_run = models.DateTimeField(db_index=True)
+    last_job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="jobs_schedule_name_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id}:{self.name} ({self.cron})"
