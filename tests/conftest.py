@@ -122,3 +122,13 @@ def asgi_server(django_db_setup):
     server = LiveServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def qcluster(django_db_setup):
+    """One real `manage.py qcluster` for the session, on the test database."""
+    from .live import QCluster
+
+    cluster = QCluster().start()
+    yield cluster
+    cluster.stop()

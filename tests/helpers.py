@@ -3,3 +3,21 @@ def error_code(response) -> str:
     body = response.json()
     assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}, body
     return body["error"]["code"]
+
+
+def job_wait(job_or_id, *, states=None, timeout: float = 15):
+    """The job once it reaches one of `states` (default: finished; fails the test after `timeout` s)."""
+    import time
+
+    from jobs.models import Job
+
+    states = states or Job.FINISHED_STATES
+    job_id = getattr(job_or_id, "pk", job_or_id)
+    deadline = time.monotonic() + timeout
+    while True:
+        job = Job.objects.get(pk=job_id)
+        if job.state in states:
+            return job
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job {job_id} still {job.state} after {timeout} s ({job.failed_reason})")
+        time.sleep(0.05)
