@@ -44,10 +44,12 @@ SHARED_APPS = [
     "channels",
     "django_q",
     "jobs",  # the job system: jobs, the queue, schedules (public: the broker spans tenants)
+    "imports",  # bulk imports as jobs; no models (memberships are public, the outcome is the Job's)
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
     "realtime",  # rooms, messages, notifications: per tenant
+    "reports",  # reports asked for and their CSV files: per tenant
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -250,7 +252,11 @@ Q_CLUSTER = {
     "log_level": env("Q_LOG_LEVEL", default="WARNING"),
     "label": "Jobs (django-q2)",
 }
-JOBS_TASK_MODULES = ["jobs.tasks"]
+JOBS_TASK_MODULES = ["jobs.tasks", "reports.tasks", "imports.tasks"]
+IMPORTS = {
+    "MAX_BYTES": env.int("IMPORT_MAX_BYTES", default=1024 * 1024),  # one upload
+    "MAX_ROWS": env.int("IMPORT_MAX_ROWS", default=5000),  # rows of one file (each is one transaction)
+}
 JOBS_PLATFORM_SCHEDULES = {
     "tenant-schedules": {"func": "jobs.schedules.tenant_schedules_run", "cron": "* * * * *"},
 }

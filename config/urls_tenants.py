@@ -1,9 +1,11 @@
 """Tenant hosts (and requests given a tenant by header or token)."""
 from django.urls import include, path
 
+from imports.urls import urlpatterns as imports_api
 from jobs.urls import urlpatterns as jobs_api
 from realtime.urls import urlpatterns as realtime_api
 from realtime.views import live_page
+from reports.urls import urlpatterns as reports_api
 from tenants.apis import CurrentTenantApi
 
 handler400 = "common.exceptions.handler400"
@@ -15,6 +17,8 @@ tenant_api = [
     path("api/tenant", CurrentTenantApi.as_view(), name="tenant-current"),
     *realtime_api,
     *jobs_api,
+    *reports_api,
+    *imports_api,
 ]
 
 urlpatterns = [

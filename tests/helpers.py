@@ -21,3 +21,18 @@ def job_wait(job_or_id, *, states=None, timeout: float = 15):
         if time.monotonic() > deadline:
             raise AssertionError(f"job {job_id} still {job.state} after {timeout} s ({job.failed_reason})")
         time.sleep(0.05)
+
+
+def tenant_files_remove(tenant) -> None:
+    """Delete what a test stored for `tenant` in the default storage (tenants/<id>/…)."""
+    from django.core.files.storage import default_storage
+
+    def remove(folder: str) -> None:
+        folders, files = default_storage.listdir(folder)
+        for name in files:
+            default_storage.delete(f"{folder}/{name}")
+        for name in folders:
+            remove(f"{folder}/{name}")
+
+    if default_storage.exists(f"tenants/{tenant.pk}"):
+        remove(f"tenants/{tenant.pk}")

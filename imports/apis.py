@@ -1,0 +1,29 @@
+"""POST /api/imports (tenant hosts, owners/admins): a members CSV, imported by a job."""
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+
+from realtime.apis import TenantApi
+from tenants.errors import InsufficientRole
+from tenants.resolution import request_role
+
+from .services import MANAGERS, members_import_request
+
+
+class ImportApi(TenantApi):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={"multipart/form-data": inline_serializer("ImportInput", {"file": serializers.FileField()})},
+        responses={202: inline_serializer("ImportCreated", {"job_id": serializers.IntegerField()})},
+        tags=["imports"],
+        description="A UTF-8 CSV with the header `email,role` (role: member or admin; users must have "
+                    "signed up). The job's result: {imported, skipped, errors: [{row, error, code}]}.")
+    def post(self, request):
+        if request_role(request) not in MANAGERS:
+            raise InsufficientRole(details={"required": ["owner", "admin"]})
+        job = members_import_request(tenant=self.tenant, user=request.user, upload=request.FILES.get("file"))
+        return Response({"job_id": job.pk}, status=status.HTTP_202_ACCEPTED)

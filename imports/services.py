@@ -1,0 +1,126 @@
+"""Importing members from a CSV, as a job.
+
+    job = members_import_request(tenant=tenant, user=request.user, upload=request.FILES.get("file"))
+
+The upload is checked (size, type, header, rows) before anything is stored or
+queued, saved under `tenants/<tenant id>/imports/<uuid>.csv`, and the job's
+payload carries that key. The job validates every row and adds the valid ones
+through `tenants.services.membership_add` (its rules, its audit event), one
+transaction per row: a row that fails never undoes the others, and a member
+already there is skipped — so running the same file again imports nothing twice.
+"""
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+
+from common.errors import ApplicationError
+from jobs.models import Job
+from jobs.runner import JobFailure
+from jobs.services import job_enqueue
+from tenants.audit import Actor
+from tenants.models import Membership, Tenant
+from tenants.services import membership_add
+
+from .errors import FileMissing, FileTooLarge, FileTypeUnsupported
+from .members_csv import members_csv_rows
+
+Role = Membership.Role
+IMPORTABLE_ROLES = (Role.MEMBER, Role.ADMIN)
+MANAGERS = (Role.OWNER, Role.ADMIN)
+
+
+def import_file_key(tenant: Tenant) -> str:
+    """Where an upload is kept: from ids the platform made, never from the file's name."""
+    return f"tenants/{tenant.pk}/imports/{uuid.uuid4()}.csv"
+
+
+def members_import_request(*, tenant: Tenant, user, upload) -> Job:
+    """Check the upload, store it, queue `import.members` (raises 4xx; nothing stored or queued then)."""
+    if upload is None:
+        raise FileMissing()
+    max_bytes = settings.IMPORTS["MAX_BYTES"]
+    if upload.size > max_bytes:
+        raise FileTooLarge(details={"size": upload.size, "max_bytes": max_bytes})
+    if not (upload.name or "").lower().endswith(".csv"):
+        raise FileTypeUnsupported(details={"filename": upload.name})
+    data = upload.read()
+    members_csv_rows(data)
+    key = default_storage.save(import_file_key(tenant), ContentFile(data))
+    try:
+        with transaction.atomic():
+            return job_enqueue(tenant, "import.members", {"file_key": key, "filename": upload.name[:200]},
+                               user=user)
+    except BaseException:
+        default_storage.delete(key)
+        raise
+
+
+class RowError(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def member_row_import(*, tenant: Tenant, actor: Actor, fields: list[str]) -> bool:
+    """Add the member one row names: True if added, False if already a member. Raises RowError."""
+    if len(fields) != 2:
+        raise RowError("row_malformed", f"Expected 2 fields (email,role), got {len(fields)}.")
+    email, role = fields[0].strip(), fields[1].strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise RowError("email_invalid", f"{email!r} is not a valid email address.") from None
+    if role == Role.OWNER:
+        raise RowError("role_not_importable", "The owner role cannot be imported; use member or admin.")
+    if role not in IMPORTABLE_ROLES:
+        raise RowError("role_invalid", f"Unknown role {role!r}; use member or admin.")
+    try:
+        membership_add(tenant=tenant, email=email, role=role, actor=actor)
+    except ApplicationError as exc:
+        if exc.code == "already_member":
+            return False
+        raise RowError(exc.code, exc.message) from None
+    except IntegrityError:  # added by someone else between the check and the insert
+        return False
+    return True
+
+
+def members_import_run(*, tenant: Tenant, user_id: int | None, file_key: str, job) -> dict:
+    """The job: every row validated, valid ones added, progress per row.
+    Returns {imported, skipped, errors: [{row, error, code}]}; the file is deleted once imported."""
+    if not file_key.startswith(f"tenants/{tenant.pk}/imports/"):
+        raise JobFailure("the file is not an import of this tenant")
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+    role = Membership.objects.filter(tenant=tenant, user=user).values_list("role", flat=True).first() if user else None
+    if role not in MANAGERS:
+        raise JobFailure("the user who started the import is no longer an owner or admin of this tenant")
+    try:
+        with default_storage.open(file_key, "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        raise JobFailure("the uploaded file is gone") from None
+    try:
+        rows = members_csv_rows(data)
+    except ApplicationError as exc:
+        raise JobFailure(f"{exc.code}: {exc.message}") from None
+    actor = Actor(user=user)
+    imported, skipped, errors = 0, 0, []
+    for done, (line, fields) in enumerate(rows, 1):
+        try:
+            if member_row_import(tenant=tenant, actor=actor, fields=fields):
+                imported += 1
+            else:
+                skipped += 1
+        except RowError as exc:
+            errors.append({"row": line, "error": exc.message, "code": exc.code})
+        job.progress(100 * done / len(rows), f"row {done} of {len(rows)}")
+    default_storage.delete(file_key)
+    return {"imported": imported, "skipped": skipped, "errors": errors}

@@ -1,0 +1,69 @@
+"""Report endpoints (tenant hosts): admins ask for reports and see all of the
+tenant's; a member sees the reports they asked for."""
+from __future__ import annotations
+
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+
+from common.pagination import PagePagination
+from realtime.apis import TenantApi
+from tenants.errors import InsufficientRole
+from tenants.models import Membership
+from tenants.resolution import request_role
+
+from .models import Report
+from .selectors import report_file_open, report_get, report_list, reports_with_jobs
+from .serializers import ReportCreatedSerializer, ReportInputSerializer, ReportOutputSerializer
+from .services import report_request
+
+MANAGERS = (Membership.Role.OWNER, Membership.Role.ADMIN)
+
+
+class ReportsApi(TenantApi):
+    @property
+    def sees_all(self) -> bool:
+        return request_role(self.request) in MANAGERS
+
+    def report(self, report_id) -> Report:
+        return report_get(user=self.request.user, sees_all=self.sees_all, report_id=report_id)
+
+    def output(self, reports):
+        return ReportOutputSerializer(reports_with_jobs(reports), many=True,
+                                      context={"request": self.request}).data
+
+
+class ReportListApi(ReportsApi):
+    @extend_schema(responses=ReportOutputSerializer(many=True), tags=["reports"])
+    def get(self, request):
+        paginator = PagePagination()
+        page = paginator.paginate_queryset(report_list(user=request.user, sees_all=self.sees_all), request, view=self)
+        return paginator.get_paginated_response(self.output(page))
+
+    @extend_schema(request=ReportInputSerializer, responses={202: ReportCreatedSerializer}, tags=["reports"],
+                   description="Owners/admins. Builds the CSV in the background (`report.generate`, "
+                               "progress pushed as `job.progress`).")
+    def post(self, request):
+        if not self.sees_all:
+            raise InsufficientRole(details={"required": ["owner", "admin"]})
+        data = ReportInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        report, job = report_request(tenant=self.tenant, user=request.user, **data.validated_data)
+        return Response({"job_id": job.pk, "report_id": str(report.pk)}, status=status.HTTP_202_ACCEPTED)
+
+
+class ReportDetailApi(ReportsApi):
+    @extend_schema(responses=ReportOutputSerializer, tags=["reports"])
+    def get(self, request, report_id):
+        return Response(self.output([self.report(report_id)])[0])
+
+
+class ReportDownloadApi(ReportsApi):
+    @extend_schema(responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY)}, tags=["reports"],
+                   description="The CSV, as an attachment; 409 report_not_ready before it is built.")
+    def get(self, request, report_id):
+        report = self.report(report_id)
+        handle, filename = report_file_open(tenant=self.tenant, report=report)
+        return FileResponse(handle, as_attachment=True, filename=filename, content_type="text/csv; charset=utf-8")
