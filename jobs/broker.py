@@ -71,7 +71,8 @@ WITH rows AS (
 )
 INSERT INTO jobs_queueentry (job_id, fair_key, priority, vt, ready_at, lease_seconds, deliveries, created_at)
 SELECT job_id, numbered.fair_key, priority,
-       CASE WHEN ready_at <= now() THEN base + k END, ready_at, lease_seconds, 0, now()
+       CASE WHEN ready_at IS NULL OR ready_at <= now() THEN base + k END, COALESCE(ready_at, now()),
+       lease_seconds, 0, now()
 FROM numbered JOIN bases USING (fair_key)
 """
 
@@ -125,7 +126,7 @@ def entries_create(jobs: Iterable, *, now=None) -> None:
             "job_ids": [j.pk for j in jobs],
             "keys": [j.tenant_id or NIL for j in jobs],
             "priorities": [j.priority for j in jobs],
-            "ready": [j.run_at or now for j in jobs],
+            "ready": [j.run_at if j.run_at and j.run_at > now else None for j in jobs],  # None: now
             "leases": [j.timeout + GRACE_SECONDS for j in jobs],
         })
         if any((j.run_at or now) <= now for j in jobs):
