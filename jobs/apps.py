@@ -1,4 +1,7 @@
+import sys
+
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 
 
@@ -9,6 +12,20 @@ def _platform_schedules(sender, using="default", **kwargs):
         from .schedules import platform_schedules_ensure
 
         platform_schedules_ensure()
+
+
+def _asynchronous_commit(sender, connection, **kwargs):
+    """qcluster processes commit without waiting for the WAL flush. Safe for
+    at-least-once: a crash of PostgreSQL loses only a suffix of the WAL, so a
+    lost claim or outcome means the job runs again, and anything a task
+    enqueued is lost only together with that task's own outcome. Enqueues
+    acknowledged to users (web processes) stay synchronous."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO off")
+
+
+def running_qcluster() -> bool:
+    return len(sys.argv) > 1 and sys.argv[1] == "qcluster"
 
 
 class JobsConfig(AppConfig):
@@ -22,3 +39,11 @@ class JobsConfig(AppConfig):
 
         task_modules_import()
         post_migrate.connect(_platform_schedules, sender=self)
+        if running_qcluster():
+            from django.db import connections
+
+            connection_created.connect(_asynchronous_commit)
+            # django-q2 resets connections before every task; a health-check
+            # query each time would cost a round trip per job. A broken
+            # connection still fails its job's statement and is replaced.
+            connections["default"].settings_dict["CONN_HEALTH_CHECKS"] = False

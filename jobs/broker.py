@@ -66,7 +66,7 @@ WITH rows AS (
          AS r(job_id, fair_key, priority, ready_at, lease_seconds, n)
 ), numbered AS (
   SELECT rows.*, row_number() OVER (PARTITION BY fair_key ORDER BY n) AS k FROM rows
-), bases AS (
+), bases AS MATERIALIZED (
   SELECT d.fair_key, {_FAIR_VT.format(key="d.fair_key")} AS base FROM (SELECT DISTINCT fair_key FROM rows) d
 )
 INSERT INTO jobs_queueentry (job_id, fair_key, priority, vt, ready_at, lease_seconds, deliveries, created_at)
@@ -98,7 +98,7 @@ WITH due AS (
   ORDER BY ready_at LIMIT 1000 FOR UPDATE SKIP LOCKED
 ), numbered AS (
   SELECT id, fair_key, row_number() OVER (PARTITION BY fair_key ORDER BY ready_at, id) AS k FROM due
-), bases AS (
+), bases AS MATERIALIZED (
   SELECT d.fair_key, {_FAIR_VT.format(key="d.fair_key")} AS base FROM (SELECT DISTINCT fair_key FROM due) d
 ), upd AS (
   UPDATE jobs_queueentry e SET vt = bases.base + numbered.k

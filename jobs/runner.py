@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 from django_q.exceptions import TimeoutException
 
+from tenants.context import schema_activate
 from tenants.models import Tenant
 
 from .broker import worker_name
@@ -25,32 +26,32 @@ logger = logging.getLogger("jobs")
 
 CLAIM = """
 WITH lease AS (
-  UPDATE jobs_queueentry SET ready_at = now() + make_interval(secs => lease_seconds)
+  UPDATE public.jobs_queueentry SET ready_at = now() + make_interval(secs => lease_seconds)
    WHERE id = %(entry)s AND deliveries = %(delivery)s RETURNING id)
-UPDATE jobs_job j SET state = 'active', attempts = j.attempts + 1, started_at = now(), worker = %(worker)s,
+UPDATE public.jobs_job j SET state = 'active', attempts = j.attempts + 1, started_at = now(), worker = %(worker)s,
        message = ''
   FROM lease WHERE j.id = %(job)s AND j.state IN ('queued', 'scheduled', 'retrying', 'active')
 RETURNING j.task, j.payload, j.tenant_id, j.attempts, j.max_attempts, j.created_by_id
 """
 COMPLETE = """
 WITH upd AS (
-  UPDATE jobs_job SET state = 'completed', progress = 100, result = %(result)s, finished_on = now(),
+  UPDATE public.jobs_job SET state = 'completed', progress = 100, result = %(result)s, finished_on = now(),
          worker = '', failed_reason = ''
    WHERE id = %(job)s AND attempts = %(attempt)s AND state = 'active' RETURNING id)
-DELETE FROM jobs_queueentry WHERE id = %(entry)s AND EXISTS (SELECT 1 FROM upd)
+DELETE FROM public.jobs_queueentry WHERE id = %(entry)s AND EXISTS (SELECT 1 FROM upd)
 """
 RETRY = """
 WITH upd AS (
-  UPDATE jobs_job SET state = 'retrying', failed_reason = %(reason)s, worker = ''
+  UPDATE public.jobs_job SET state = 'retrying', failed_reason = %(reason)s, worker = ''
    WHERE id = %(job)s AND attempts = %(attempt)s AND state = 'active' RETURNING id)
-UPDATE jobs_queueentry SET vt = NULL, ready_at = now() + make_interval(secs => %(delay)s)
+UPDATE public.jobs_queueentry SET vt = NULL, ready_at = now() + make_interval(secs => %(delay)s)
  WHERE id = %(entry)s AND EXISTS (SELECT 1 FROM upd)
 """
 FAIL = """
 WITH upd AS (
-  UPDATE jobs_job SET state = 'failed', failed_reason = %(reason)s, finished_on = now(), worker = ''
+  UPDATE public.jobs_job SET state = 'failed', failed_reason = %(reason)s, finished_on = now(), worker = ''
    WHERE id = %(job)s AND attempts = %(attempt)s AND state = 'active' RETURNING id)
-DELETE FROM jobs_queueentry WHERE id = %(entry)s AND EXISTS (SELECT 1 FROM upd)
+DELETE FROM public.jobs_queueentry WHERE id = %(entry)s AND EXISTS (SELECT 1 FROM upd)
 RETURNING (SELECT count(*) FROM upd)
 """
 PROGRESS_MIN_INTERVAL = 0.2  # seconds between two progress writes/events (100% always goes out)
@@ -90,8 +91,8 @@ class JobContext:
             return
         self._last_progress = (now, pct)
         message = (message or "")[:500]
-        with connection.cursor() as cursor:
-            cursor.execute("UPDATE jobs_job SET progress = %s, message = %s WHERE id = %s", [pct, message, self.id])
+        _sql("UPDATE public.jobs_job SET progress = %(pct)s, message = %(message)s WHERE id = %(job)s",
+             {"pct": pct, "message": message, "job": self.id})
         if self.user_id and self.tenant is not None:
             from realtime.publish import notify_user
 
@@ -104,11 +105,18 @@ class JobFailure(Exception):
     """Raise from a task to fail the attempt with a clean reason (no traceback)."""
 
 
+def _sql(query: str, params: dict):
+    """Run one of the runner's statements on the raw connection: its tables are
+    schema-qualified, so no `SET search_path` is needed whatever schema the
+    last task left active (a worker switches schemas only when the tenant changes)."""
+    connection.ensure_connection()
+    with connection.connection.cursor() as cursor:
+        cursor.execute(query, params)
+        return cursor.fetchone() if cursor.description else None
+
+
 def job_run(job_id: int, entry_id: int, delivery: int) -> None:
-    connection.set_schema_to_public()
-    with connection.cursor() as cursor:
-        cursor.execute(CLAIM, {"entry": entry_id, "delivery": delivery, "job": job_id, "worker": worker_name()})
-        row = cursor.fetchone()
+    row = _sql(CLAIM, {"entry": entry_id, "delivery": delivery, "job": job_id, "worker": worker_name()})
     if row is None:
         return  # cancelled, finished, or this delivery's lease was lost to another one
     task_name, payload, tenant_id, attempt, max_attempts, user_id = row
@@ -131,15 +139,13 @@ def job_run(job_id: int, entry_id: int, delivery: int) -> None:
         reason = _reason(exc, spec)
         if attempt < max_attempts:
             delay = spec.backoff * (2 ** (attempt - 1))
-            with connection.cursor() as cursor:
-                cursor.execute(RETRY, {**ids, "reason": reason, "delay": delay})
+            _sql(RETRY, {**ids, "reason": reason, "delay": delay})
             logger.warning("job %s (%s) attempt %s/%s failed, retrying in %.1fs: %s",
                            job_id, task_name, attempt, max_attempts, delay, reason)
         else:
             _fail(ids, task_name, tenant_id, user_id, reason, critical=spec.critical)
         return
-    with connection.cursor() as cursor:
-        cursor.execute(COMPLETE, {**ids, "result": json.dumps(result)})
+    _sql(COMPLETE, {**ids, "result": json.dumps(result)})
     if user_id and tenant is not None:
         from realtime.publish import notify_user
 
@@ -148,12 +154,11 @@ def job_run(job_id: int, entry_id: int, delivery: int) -> None:
 
 def _execute(spec: TaskSpec, ctx: JobContext, payload: dict):
     data = spec.schema.model_validate(payload)
-    if ctx.tenant is not None:
-        connection.set_tenant(ctx.tenant)
+    schema_activate(ctx.tenant)  # issues SET search_path only when the schema changes
     try:
         return spec.func(ctx, data)
     finally:
-        connection.set_schema_to_public()
+        schema_activate(None)  # lazily: the SET happens only if public is queried next
 
 
 def _reason(exc: BaseException, spec: TaskSpec) -> str:

@@ -107,7 +107,7 @@ def job_enqueue(tenant, task: str, payload: Any = None, *, priority: str = "defa
 
 def job_enqueue_many(jobs: Iterable[Job]) -> list[Job]:
     """Queue many built jobs (job_build) in one transaction: two statements in all."""
-    jobs = Job.objects.bulk_create(list(jobs))
+    jobs = Job.objects.bulk_create(list(jobs), batch_size=2000)
     with transaction.atomic():
         entries_create(jobs)
     return jobs
