@@ -33,6 +33,11 @@ def job_get(*, tenant, user, sees_all: bool, job_id: int) -> Job:
     return job
 
 
+def job_count(*, tenant) -> int:
+    """The tenant's jobs still on record (maintenance prunes finished ones after JOBS_RETENTION_DAYS)."""
+    return Job.objects.filter(tenant=tenant).count()
+
+
 def _aggregates() -> dict:
     return {name: Count("id", filter=Q(state__in=states)) for name, states in STAT_STATES.items()}
 

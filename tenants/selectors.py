@@ -65,8 +65,10 @@ def api_requests_key(tenant_id, day: date | None = None) -> str:
 
 
 def tenant_usage(*, tenant: Tenant) -> dict:
-    """What the tenant uses. Storage and job figures are filled in by the
-    uploads and jobs apps; until then they are zero (the shape is fixed)."""
+    """What the tenant uses. Storage figures are filled in by the uploads app;
+    until then they are zero (the shape is fixed)."""
+    from jobs.selectors import job_count
+
     members = Membership.objects.filter(tenant=tenant).count()
     api_today = int(redis_client().get(api_requests_key(tenant.pk)) or 0)
     return {
@@ -75,7 +77,7 @@ def tenant_usage(*, tenant: Tenant) -> dict:
         "api_requests_today": api_today,
         "storage_bytes": 0,
         "files": 0,
-        "jobs": 0,
+        "jobs": job_count(tenant=tenant),
     }
 
 

@@ -169,8 +169,13 @@ def test_globex_cannot_change_acmes_settings(api, acme, globex):
 
 # --- usage --------------------------------------------------------------------
 
-def test_usage_counts_members_schema_bytes_and_todays_api_requests(api, acme):
+def test_usage_counts_members_schema_bytes_todays_api_requests_and_jobs(api, acme, globex):
+    from jobs.services import job_enqueue
+
     member_make(acme)
+    job_enqueue(acme, "noop")
+    job_enqueue(acme, "noop")
+    job_enqueue(globex, "noop")
     for _ in range(3):
         api.get("/api/tenant", host="acme.localhost", token=acme.owner_token)
     response = api.get(f"/api/tenants/{acme.pk}/usage", token=acme.owner_token)
@@ -179,7 +184,8 @@ def test_usage_counts_members_schema_bytes_and_todays_api_requests(api, acme):
     assert usage["members"] == 2
     assert usage["api_requests_today"] == 3
     assert usage["schema_bytes"] > 0
-    assert (usage["storage_bytes"], usage["files"], usage["jobs"]) == (0, 0, 0)
+    assert usage["jobs"] == 2
+    assert (usage["storage_bytes"], usage["files"]) == (0, 0)
 
 
 def test_api_requests_of_one_tenant_do_not_count_for_another(api, acme, globex):
