@@ -45,6 +45,7 @@ SHARED_APPS = [
     "django_q",
     "jobs",  # the job system: jobs, the queue, schedules (public: the broker spans tenants)
     "imports",  # bulk imports as jobs; no models (memberships are public, the outcome is the Job's)
+    "emails",  # email jobs: send-email, welcome, daily digest; no tables of its own
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -252,13 +253,39 @@ Q_CLUSTER = {
     "log_level": env("Q_LOG_LEVEL", default="WARNING"),
     "label": "Jobs (django-q2)",
 }
-JOBS_TASK_MODULES = ["jobs.tasks", "reports.tasks", "imports.tasks"]
+JOBS_TASK_MODULES = ["jobs.tasks", "reports.tasks", "imports.tasks", "emails.tasks", "jobs.maintenance"]
 IMPORTS = {
     "MAX_BYTES": env.int("IMPORT_MAX_BYTES", default=1024 * 1024),  # one upload
     "MAX_ROWS": env.int("IMPORT_MAX_ROWS", default=5000),  # rows of one file (each is one transaction)
 }
 JOBS_PLATFORM_SCHEDULES = {
     "tenant-schedules": {"func": "jobs.schedules.tenant_schedules_run", "cron": "* * * * *"},
+    "maintenance": {"task": "maintenance.run", "cron": "0 2 * * *"},  # in TIME_ZONE
+}
+# What the nightly `maintenance.run` job cleans, in this order (jobs/maintenance.py).
+# An app adds its own cleanup by declaring @maintenance_step functions in a module listed here.
+MAINTENANCE_STEP_MODULES = ["accounts.maintenance", "tenants.maintenance", "jobs.maintenance"]
+JOBS_RETENTION_DAYS = env.int("JOBS_RETENTION_DAYS", default=30)  # finished jobs and django-q2 task rows
+AUTH_TOKEN_RETENTION_DAYS = env.int("AUTH_TOKEN_RETENTION_DAYS", default=30)  # expired/revoked tokens kept
+
+# --- email (sent only by the `email.send` job: emails/) -------------------------
+# Development default: every message is written to a file under .data/<profile>/emails/.
+# Production: EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and EMAIL_HOST etc.
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(DATA_DIR / "emails"))
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # seconds; a hung SMTP server fails the attempt
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default=f"noreply@{BASE_DOMAIN}")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAILS = {
+    "MAX_RECIPIENTS": 50,
+    # Before the 2nd of 5 attempts; doubles each time (1, 2, 4, 8 min: a 15-minute SMTP outage is ridden out).
+    "RETRY_BACKOFF_SECONDS": env.float("EMAIL_RETRY_BACKOFF_SECONDS", default=60),
 }
 
 LOGGING = {

@@ -7,3 +7,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 TENANT_POOL_SIZE = 0
 # Tasks only the tests run (the test qcluster loads them too).
 JOBS_TASK_MODULES = [*JOBS_TASK_MODULES, "tests.jobs.tasks"]
+# Test processes send no mail unless pointed at a test SMTP server (tests/smtp.py).
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend")
+# A maintenance step only the tests declare: a per-tenant clean-up (tests/jobs/test_maintenance.py).
+MAINTENANCE_STEP_MODULES = [*MAINTENANCE_STEP_MODULES, "tests.jobs.maintenance_steps"]

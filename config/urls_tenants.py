@@ -1,6 +1,7 @@
 """Tenant hosts (and requests given a tenant by header or token)."""
 from django.urls import include, path
 
+from emails.urls import urlpatterns as emails_api
 from imports.urls import urlpatterns as imports_api
 from jobs.urls import urlpatterns as jobs_api
 from realtime.urls import urlpatterns as realtime_api
@@ -19,6 +20,7 @@ tenant_api = [
     *jobs_api,
     *reports_api,
     *imports_api,
+    *emails_api,
 ]
 
 urlpatterns = [

@@ -72,6 +72,7 @@ class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    digest_opt_in = models.BooleanField(default=False, help_text="Receives the tenant's daily digest email.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
 from common.errors import ApplicationError, Conflict, NotFound
+from emails.services import digest_schedule_set, welcome_email_enqueue
 from realtime.services import connections_close_for_tenant, connections_close_for_user
 
 from .audit import SYSTEM, Actor, audit_record
@@ -58,6 +59,7 @@ def tenant_create(*, slug: str, name: str, owner=None, actor: Actor = SYSTEM) ->
     tenant.provisioned_by = schema_provision(tenant.schema_name)
     if owner is not None:
         Membership.objects.create(user=owner, tenant=tenant, role=Role.OWNER)
+    digest_schedule_set(tenant=tenant)
     audit_record(tenant=tenant, actor=actor, action="tenant.create", target=f"tenant:{tenant.pk}",
                  after={**tenant_snapshot(tenant), "owner": getattr(owner, "email", None)})
     pool_refill_after_commit()
@@ -159,6 +161,7 @@ def membership_add(*, tenant: Tenant, email: str, role: str, actor: Actor) -> Me
     membership = Membership.objects.create(tenant=tenant, user=user, role=role)
     audit_record(tenant=tenant, actor=actor, action="member.add", target=f"user:{user.pk}",
                  after={"email": user.email, "role": role})
+    welcome_email_enqueue(membership=membership, actor_user=actor.user)  # committed with the membership
     return membership
 
 

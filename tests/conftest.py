@@ -125,10 +125,21 @@ def asgi_server(django_db_setup):
 
 
 @pytest.fixture(scope="session")
-def qcluster(django_db_setup):
-    """One real `manage.py qcluster` for the session, on the test database."""
+def smtp_server():
+    """A real SMTP server (aiosmtpd) for the session; the session qcluster sends its email there."""
+    from .smtp import SmtpServer
+
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def qcluster(django_db_setup, smtp_server):
+    """One real `manage.py qcluster` for the session, on the test database, its
+    email backend pointed at `smtp_server`."""
     from .live import QCluster
 
-    cluster = QCluster().start()
+    cluster = QCluster(extra_env=smtp_server.env).start()
     yield cluster
     cluster.stop()

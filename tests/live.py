@@ -68,9 +68,9 @@ class LiveServer:
 class QCluster:
     """A real `manage.py qcluster` against the test database."""
 
-    def __init__(self):
+    def __init__(self, extra_env: dict[str, str] | None = None):
         self.env = {**os.environ, "DATABASE_URL": test_database_url(),
-                    "DJANGO_SETTINGS_MODULE": "config.settings_test"}
+                    "DJANGO_SETTINGS_MODULE": "config.settings_test", **(extra_env or {})}
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "QCluster":

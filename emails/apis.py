@@ -1,0 +1,44 @@
+"""Email endpoints (tenant hosts): admins send, every member sets their digest."""
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+
+from realtime.apis import TenantApi
+from tenants.errors import InsufficientRole
+from tenants.models import Membership
+from tenants.resolution import request_role
+
+from .selectors import digest_opt_in_get
+from .serializers import DigestPreferenceSerializer, EmailInputSerializer, JobAcceptedSerializer
+from .services import digest_opt_in_set, email_request
+
+MANAGERS = (Membership.Role.OWNER, Membership.Role.ADMIN)
+
+
+class SendEmailApi(TenantApi):
+    @extend_schema(request=EmailInputSerializer, responses={202: JobAcceptedSerializer}, tags=["emails"],
+                   description="Owners/admins. Queues `email.send` (5 attempts with backoff); follow it at "
+                               "/api/jobs/{job_id}.")
+    def post(self, request):
+        if request_role(request) not in MANAGERS:
+            raise InsufficientRole(details={"required": ["owner", "admin"]})
+        data = EmailInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = email_request(tenant=self.tenant, user=request.user, **data.validated_data)
+        return Response({"job_id": job.pk}, status=status.HTTP_202_ACCEPTED)
+
+
+class DigestPreferenceApi(TenantApi):
+    @extend_schema(responses=DigestPreferenceSerializer, tags=["emails"])
+    def get(self, request):
+        return Response({"opt_in": digest_opt_in_get(tenant=self.tenant, user=request.user)})
+
+    @extend_schema(request=DigestPreferenceSerializer, responses=DigestPreferenceSerializer, tags=["emails"],
+                   description="Any member: receive this tenant's daily digest (09:00 in its time zone) or not.")
+    def put(self, request):
+        data = DigestPreferenceSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        opt_in = digest_opt_in_set(tenant=self.tenant, user=request.user, opt_in=data.validated_data["opt_in"])
+        return Response({"opt_in": opt_in})

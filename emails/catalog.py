@@ -1,0 +1,74 @@
+"""The emails the platform can send. Each is a pair of Django templates,
+templates/emails/<name>.txt and <name>.html, with a declared context schema:
+a message is rendered from validated data only (HTML escaped, text as is).
+
+Besides its own context, every template gets `tenant` ({name, host, url}).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from jobs.registry import Payload
+
+
+class GenericContext(Payload):
+    heading: str = Field("", max_length=200)
+    body: str = Field(min_length=1, max_length=20_000)
+
+
+class WelcomeContext(Payload):
+    role: Literal["owner", "admin", "member"] = "member"
+    note: str = Field("", max_length=2_000, description="A line from whoever added the member.")
+
+
+class DigestNotification(Payload):
+    event: str
+    at: str
+
+
+class DigestMessage(Payload):
+    author: str
+    body: str
+    at: str
+
+
+class DigestRoom(Payload):
+    name: str
+    count: int
+    latest: list[DigestMessage]
+
+
+class DigestContext(Payload):
+    date: str
+    unread_notifications: int
+    notifications: list[DigestNotification]
+    new_messages: int
+    rooms: list[DigestRoom]
+
+
+@dataclass(frozen=True)
+class EmailTemplate:
+    name: str
+    context: type[BaseModel]
+    api: bool  # tenant admins may send it through POST /api/send-email
+
+
+EMAIL_TEMPLATES: dict[str, EmailTemplate] = {t.name: t for t in [
+    EmailTemplate("generic", GenericContext, api=True),
+    EmailTemplate("welcome", WelcomeContext, api=True),
+    EmailTemplate("digest", DigestContext, api=False),  # built by the digest job from the tenant's data
+]}
+
+
+def email_template_get(name: str, *, api: bool = False) -> EmailTemplate | None:
+    template = EMAIL_TEMPLATES.get(name)
+    if template is None or (api and not template.api):
+        return None
+    return template
+
+
+def email_templates_for_api() -> list[str]:
+    return sorted(name for name, template in EMAIL_TEMPLATES.items() if template.api)

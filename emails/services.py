@@ -1,0 +1,147 @@
+"""Sending email, always through a job.
+
+    job = email_request(tenant=tenant, user=user, to=["a@example.com"], subject="Hi",
+                        template="generic", context={"body": "..."})
+
+Nothing here talks SMTP on a request: `email.send` (emails/tasks.py) renders
+and sends in the qcluster through Django's email backend, and an SMTP failure
+fails the attempt, which the job system retries with backoff (5 attempts).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from email.utils import formataddr, make_msgid, parseaddr
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from pydantic import ValidationError
+
+from jobs.models import Job
+from jobs.schedules import tenant_schedule_set, tenant_timezone
+from jobs.services import job_enqueue
+from tenants.errors import NotAMember
+from tenants.models import Domain, Membership, Tenant
+from tenants.settings_schema import settings_effective
+
+from .catalog import EmailTemplate, email_template_get, email_templates_for_api
+from .errors import EmailContextInvalid, EmailTemplateUnknown
+from .selectors import digest_summary
+
+DIGEST_SCHEDULE = "digest"
+DIGEST_CRON = "0 9 * * *"  # 09:00 in the tenant's `timezone` setting
+
+
+def tenant_display_name(tenant: Tenant) -> str:
+    """The name emails show (subject, From), on one line."""
+    return " ".join((settings_effective(tenant.settings).get("display_name") or tenant.name).split())
+
+
+def _tenant_context(tenant: Tenant) -> dict:
+    host = (Domain.objects.filter(tenant=tenant).order_by("-is_primary", "domain")
+            .values_list("domain", flat=True).first()) or f"{tenant.slug}.{settings.BASE_DOMAIN}"
+    url = f"https://{host}" if settings.SESSION_COOKIE_SECURE else f"http://{host}:{settings.PORT}"
+    return {"name": tenant_display_name(tenant), "host": host, "url": url}
+
+
+def email_context_clean(template: EmailTemplate, context) -> dict:
+    try:
+        return template.context.model_validate(context or {}).model_dump(mode="json")
+    except ValidationError as exc:
+        details = {".".join(["context", *(str(p) for p in err["loc"])]): [err["msg"]] for err in exc.errors()}
+        raise EmailContextInvalid(details=details) from exc
+
+
+def _email_payload(to: list[str], subject: str, template: str, context: dict) -> dict:
+    return {"to": to, "subject": subject, "template": template, "context": context}
+
+
+def email_request(*, tenant: Tenant, user, to: list[str], subject: str, template: str, context: dict) -> Job:
+    """An email a tenant admin asked for: validated, then queued as `email.send`
+    (raises 400s and then queues nothing). `to` is already a clean list of addresses."""
+    spec = email_template_get(template, api=True)
+    if spec is None:
+        raise EmailTemplateUnknown(details={"template": template, "templates": email_templates_for_api()})
+    return job_enqueue(tenant, "email.send", _email_payload(to, subject, template, email_context_clean(spec, context)),
+                       user=user)
+
+
+def email_render(*, tenant: Tenant, template: str, context: dict) -> tuple[str, str]:
+    """(text, html) of a declared template, from validated context."""
+    spec = email_template_get(template)
+    if spec is None:
+        raise EmailTemplateUnknown(details={"template": template})
+    data = {**email_context_clean(spec, context), "tenant": _tenant_context(tenant)}
+    return render_to_string(f"emails/{template}.txt", data), render_to_string(f"emails/{template}.html", data)
+
+
+def email_send(*, tenant: Tenant, to: list[str], subject: str, template: str, context: dict) -> dict:
+    """Render and send one message (text + HTML) through settings.EMAIL_BACKEND.
+    Raises when the backend fails (SMTP down, refused): the job retries."""
+    text, html = email_render(tenant=tenant, template=template, context=context)
+    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or settings.DEFAULT_FROM_EMAIL
+    message_id = make_msgid(domain=address.rpartition("@")[2] or settings.BASE_DOMAIN)
+    message = EmailMultiAlternatives(subject=subject, body=text, to=to,
+                                     from_email=formataddr((tenant_display_name(tenant), address)),
+                                     headers={"Message-ID": message_id})
+    message.attach_alternative(html, "text/html")
+    message.send(fail_silently=False)
+    return {"to": to, "template": template, "message_id": message_id}
+
+
+# --- welcome ----------------------------------------------------------------------
+
+def welcome_email_enqueue(*, membership: Membership, actor_user=None) -> Job:
+    """Queue the welcome email of a new member, in the caller's transaction (so it
+    goes only if the membership is committed); once per membership."""
+    tenant = membership.tenant
+    payload = _email_payload([membership.user.email], f"Welcome to {tenant_display_name(tenant)}", "welcome",
+                             {"role": membership.role})
+    return job_enqueue(tenant, "email.send", payload, user=actor_user, idempotency_key=f"welcome:{membership.pk}")
+
+
+# --- the daily digest ----------------------------------------------------------------
+
+def digest_opt_in_set(*, tenant: Tenant, user, opt_in: bool) -> bool:
+    if not Membership.objects.filter(tenant=tenant, user=user).update(digest_opt_in=opt_in):
+        raise NotAMember()
+    return opt_in
+
+
+def digest_schedule_set(*, tenant: Tenant):
+    """The tenant's `digest` schedule: `email.digest` at 09:00 in its time zone."""
+    return tenant_schedule_set(tenant=tenant, name=DIGEST_SCHEDULE, task="email.digest", cron=DIGEST_CRON)
+
+
+def digest_schedules_ensure() -> int:
+    """Give every tenant that has none its digest schedule (after each migrate; idempotent)."""
+    created = 0
+    for tenant in Tenant.objects.exclude(schedules__name=DIGEST_SCHEDULE).iterator():
+        digest_schedule_set(tenant=tenant)
+        created += 1
+    return created
+
+
+def digest_run(*, tenant: Tenant, now: datetime) -> dict:
+    """The `email.digest` job (tenant schema active): one `email.send` per opted-in
+    member who has something new (unread notifications, messages of the last 24 h in
+    rooms they can read), at most once per member per local day."""
+    if not tenant.is_active:
+        return {"members": 0, "queued": 0, "nothing_new": 0, "skipped": "tenant suspended"}
+    tz = ZoneInfo(tenant_timezone(tenant))
+    day = now.astimezone(tz).date().isoformat()
+    subject = f"Your daily digest from {tenant_display_name(tenant)}"
+    members = (Membership.objects.filter(tenant=tenant, digest_opt_in=True, user__is_active=True)
+               .select_related("user").order_by("id"))
+    count = queued = 0
+    for membership in members:
+        count += 1
+        summary = digest_summary(user=membership.user, since=now - timedelta(days=1), tz=tz)
+        if summary is None:
+            continue
+        job_enqueue(tenant, "email.send",
+                    _email_payload([membership.user.email], subject, "digest", {"date": day, **summary}),
+                    idempotency_key=f"digest:{day}:{membership.user_id}")
+        queued += 1
+    return {"members": count, "queued": queued, "nothing_new": count - queued}
