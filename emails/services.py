@@ -9,6 +9,8 @@ fails the attempt, which the job system retries with backoff (5 attempts).
 """
 from __future__ import annotations
 
+import smtplib
+
 from datetime import datetime, timedelta
 from email.utils import formataddr, make_msgid, parseaddr
 from zoneinfo import ZoneInfo
@@ -19,6 +21,7 @@ from django.template.loader import render_to_string
 from pydantic import ValidationError
 
 from jobs.models import Job
+from jobs.runner import JobFailure
 from jobs.schedules import tenant_schedule_set, tenant_timezone
 from jobs.services import job_enqueue
 from tenants.errors import NotAMember
@@ -86,7 +89,10 @@ def email_send(*, tenant: Tenant, to: list[str], subject: str, template: str, co
                                      from_email=formataddr((tenant_display_name(tenant), address)),
                                      headers={"Message-ID": message_id})
     message.attach_alternative(html, "text/html")
-    message.send(fail_silently=False)
+    try:
+        message.send(fail_silently=False)
+    except smtplib.SMTPRecipientsRefused as exc:  # a 5xx for every recipient: retrying cannot help
+        raise JobFailure(f"every recipient was refused: {sorted(exc.recipients)}", retry=False) from exc
     return {"to": to, "template": template, "message_id": message_id}
 
 

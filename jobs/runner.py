@@ -102,7 +102,13 @@ class JobContext:
 
 
 class JobFailure(Exception):
-    """Raise from a task to fail the attempt with a clean reason (no traceback)."""
+    """Raise from a task to fail the attempt with a clean reason (no traceback);
+    `retry=False` fails the job at once (retrying cannot help: bad input, a
+    recipient the mail server refuses…)."""
+
+    def __init__(self, reason: str, *, retry: bool = True):
+        super().__init__(reason)
+        self.retry = retry
 
 
 def _sql(query: str, params: dict):
@@ -137,7 +143,7 @@ def job_run(job_id: int, entry_id: int, delivery: int) -> None:
         result = _execute(spec, ctx, payload)
     except (Exception, TimeoutException) as exc:
         reason = _reason(exc, spec)
-        if attempt < max_attempts:
+        if attempt < max_attempts and getattr(exc, "retry", True):
             delay = spec.backoff * (2 ** (attempt - 1))
             _sql(RETRY, {**ids, "reason": reason, "delay": delay})
             logger.warning("job %s (%s) attempt %s/%s failed, retrying in %.1fs: %s",

@@ -50,6 +50,16 @@ def tenant_schedule_set(*, tenant, name: str, task: str, cron: str, payload: dic
     return schedule
 
 
+def tenant_schedules_reschedule(*, tenant) -> None:
+    """Recompute the next run of the tenant's schedules (its time zone changed)."""
+    from .models import TenantSchedule
+
+    tz_name, now = tenant_timezone(tenant), timezone.now()
+    for schedule in TenantSchedule.objects.filter(tenant=tenant):
+        schedule.next_run = cron_next(schedule.cron, tz_name, now)
+        schedule.save(update_fields=["next_run"])
+
+
 def tenant_schedules_run() -> int:
     """Enqueue the job of every due tenant schedule, once per due time. (django-q2 runs this.)"""
     from .models import TenantSchedule

@@ -85,6 +85,10 @@ def tenant_settings_update(*, tenant: Tenant, data: Any, actor: Actor) -> dict[s
     tenant.settings = stored
     tenant.save(update_fields=["settings", "updated_at"])
     after = settings_effective(stored)
+    if after["timezone"] != before["timezone"]:
+        from jobs.schedules import tenant_schedules_reschedule
+
+        tenant_schedules_reschedule(tenant=tenant)  # "09:00" now means 09:00 on the new clock
     audit_record(tenant=tenant, actor=actor, action="tenant.settings_update", target=f"tenant:{tenant.pk}",
                  before=_changed(before, after, before), after=_changed(before, after, after))
     return after

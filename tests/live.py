@@ -79,9 +79,16 @@ class QCluster:
         return self
 
     def stop(self) -> None:
+        """SIGTERM to the main process only (it stops its sentinel, which stops the
+        workers): signalling the whole group makes django-q2's shutdown hang."""
         if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, 15)
+            os.kill(self.proc.pid, 15)
             try:
                 self.proc.wait(15)
             except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, 9)
+                pass
+        if self.proc:
+            try:
+                os.killpg(self.proc.pid, 9)  # whatever is left of the group
+            except ProcessLookupError:
+                pass

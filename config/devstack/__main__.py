@@ -67,12 +67,18 @@ def run(_args) -> int:
     finally:
         for proc in procs:
             if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
+                # The main process only: it stops its children (qcluster's sentinel and
+                # workers, uvicorn's workers); a group-wide SIGTERM hangs django-q2.
+                proc.send_signal(signal.SIGTERM)
         for proc in procs:
             try:
-                proc.wait(timeout=10)
+                proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+                pass
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # whatever is left of the group
+            except ProcessLookupError:
+                pass
         stack_down(stack)
         print("stopped: app server, qcluster and the services this run started", flush=True)
     return 0

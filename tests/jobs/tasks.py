@@ -57,3 +57,10 @@ def steps(job, payload: StepsPayload):
         time.sleep(0.25)
         job.progress(100 * step / payload.steps, f"step {step}")
     return {"steps": payload.steps}
+
+
+@job_task("test.give_up", timeout=10, max_attempts=5, backoff=0.2)
+def give_up(job, payload):
+    from jobs.runner import JobFailure
+
+    raise JobFailure("the input can never work", retry=False)

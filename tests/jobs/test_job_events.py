@@ -1,5 +1,6 @@
 """Progress reaches the enqueuer live; idempotency keys and cron schedules."""
 from datetime import datetime, timedelta, timezone as dt_timezone
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 from django_q.models import Schedule
@@ -46,6 +47,17 @@ def test_a_tenant_schedule_runs_at_its_local_time():
 
     assert first == datetime(2026, 3, 29, 7, 0, tzinfo=dt_timezone.utc)  # 09:00 CEST
     assert second == datetime(2026, 3, 30, 7, 0, tzinfo=dt_timezone.utc)
+
+
+def test_changing_the_tenants_time_zone_moves_its_schedules_to_the_new_clock(db, api, acme):
+    schedule = tenant_schedule_set(tenant=acme, name="morning", task="noop", cron="0 9 * * *")
+    assert schedule.next_run.astimezone(ZoneInfo("UTC")).hour == 9  # UTC by default
+
+    api.put(f"/api/tenants/{acme.pk}/settings", token=acme.owner_token, json={"timezone": "Asia/Tokyo"})
+    schedule.refresh_from_db()
+
+    assert schedule.next_run.astimezone(ZoneInfo("Asia/Tokyo")).hour == 9
+    assert schedule.next_run.astimezone(ZoneInfo("UTC")).hour == 0
 
 
 def test_a_due_tenant_schedule_fires_once_through_the_platform_cron(committed, qcluster, acme):

@@ -34,6 +34,12 @@ def test_retries_back_off_exponentially_then_the_job_fails_and_people_are_told(c
     assert told == {member.pk, acme.owner.pk}  # the enqueuer and the tenant's admins
 
 
+def test_a_task_that_gives_up_fails_at_once_without_retries(committed, qcluster, acme):
+    job = job_wait(job_enqueue(acme, "test.give_up"))
+
+    assert (job.state, job.attempts, job.failed_reason) == ("failed", 1, "the input can never work")
+
+
 def test_an_attempt_past_its_timeout_is_stopped_and_fails_with_the_reason(committed, qcluster, acme):
     job = job_wait(job_enqueue(acme, "test.hang"), timeout=10)
 

@@ -32,7 +32,8 @@ def test_a_completed_job_records_its_result_attempts_and_times(committed, qclust
     assert not hasattr(job, "entry") or job.entry is None
 
 
-def test_a_high_priority_job_starts_before_ten_thousand_default_jobs_queued_ahead(committed, qcluster, acme):
+def test_a_high_priority_job_starts_before_ten_thousand_default_jobs_queued_ahead(committed, qcluster, flood_drained,
+                                                                                  acme):
     job_enqueue_many(job_build(acme, "noop", {"value": i}) for i in range(10_000))
     high = job_enqueue(acme, "noop", {"value": -1}, priority="high")
 
@@ -42,7 +43,8 @@ def test_a_high_priority_job_starts_before_ten_thousand_default_jobs_queued_ahea
     assert started_before < 50  # only what the cluster had already fetched (bulk + prefetch)
 
 
-def test_a_tenant_flooding_the_queue_does_not_hold_back_another_tenants_job(committed, qcluster, acme, globex):
+def test_a_tenant_flooding_the_queue_does_not_hold_back_another_tenants_job(committed, qcluster, flood_drained, acme,
+                                                                             globex):
     job_enqueue_many(job_build(acme, "test.sleep", {"seconds": 0.01}) for _ in range(10_000))
     job_wait(Job.objects.filter(tenant=acme).order_by("id").first(), states=("active", "completed"))
 
