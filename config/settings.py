@@ -51,6 +51,7 @@ TENANT_APPS = [
     "django.contrib.contenttypes",
     "realtime",  # rooms, messages, notifications: per tenant
     "reports",  # reports asked for and their CSV files: per tenant
+    "uploads",  # files and presigned uploads: per tenant (objects in storage under tenants/<id>/uploads/)
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -169,6 +170,22 @@ STORAGES = {
                 "OPTIONS": {"location": str(DATA_DIR / "media")}},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# Files (uploads, reports, imports): local disk under the data folder, outside any web root
+# (no URL serves it: files leave only through authorised views), or S3 when a bucket is set.
+AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME", default="")
+if AWS_STORAGE_BUCKET_NAME:
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": AWS_STORAGE_BUCKET_NAME,
+        "endpoint_url": env("AWS_S3_ENDPOINT_URL", default="") or None,  # MinIO, R2, ...
+        "region_name": env("AWS_S3_REGION_NAME", default="") or None,
+        "file_overwrite": False,  # keys are uuids; never replace an object
+        "default_acl": None,  # private: the bucket's policy (no public-read)
+        "querystring_expire": 300,
+        "signature_version": "s3v4",
+    }}  # credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (boto3's usual chain)
+# Multipart bodies are streamed here (next to the local storage: storing is a rename).
+FILE_UPLOAD_TEMP_DIR = env("FILE_UPLOAD_TEMP_DIR", default=str(DATA_DIR / "tmp"))
+Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)  # Django's checks want it to exist
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 SESSION_COOKIE_HTTPONLY = True
@@ -306,3 +323,17 @@ LOGGING = {
         "django-q": {"level": env("Q_LOG_LEVEL", default="WARNING")},
     },
 }
+
+# --- uploads (uploads/; README "File uploads") ---------------------------------
+UPLOADS = {
+    "STORAGE": "default",  # the STORAGES alias holding uploaded objects
+    "CLAMAV_URL": env("CLAMAV_URL", default=""),  # unix:///run/clamav/clamd.ctl or tcp://host:3310; unset: EICAR only
+    "PRESIGN_EXPIRES_SECONDS": 300,
+    "DOWNLOAD_URL_EXPIRES_SECONDS": env.int("UPLOADS_DOWNLOAD_URL_EXPIRES_SECONDS", default=60),  # S3 redirects
+    "MAX_FILES_PER_REQUEST": 10,  # POST /api/upload/multiple
+    "IMAGE_MAX_SIDE": env.int("UPLOADS_IMAGE_MAX_SIDE", default=800),
+    "IMAGE_QUALITY": env.int("UPLOADS_IMAGE_QUALITY", default=80),
+    "ABANDONED_AFTER_SECONDS": 3600,  # presigns never confirmed, files stuck pending: removed after this
+}
+JOBS_TASK_MODULES = [*JOBS_TASK_MODULES, "uploads.tasks"]
+MAINTENANCE_STEP_MODULES = [*MAINTENANCE_STEP_MODULES, "uploads.maintenance"]  # the nightly orphaned_files step

@@ -8,6 +8,7 @@ from realtime.urls import urlpatterns as realtime_api
 from realtime.views import live_page
 from reports.urls import urlpatterns as reports_api
 from tenants.apis import CurrentTenantApi
+from uploads.urls import urlpatterns as uploads_api
 
 handler400 = "common.exceptions.handler400"
 handler403 = "common.exceptions.handler403"
@@ -21,6 +22,7 @@ tenant_api = [
     *reports_api,
     *imports_api,
     *emails_api,
+    *uploads_api,
 ]
 
 urlpatterns = [

@@ -65,9 +65,9 @@ def api_requests_key(tenant_id, day: date | None = None) -> str:
 
 
 def tenant_usage(*, tenant: Tenant) -> dict:
-    """What the tenant uses. Storage figures are filled in by the uploads app;
-    until then they are zero (the shape is fixed)."""
+    """What the tenant uses; storage figures are its uploaded files (pending and ready)."""
     from jobs.selectors import job_count
+    from uploads.selectors import tenant_storage_usage
 
     members = Membership.objects.filter(tenant=tenant).count()
     api_today = int(redis_client().get(api_requests_key(tenant.pk)) or 0)
@@ -75,8 +75,7 @@ def tenant_usage(*, tenant: Tenant) -> dict:
         "members": members,
         "schema_bytes": schema_size_bytes(tenant.schema_name),
         "api_requests_today": api_today,
-        "storage_bytes": 0,
-        "files": 0,
+        **tenant_storage_usage(tenant=tenant),  # storage_bytes, files
         "jobs": job_count(tenant=tenant),
     }
 

@@ -20,6 +20,7 @@ DEFAULTS: dict[str, Any] = {
     "max_upload_mb": 5,
     "allowed_file_types": ["jpeg", "jpg", "png", "pdf"],
     "storage_quota_mb": 1024,
+    "uploads_per_minute": 30,  # per user: POST /api/upload*, presigns included
     "rate_limit_per_minute": 600,
     "frontend_origins": [],
     "timezone": "UTC",
@@ -53,6 +54,7 @@ class TenantSettingsSerializer(StrictSerializer):
         required=False,
     )
     storage_quota_mb = serializers.IntegerField(min_value=1, max_value=10_000_000, required=False)
+    uploads_per_minute = serializers.IntegerField(min_value=1, max_value=10_000, required=False)
     rate_limit_per_minute = serializers.IntegerField(min_value=1, max_value=100_000, required=False)
     frontend_origins = serializers.ListField(
         child=serializers.CharField(max_length=200), max_length=20, required=False,

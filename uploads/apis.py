@@ -1,0 +1,171 @@
+"""Upload endpoints (tenant hosts, members). Thin: parse, call one service, shape."""
+from __future__ import annotations
+
+from django.http import FileResponse, HttpResponseRedirect
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.settings import api_settings
+
+from common.pagination import PagePagination
+from realtime.apis import TenantApi
+from tenants.audit import Actor
+from tenants.resolution import request_role, request_tenant
+
+from .handlers import LimitedUploadHandler
+from .parsers import UploadMultiPartParser
+from .presign import direct_upload_pending, direct_upload_receive, file_confirm, upload_presign
+from .selectors import file_get, file_list, upload_rules
+from .serializers import (ConfirmInputSerializer, FileOutputSerializer, FilesOutputSerializer, ImageOutputSerializer,
+                          PresignInputSerializer, PresignOutputSerializer)
+from .services import file_delete, file_upload, files_upload, image_upload
+from .storage import presigned_get, storage_is_s3, upload_storage
+from .throttling import UploadRateThrottle
+
+THROTTLES = [*api_settings.DEFAULT_THROTTLE_CLASSES, UploadRateThrottle]
+
+
+def _multipart(field: str, many: bool = False):
+    return {"multipart/form-data": inline_serializer(
+        f"Upload_{field}", {field: serializers.ListField(child=serializers.FileField()) if many
+                            else serializers.FileField()})}
+
+
+class StreamingUploadApi(TenantApi):
+    """Multipart views: the body is streamed through LimitedUploadHandler (the tenant's
+    size limit, cut off as it arrives) — set up before anything reads the body."""
+
+    parser_classes = [UploadMultiPartParser]
+    upload_fields: tuple[str, ...] = ("file",)
+    max_files = 1
+
+    def initial(self, request, *args, **kwargs):
+        tenant = request_tenant(request)
+        if tenant is not None:
+            request._request.upload_handlers = [LimitedUploadHandler(
+                request._request, fields=self.upload_fields, max_bytes=upload_rules(tenant).max_bytes,
+                max_files=self.max_files)]
+        super().initial(request, *args, **kwargs)
+
+    def file_out(self, file) -> dict:
+        return FileOutputSerializer(file, context={"request": self.request}).data
+
+
+class UploadApi(StreamingUploadApi):
+    throttle_classes = THROTTLES
+
+    @extend_schema(request=_multipart("file"), responses={201: FileOutputSerializer}, tags=["uploads"])
+    def post(self, request):
+        file = file_upload(tenant=self.tenant, user=request.user, upload=request.FILES.get("file"),
+                           actor=Actor.from_request(request))
+        return Response(self.file_out(file), status=status.HTTP_201_CREATED)
+
+
+class UploadMultipleApi(StreamingUploadApi):
+    throttle_classes = THROTTLES
+    upload_fields = ("files",)
+
+    @property
+    def max_files(self):
+        return settings.UPLOADS["MAX_FILES_PER_REQUEST"]
+
+    @extend_schema(request=_multipart("files", many=True), responses={201: FilesOutputSerializer}, tags=["uploads"],
+                   description="Up to 10 files; if any is refused, none is stored (400 files_invalid names each).")
+    def post(self, request):
+        files = files_upload(tenant=self.tenant, user=request.user, uploads=request.FILES.getlist("files"),
+                             actor=Actor.from_request(request))
+        return Response({"files": [self.file_out(f) for f in files]}, status=status.HTTP_201_CREATED)
+
+
+class UploadImageApi(StreamingUploadApi):
+    throttle_classes = THROTTLES
+    upload_fields = ("image",)
+
+    @extend_schema(request=_multipart("image"), responses={201: ImageOutputSerializer}, tags=["uploads"])
+    def post(self, request):
+        original, processed, width, height = image_upload(
+            tenant=self.tenant, user=request.user, upload=request.FILES.get("image"), actor=Actor.from_request(request))
+        return Response({"original": self.file_out(original), "processed": self.file_out(processed),
+                         "width": width, "height": height}, status=status.HTTP_201_CREATED)
+
+
+class PresignApi(TenantApi):
+    throttle_classes = THROTTLES
+    parser_classes = [JSONParser]
+
+    @extend_schema(request=PresignInputSerializer, responses=PresignOutputSerializer, tags=["uploads"],
+                   description="POST the file with `fields` to `upload_url` (multipart, field `file` last), "
+                               "then confirm the `file_key`.")
+    def post(self, request):
+        data = PresignInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        presign = upload_presign(tenant=self.tenant, user=request.user, **data.validated_data,
+                                 direct_url=lambda token: reverse("upload-direct", args=[token], request=request))
+        return Response(presign)
+
+
+class DirectUploadApi(StreamingUploadApi):
+    """Local storage's stand-in for S3's presigned POST: the signed URL is the credential."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=_multipart("file"), responses={204: None}, tags=["uploads"])
+    def post(self, request, token):
+        pending = direct_upload_pending(tenant=self.tenant, token=token)  # before the body is read
+        direct_upload_receive(pending=pending, fields=request.POST, upload=request.FILES.get("file"))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ConfirmApi(TenantApi):
+    parser_classes = [JSONParser]
+
+    @extend_schema(request=ConfirmInputSerializer, responses={201: FileOutputSerializer}, tags=["uploads"])
+    def post(self, request):
+        data = ConfirmInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        file = file_confirm(tenant=self.tenant, user=request.user, file_key=data.validated_data["file_key"],
+                            actor=Actor.from_request(request))
+        return Response(FileOutputSerializer(file, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+
+class FileListApi(TenantApi):
+    @extend_schema(responses=FileOutputSerializer(many=True), tags=["uploads"],
+                   description="The tenant's ready files, newest first (`?status=pending` for the others).")
+    def get(self, request):
+        paginator = PagePagination()
+        page = paginator.paginate_queryset(file_list(status=request.query_params.get("status")), request, view=self)
+        return paginator.get_paginated_response(FileOutputSerializer(page, many=True, context={"request": request}).data)
+
+
+class FileDetailApi(TenantApi):
+    @extend_schema(responses=FileOutputSerializer, tags=["uploads"])
+    def get(self, request, file_id):
+        return Response(FileOutputSerializer(file_get(file_id=file_id), context={"request": request}).data)
+
+    @extend_schema(responses={204: None}, tags=["uploads"], description="The uploader, or an owner/admin.")
+    def delete(self, request, file_id):
+        file_delete(file=file_get(file_id=file_id), user=request.user, role=request_role(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class FileDownloadApi(TenantApi):
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY),
+                              302: None}, tags=["uploads"],
+                   description="S3: a redirect to a signed URL valid 60 s. Local: the file, as an attachment.")
+    def get(self, request, file_id):
+        file = file_get(file_id=file_id)
+        if storage_is_s3():
+            return HttpResponseRedirect(presigned_get(
+                key=file.key, filename=file.original_name, content_type=file.mime_type,
+                expires_in=settings.UPLOADS["DOWNLOAD_URL_EXPIRES_SECONDS"]))
+        response = FileResponse(upload_storage().open(file.key, "rb"), as_attachment=True,
+                                filename=file.original_name, content_type=file.mime_type)
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        return response

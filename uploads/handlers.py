@@ -1,0 +1,75 @@
+"""Receiving a multipart body without ever holding it in memory.
+
+`LimitedUploadHandler` is the only upload handler of the upload views (set
+before the body is parsed). For each file part of an expected field it writes
+the bytes to a temporary file as they arrive, counts them and hashes them
+(SHA-256); the moment a file passes the tenant's limit it raises
+`file_too_large`, so the rest of the body is never read into a file. More file
+parts than allowed raise `too_many_files` as the first extra part begins.
+
+The temporary files live in FILE_UPLOAD_TEMP_DIR (next to the local storage, so
+storing one is a rename) and are deleted when the request ends.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+
+from django.conf import settings
+from django.core.files.uploadedfile import TemporaryUploadedFile
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile
+
+from .errors import FileTooLarge, TooManyFiles
+from .sniffing import HEAD_BYTES
+
+
+class StreamedUpload(TemporaryUploadedFile):
+    """A received file: on disk, with its size, SHA-256 and first bytes."""
+
+    sha256: str = ""
+    head: bytes = b""
+
+
+class LimitedUploadHandler(FileUploadHandler):
+    chunk_size = 256 * 1024
+
+    def __init__(self, request=None, *, fields: tuple[str, ...], max_bytes: int, max_files: int = 1):
+        super().__init__(request)
+        self.fields, self.max_bytes, self.max_files = fields, max_bytes, max_files
+        self.files_seen = 0
+        self.current: StreamedUpload | None = None
+
+    def new_file(self, field_name, file_name, content_type, content_length, charset=None,
+                 content_type_extra=None):
+        if field_name not in self.fields:
+            raise SkipFile()  # not ours: never written anywhere
+        self.files_seen += 1
+        if self.files_seen > self.max_files:
+            raise TooManyFiles(details={"max_files": self.max_files, "field": field_name})
+        super().new_file(field_name, file_name, content_type, content_length, charset, content_type_extra)
+        if content_length is not None and content_length > self.max_bytes:
+            raise FileTooLarge(details={"file": file_name, "max_bytes": self.max_bytes})
+        os.makedirs(settings.FILE_UPLOAD_TEMP_DIR, exist_ok=True)
+        self.current = StreamedUpload(file_name, content_type, 0, charset, content_type_extra)
+        self.hasher = hashlib.sha256()
+        self.received = 0
+        self.head = bytearray()
+
+    def receive_data_chunk(self, raw_data, start):
+        self.received += len(raw_data)
+        if self.received > self.max_bytes:
+            self.current.close()  # deletes the partial file
+            raise FileTooLarge(details={"file": self.file_name, "max_bytes": self.max_bytes})
+        self.hasher.update(raw_data)
+        if len(self.head) < HEAD_BYTES:
+            self.head += raw_data[:HEAD_BYTES - len(self.head)]
+        self.current.write(raw_data)
+        return None  # consumed: no other handler sees the bytes
+
+    def file_complete(self, file_size):
+        upload, self.current = self.current, None
+        upload.seek(0)
+        upload.size = file_size
+        upload.sha256 = self.hasher.hexdigest()
+        upload.head = bytes(self.head)
+        return upload

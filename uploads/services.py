@@ -1,0 +1,182 @@
+"""Writes: receiving files, recording them, deleting them.
+
+    file = file_upload(tenant=t, user=u, upload=request.FILES["file"], actor=actor)
+
+Every upload goes the same way: the body was streamed to a temporary file
+(handlers.py: size limit, SHA-256), then the name, type and structure are
+checked (validation.py), the content is scanned (scanning.py), the quota is
+checked under a per-tenant lock while the File rows are written `pending`,
+the objects are stored, and the rows become `ready`. A refusal at any step
+leaves nothing: no object, no row. Presigned uploads: presign.py.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import connection, transaction
+from django.utils import timezone
+
+from common.errors import ApplicationError
+from tenants.audit import Actor, audit_record
+from tenants.errors import InsufficientRole
+from tenants.models import Membership
+
+from .errors import FileMissing, FilesInvalid, FileTypeNotAllowed, InvalidImage, MalwareDetected, StorageQuotaExceeded
+from .models import File
+from .names import extension_of, filename_clean
+from .scanning import scanner_get
+from .selectors import storage_used, upload_rules
+from .sniffing import IMAGE_EXTENSIONS, KINDS, FileKind
+from .storage import key_make, object_delete, object_store
+from .validation import upload_check
+
+logger = logging.getLogger(__name__)
+MANAGERS = (Membership.Role.OWNER, Membership.Role.ADMIN)
+
+
+@dataclass
+class Incoming:
+    """A checked file about to be recorded: its content and what we know of it."""
+
+    content: BinaryIO
+    name: str
+    kind: FileKind
+    extension: str
+    size: int
+    sha256: str
+    key: str = ""  # set when the object is already stored (presigned uploads)
+
+
+def upload_accept(*, tenant, upload, actor: Actor, allowed: list[str]) -> Incoming:
+    """Name, type, structure and malware checks of one received file (raises the refusal)."""
+    name = filename_clean(upload.name)
+    kind = upload_check(upload, name=name, allowed=allowed)
+    scan_or_refuse(tenant=tenant, actor=actor, fileobj=upload, name=name, size=upload.size, sha256=upload.sha256)
+    return Incoming(upload, name, kind, extension_of(name), upload.size, upload.sha256)
+
+
+def scan_or_refuse(*, tenant, actor: Actor, fileobj, name: str, size: int, sha256: str) -> None:
+    """Scan; an infected file is audited (`upload.malware_detected`) and refused (422)."""
+    scanner = scanner_get()
+    result = scanner.scan(fileobj)
+    fileobj.seek(0)
+    if result.infected:
+        audit_record(tenant=tenant, actor=actor, action="upload.malware_detected", target=f"file:{name}",
+                     after={"name": name, "size": size, "sha256": sha256, "signature": result.signature,
+                            "scanner": scanner.name})
+        raise MalwareDetected(details={"file": name, "signature": result.signature})
+
+
+def _quota_lock(tenant) -> None:
+    """Serialise quota checks of one tenant (until the transaction ends)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x75706C64, hash_int32(tenant.pk.bytes)])
+
+
+def hash_int32(data: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(data, digest_size=4).digest(), "big", signed=True)
+
+
+def files_record(*, tenant, user, incoming: list[Incoming]) -> list[File]:
+    """Quota check and `pending` rows under the tenant's lock, then the objects stored
+    (unless they already are), then `ready`. Nothing is left behind on failure."""
+    rules = upload_rules(tenant)
+    with transaction.atomic():
+        _quota_lock(tenant)
+        used = storage_used()["storage_bytes"]
+        adding = sum(item.size for item in incoming)
+        if used + adding > rules.quota_bytes:
+            raise StorageQuotaExceeded(details={"used_bytes": used, "adding_bytes": adding,
+                                                "quota_bytes": rules.quota_bytes})
+        files = [File.objects.create(key=item.key or key_make(tenant, item.extension), original_name=item.name,
+                                     size=item.size, mime_type=item.kind.mime, sha256=item.sha256,
+                                     uploaded_by=user, status=File.Status.PENDING)
+                 for item in incoming]
+    stored = []
+    try:
+        for file, item in zip(files, incoming):
+            if not item.key:
+                object_store(file.key, item.content)
+                stored.append(file.key)
+    except BaseException:
+        for key in stored:
+            object_delete(key)
+        File.objects.filter(pk__in=[file.pk for file in files]).delete()
+        raise
+    now = timezone.now()
+    File.objects.filter(pk__in=[file.pk for file in files]).update(status=File.Status.READY, updated_at=now)
+    for file in files:
+        file.status, file.updated_at = File.Status.READY, now
+    return files
+
+
+def file_upload(*, tenant, user, upload, actor: Actor) -> File:
+    if upload is None:
+        raise FileMissing(details={"field": "file"})
+    rules = upload_rules(tenant)
+    return files_record(tenant=tenant, user=user,
+                        incoming=[upload_accept(tenant=tenant, upload=upload, actor=actor, allowed=rules.allowed_types)])[0]
+
+
+def files_upload(*, tenant, user, uploads: list, actor: Actor) -> list[File]:
+    """All or nothing: every file is checked; any refusal → 400 files_invalid naming each refused file."""
+    if not uploads:
+        raise FileMissing(details={"field": "files"})
+    rules = upload_rules(tenant)
+    accepted, refused = [], []
+    for index, upload in enumerate(uploads):
+        try:
+            accepted.append(upload_accept(tenant=tenant, upload=upload, actor=actor, allowed=rules.allowed_types))
+        except ApplicationError as exc:
+            refused.append({"index": index, "file": upload.name, "code": exc.code, "message": exc.message,
+                            "details": exc.details})
+    if refused:
+        raise FilesInvalid(details={"files": refused})
+    return files_record(tenant=tenant, user=user, incoming=accepted)
+
+
+def image_upload(*, tenant, user, upload, actor: Actor) -> tuple[File, File, int, int]:
+    """The original (checked like any upload) and a JPEG fitting IMAGE_MAX_SIDE² (uploads.images)."""
+    from . import images
+
+    if upload is None:
+        raise FileMissing(details={"field": "image"})
+    rules = upload_rules(tenant)
+    name = filename_clean(upload.name)
+    if extension_of(name) not in IMAGE_EXTENSIONS:
+        raise FileTypeNotAllowed("Send an image.", details={"file": name, "extension": extension_of(name),
+                                                            "allowed": sorted(IMAGE_EXTENSIONS & set(rules.allowed_types))})
+    original = upload_accept(tenant=tenant, upload=upload, actor=actor, allowed=rules.allowed_types)
+    try:
+        data, width, height = images.image_process(upload.temporary_file_path(), max_side=settings.UPLOADS["IMAGE_MAX_SIDE"],
+                                                   quality=settings.UPLOADS["IMAGE_QUALITY"])
+    except images.InvalidImage as exc:
+        raise InvalidImage(str(exc), details={"file": name}) from None
+    stem = name.rpartition(".")[0] or name
+    processed = Incoming(ContentFile(data), f"{stem[:240]}-{width}x{height}.jpg", KINDS["jpg"], "jpg", len(data),
+                         hashlib.sha256(data).hexdigest())
+    original_file, processed_file = files_record(tenant=tenant, user=user, incoming=[original, processed])
+    return original_file, processed_file, width, height
+
+
+def file_delete(*, file: File, user, role: str | None) -> None:
+    """The uploader or an owner/admin; the object goes once the row's deletion commits
+    (if that fails, the nightly `orphaned_files` sweep takes it)."""
+    if file.uploaded_by_id != user.pk and role not in MANAGERS:
+        raise InsufficientRole(details={"required": ["uploader", "owner", "admin"]})
+    key = file.key
+    with transaction.atomic():
+        File.objects.filter(pk=file.pk).delete()
+        transaction.on_commit(lambda: _object_delete_quietly(key))
+
+
+def _object_delete_quietly(key: str) -> None:
+    try:
+        object_delete(key)
+    except Exception:  # storage down: the sweep removes it later
+        logger.warning("could not delete %s; the orphaned_files sweep will", key, exc_info=True)

@@ -1,0 +1,97 @@
+"""Is this upload acceptable? Name, type by extension AND by content, image
+structure, PDF active content — all decided on the received bytes, before
+anything is stored. (Size is enforced while the bytes arrive: handlers.py;
+malware scanning and the quota come after this, in services.py.)
+
+    kind = upload_check(upload, name=clean_name, allowed=rules.allowed_types)
+
+Order of the refusals, and their codes:
+
+1. the extension is not one the tenant allows → 415 file_type_not_allowed
+2. zero bytes → 400 file_empty
+3. the content sniffs as something else (or as nothing) → 415 file_type_mismatch
+4. an image Pillow cannot fully decode with the decoder of its extension, or one
+   of more pixels than Image.MAX_IMAGE_PIXELS (pixel flood) → 422 invalid_image
+5. a PDF with JavaScript, launch actions or embedded files → 415 file_type_not_allowed
+"""
+from __future__ import annotations
+
+import re
+from typing import BinaryIO
+
+from PIL import Image
+
+from .errors import FileEmpty, FileTypeMismatch, FileTypeNotAllowed, InvalidImage
+from .handlers import StreamedUpload
+from .names import extension_of
+from .sniffing import KINDS, FileKind, sniff
+
+# PDF name objects that make a document act (scripts, launching programs, carrying files).
+# `#xx` escapes in names are decoded first (`/J#61vaScript` is `/JavaScript`).
+PDF_ACTIVE = {b"/JavaScript", b"/JS", b"/Launch", b"/EmbeddedFile", b"/RichMedia", b"/XFA"}
+_PDF_NAME = re.compile(rb"/[A-Za-z0-9#]+")
+_PDF_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+
+
+def upload_check(upload: StreamedUpload, *, name: str, allowed: list[str]) -> FileKind:
+    """The kind of an acceptable upload; raises the refusal otherwise."""
+    extension = extension_of(name)
+    if extension not in allowed or extension not in KINDS:
+        raise FileTypeNotAllowed(details={"file": name, "extension": extension, "allowed": allowed})
+    if upload.size == 0:
+        raise FileEmpty(details={"file": name})
+    kind = KINDS[extension]
+    detected = sniff(upload.head, complete=upload.size <= len(upload.head))
+    if detected != kind.sniffed:
+        raise FileTypeMismatch(details={"file": name, "extension": extension, "detected": detected or "unknown"})
+    if kind.pillow_format:
+        image_check(upload, kind.pillow_format, name=name)
+    if extension == "pdf":
+        pdf_check(upload, name=name)
+    upload.seek(0)
+    return kind
+
+
+def image_check(fileobj: BinaryIO, pillow_format: str, *, name: str = "") -> None:
+    """Decodable with exactly this decoder, to the end; not a pixel flood.
+    JPEGs are decoded at 1/8 scale (the whole stream is still read); PNGs are
+    verified chunk by chunk (CRCs, to IEND) without decoding pixels."""
+    fileobj.seek(0)
+    try:
+        with Image.open(fileobj, formats=[pillow_format]) as image:
+            width, height = image.size
+            if Image.MAX_IMAGE_PIXELS and width * height > Image.MAX_IMAGE_PIXELS:
+                raise InvalidImage(details={"file": name, "reason": "too_many_pixels", "width": width,
+                                            "height": height, "max_pixels": Image.MAX_IMAGE_PIXELS})
+            if pillow_format == "PNG":
+                image.verify()
+            else:
+                if pillow_format == "JPEG":
+                    image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+                image.load()
+    except InvalidImage:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InvalidImage(details={"file": name, "reason": "too_many_pixels"}) from None
+    except Exception as exc:  # truncated (OSError), corrupt chunks (SyntaxError, ValueError), ...
+        raise InvalidImage(details={"file": name, "reason": "corrupt", "error": str(exc)[:200]}) from None
+    finally:
+        fileobj.seek(0)
+
+
+def pdf_check(fileobj: BinaryIO, *, name: str = "", chunk: int = 256 * 1024) -> None:
+    """No active content in the PDF's (uncompressed) objects. Names inside compressed
+    object streams are out of reach here; ClamAV (CLAMAV_URL) looks inside those."""
+    fileobj.seek(0)
+    tail = b""
+    while data := fileobj.read(chunk):
+        window = tail + data
+        for match in _PDF_NAME.finditer(window):
+            token = _PDF_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), match.group())
+            if token in PDF_ACTIVE:
+                fileobj.seek(0)
+                raise FileTypeNotAllowed("PDFs with scripts, launch actions or embedded files are not accepted.",
+                                         details={"file": name, "reason": "pdf_active_content",
+                                                  "found": token.decode("latin-1")})
+        tail = window[-64:]
+    fileobj.seek(0)
