@@ -12,8 +12,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 from tenants.asgi import TenantASGIMiddleware  # noqa: E402
+from uploads.asgi import UploadBodyLimit  # noqa: E402
 
 application = ProtocolTypeRouter({
-    "http": django_asgi_app,
+    "http": UploadBodyLimit(django_asgi_app),  # an oversized upload is refused before Django reads it
     "websocket": TenantASGIMiddleware(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
 })

@@ -86,7 +86,8 @@ def test_maintenance_removes_exactly_what_expired_and_records_what_it_removed(co
 
     assert job.state == "completed", job.failed_reason
     assert job.result["removed"] == {"sessions": 2, "auth_tokens": 2, "audit_events": 3, "jobs": 4,
-                                     "django_q_successes": 1, "django_q_failures": 1, "orphaned_rooms": 3}
+                                     "django_q_successes": 1, "django_q_failures": 1, "orphaned_files": 0,
+                                     "orphaned_rooms": 3}
     assert set(job.result["seconds"]) == {*job.result["removed"], "analyze"}
     for row in gone:
         assert not type(row).objects.filter(pk=row.pk).exists(), row
