@@ -181,7 +181,8 @@ const pipeline = (input) => sharp(input).rotate().resize(%(box)d, %(box)d, {fit:
   }
   fs.writeFileSync(path.join(rawDir, 'sharp-output.jpg'), output);
   for (const name of fs.readdirSync(rawDir).filter((n) => n.endsWith('.src.jpg'))) {
-    const {data, info} = await pipeline(fs.readFileSync(path.join(rawDir, name))).raw().toBuffer({resolveWithObject: true});
+    const input = fs.readFileSync(path.join(rawDir, name));
+    const {data, info} = await pipeline(input).raw().toBuffer({resolveWithObject: true});
     fs.writeFileSync(path.join(rawDir, name.replace('.src.jpg', '.sharp.raw')), data);
     fs.writeFileSync(path.join(rawDir, name.replace('.src.jpg', '.sharp.json')), JSON.stringify(info));
   }

@@ -201,7 +201,8 @@ def _to_srgb(im: Image.Image, icc: bytes) -> Image.Image:
     cannot use, or one for another colour space, is ignored (as if there were none)."""
     try:
         source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))  # per call: lcms handles are not shared across threads
+        # Built per call: LittleCMS profile handles are not shared across threads.
+        srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
         converted = ImageCms.profileToProfile(im, source, srgb, outputMode="RGB")
     except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
         return im
