@@ -333,6 +333,10 @@ UPLOADS = {
     "MAX_FILES_PER_REQUEST": 10,  # POST /api/upload/multiple
     "IMAGE_MAX_SIDE": env.int("UPLOADS_IMAGE_MAX_SIDE", default=800),
     "IMAGE_QUALITY": env.int("UPLOADS_IMAGE_QUALITY", default=80),
+    # POST /api/upload/image: an image of more pixels than this (width × height, read from its header)
+    # is processed by the `uploads.image_process` job (202) instead of in the request (201).
+    # 12 Mpx keeps a 4000×3000 photo (~55 ms) in the request.
+    "IMAGE_INLINE_MAX_PIXELS": env.int("UPLOADS_IMAGE_INLINE_MAX_PIXELS", default=12_000_000),
     "ABANDONED_AFTER_SECONDS": 3600,  # presigns never confirmed, files stuck pending: removed after this
 }
 JOBS_TASK_MODULES = [*JOBS_TASK_MODULES, "uploads.tasks"]

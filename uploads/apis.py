@@ -22,7 +22,7 @@ from .parsers import UploadMultiPartParser
 from .presign import direct_upload_pending, direct_upload_receive, file_confirm, upload_presign
 from .selectors import file_get, file_list, upload_rules
 from .serializers import (ConfirmInputSerializer, FileOutputSerializer, FilesOutputSerializer, ImageOutputSerializer,
-                          PresignInputSerializer, PresignOutputSerializer)
+                          ImageQueuedOutputSerializer, PresignInputSerializer, PresignOutputSerializer)
 from .services import file_delete, file_upload, files_upload, image_upload
 from .storage import presigned_get, storage_is_s3, upload_storage
 from .throttling import UploadRateThrottle
@@ -86,12 +86,19 @@ class UploadImageApi(StreamingUploadApi):
     throttle_classes = THROTTLES
     upload_fields = ("image",)
 
-    @extend_schema(request=_multipart("image"), responses={201: ImageOutputSerializer}, tags=["uploads"])
+    @extend_schema(request=_multipart("image"), responses={201: ImageOutputSerializer, 202: ImageQueuedOutputSerializer},
+                   tags=["uploads"],
+                   description="201: processed in the request. 202: an image over IMAGE_INLINE_MAX_PIXELS; the "
+                               "original is stored and the job `job_id` makes the JPEG (`job.progress`, then "
+                               "`file.processed` on the uploader's channel).")
     def post(self, request):
-        original, processed, width, height = image_upload(
-            tenant=self.tenant, user=request.user, upload=request.FILES.get("image"), actor=Actor.from_request(request))
-        return Response({"original": self.file_out(original), "processed": self.file_out(processed),
-                         "width": width, "height": height}, status=status.HTTP_201_CREATED)
+        made = image_upload(tenant=self.tenant, user=request.user, upload=request.FILES.get("image"),
+                            actor=Actor.from_request(request))
+        if made.job is not None:
+            return Response({"original": self.file_out(made.original), "processed": None, "job_id": made.job.pk},
+                            status=status.HTTP_202_ACCEPTED)
+        return Response({"original": self.file_out(made.original), "processed": self.file_out(made.processed),
+                         "width": made.width, "height": made.height}, status=status.HTTP_201_CREATED)
 
 
 class PresignApi(TenantApi):

@@ -112,6 +112,24 @@ def image_process(src: Source, *, max_side: int = 800, quality: int = 80) -> tup
         decoded.image.close()  # releases the file too, for a path source
 
 
+def image_pixels(src: Source) -> int:
+    """width × height as the image's header declares it (no pixel is decoded): how
+    the upload endpoint decides between processing in the request and in a job."""
+    try:
+        with Image.open(src, formats=ACCEPTED_FORMATS) as im:
+            if im.format not in _IDENTIFIED_AS_ACCEPTED:
+                raise InvalidImage(_NOT_AN_IMAGE, reason="not_an_image")
+            return im.width * im.height
+    except UnidentifiedImageError as exc:
+        raise InvalidImage(_NOT_AN_IMAGE, reason="not_an_image") from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise InvalidImage(_TOO_MANY_PIXELS, reason="too_many_pixels") from exc
+    except InvalidImage:
+        raise
+    except Exception as exc:
+        raise InvalidImage(_CORRUPT, reason="corrupt") from exc
+
+
 @dataclass
 class _Decoded:
     image: Image.Image

@@ -29,6 +29,14 @@ class ImageOutputSerializer(serializers.Serializer):
     height = serializers.IntegerField()
 
 
+class ImageQueuedOutputSerializer(serializers.Serializer):
+    """202: a large image; its JPEG is made by the job `job_id` (then `file.processed`)."""
+
+    original = FileOutputSerializer()
+    processed = FileOutputSerializer(allow_null=True)
+    job_id = serializers.IntegerField()
+
+
 class FileNameField(serializers.CharField):
     """Any string: uploads.names decides, so a NUL byte gets `filename_invalid` like in a multipart name."""
 

@@ -32,7 +32,7 @@ from .names import extension_of, filename_clean
 from .scanning import scanner_get
 from .selectors import storage_used, upload_rules
 from .sniffing import IMAGE_EXTENSIONS, KINDS, FileKind
-from .storage import key_make, object_delete, object_store
+from .storage import key_derived, key_make, object_delete, object_fetch, object_size, object_store
 from .validation import upload_check
 
 logger = logging.getLogger(__name__)
@@ -140,8 +140,24 @@ def files_upload(*, tenant, user, uploads: list, actor: Actor) -> list[File]:
     return files_record(tenant=tenant, user=user, incoming=accepted)
 
 
-def image_upload(*, tenant, user, upload, actor: Actor) -> tuple[File, File, int, int]:
-    """The original (checked like any upload) and a JPEG fitting IMAGE_MAX_SIDE² (uploads.images)."""
+IMAGE_TASK = "uploads.image_process"
+
+
+@dataclass
+class ImageUpload:
+    """What POST /api/upload/image made: the original and its processed JPEG (processed
+    in the request), or the original and the job that will make the JPEG (`job`)."""
+
+    original: File
+    processed: File | None = None
+    width: int | None = None
+    height: int | None = None
+    job: object | None = None  # jobs.models.Job
+
+
+def image_upload(*, tenant, user, upload, actor: Actor) -> ImageUpload:
+    """The original (checked like any upload) and a JPEG fitting IMAGE_MAX_SIDE² (uploads.images):
+    made here for an image of at most IMAGE_INLINE_MAX_PIXELS, else by the job `uploads.image_process`."""
     from . import images
 
     if upload is None:
@@ -153,15 +169,126 @@ def image_upload(*, tenant, user, upload, actor: Actor) -> tuple[File, File, int
                                                             "allowed": sorted(IMAGE_EXTENSIONS & set(rules.allowed_types))})
     original = upload_accept(tenant=tenant, upload=upload, actor=actor, allowed=rules.allowed_types)
     try:
+        if original.kind.pillow_format not in images.ACCEPTED_FORMATS:  # a GIF: the engine takes none
+            raise images.InvalidImage("Not a JPEG, PNG or WebP image.", reason="not_an_image")
+        pixels = images.image_pixels(upload.temporary_file_path())
+        if pixels > settings.UPLOADS["IMAGE_INLINE_MAX_PIXELS"]:
+            return _image_upload_deferred(tenant=tenant, user=user, original=original)
         data, width, height = images.image_process(upload.temporary_file_path(), max_side=settings.UPLOADS["IMAGE_MAX_SIDE"],
                                                    quality=settings.UPLOADS["IMAGE_QUALITY"])
     except images.InvalidImage as exc:
         raise InvalidImage(str(exc), details={"file": name}) from None
-    stem = name.rpartition(".")[0] or name
-    processed = Incoming(ContentFile(data), f"{stem[:240]}-{width}x{height}.jpg", KINDS["jpg"], "jpg", len(data),
+    processed = Incoming(ContentFile(data), processed_name(name, width, height), KINDS["jpg"], "jpg", len(data),
                          hashlib.sha256(data).hexdigest())
     original_file, processed_file = files_record(tenant=tenant, user=user, incoming=[original, processed])
-    return original_file, processed_file, width, height
+    return ImageUpload(original_file, processed_file, width, height)
+
+
+def processed_name(name: str, width: int, height: int) -> str:
+    stem = name.rpartition(".")[0] or name
+    return f"{stem[:240]}-{width}x{height}.jpg"
+
+
+def _image_upload_deferred(*, tenant, user, original: Incoming) -> ImageUpload:
+    """A large image: the original is stored (`ready`) and the job queued in one go;
+    if the job cannot be queued, the original goes too (nothing half done is kept).
+    The payload names the File, never its content."""
+    from jobs.services import job_enqueue
+
+    (file,) = files_record(tenant=tenant, user=user, incoming=[original])
+    try:
+        with transaction.atomic():
+            job = job_enqueue(tenant, IMAGE_TASK, {"file": str(file.pk)}, user=user,
+                              idempotency_key=f"{IMAGE_TASK}:{file.pk}")
+    except BaseException:
+        File.objects.filter(pk=file.pk).delete()
+        _object_delete_quietly(file.key)
+        raise
+    return ImageUpload(file, job=job)
+
+
+class OriginalGone(Exception):
+    """The original of a deferred image was deleted (or is no longer ready)."""
+
+
+def image_processed_record(*, tenant, original: File, data: bytes, width: int, height: int) -> tuple[File, bool]:
+    """Record the processed JPEG of `original` (the job's side of a large image):
+    `(file, created)`. Idempotent: its key is derived from the original's id, so a
+    re-run (a retried or re-delivered job) finds the File it made and stores nothing.
+
+    One transaction, holding the original's row: the object is stored and the File
+    recorded `ready` (counted against the quota, like the in-request JPEG) together;
+    an object left by a run that died before its commit is replaced."""
+    key = key_derived(tenant, original.pk, "processed", "jpg")
+    with transaction.atomic():
+        if not File.objects.select_for_update().filter(pk=original.pk, status=File.Status.READY).exists():
+            raise OriginalGone(str(original.pk))
+        existing = File.objects.filter(key=key).first()
+        if existing is not None:
+            return existing, False
+        rules = upload_rules(tenant)
+        _quota_lock(tenant)
+        used = storage_used()["storage_bytes"]
+        if used + len(data) > rules.quota_bytes:
+            raise StorageQuotaExceeded(details={"used_bytes": used, "adding_bytes": len(data),
+                                                "quota_bytes": rules.quota_bytes})
+        if object_size(key) is not None:
+            object_delete(key)
+        try:
+            object_store(key, ContentFile(data))
+            file = File.objects.create(key=key, original_name=processed_name(original.original_name, width, height),
+                                       size=len(data), mime_type=KINDS["jpg"].mime,
+                                       sha256=hashlib.sha256(data).hexdigest(),
+                                       uploaded_by_id=original.uploaded_by_id, status=File.Status.READY)
+        except BaseException:
+            _object_delete_quietly(key)
+            raise
+    return file, True
+
+
+def image_process_run(*, job, file_id) -> dict:
+    """The `uploads.image_process` job: fetch the original, make the JPEG, record it,
+    tell the uploader (`file.processed`). What retrying cannot fix fails the job at once."""
+    from jobs.runner import JobFailure
+    from realtime.publish import notify_user
+
+    from . import images
+    from .errors import FileTooLarge
+
+    original = File.objects.filter(pk=file_id, status=File.Status.READY).first()
+    if original is None:
+        raise JobFailure(f"file_not_found: the original {file_id} no longer exists", retry=False)
+    job.progress(5, "reading the original")
+    try:
+        source = object_fetch(original.key, max_bytes=original.size, name=original.original_name)
+    except FileTooLarge:
+        raise JobFailure("file_changed: the stored original is larger than recorded", retry=False) from None
+    try:
+        if (source.size, source.sha256) != (original.size, original.sha256):
+            raise JobFailure("file_changed: the stored original does not match its SHA-256", retry=False)
+        job.progress(25, "resizing")
+        try:
+            data, width, height = images.image_process(source.temporary_file_path(),
+                                                       max_side=settings.UPLOADS["IMAGE_MAX_SIDE"],
+                                                       quality=settings.UPLOADS["IMAGE_QUALITY"])
+        except images.InvalidImage as exc:
+            raise JobFailure(f"invalid_image: {exc} ({exc.reason})", retry=False) from None
+    finally:
+        source.close()  # deletes the temporary copy
+    job.progress(80, "storing the processed image")
+    try:
+        processed, _ = image_processed_record(tenant=job.tenant, original=original, data=data, width=width,
+                                              height=height)
+    except OriginalGone:
+        raise JobFailure(f"file_not_found: the original {file_id} was deleted", retry=False) from None
+    except StorageQuotaExceeded as exc:
+        raise JobFailure(f"storage_quota_exceeded: {exc.message}", retry=False) from None
+    job.progress(100, "processed")
+    result = {"file": str(original.pk), "processed": str(processed.pk), "width": width, "height": height}
+    recipient = job.user_id or original.uploaded_by_id
+    if recipient:
+        notify_user(recipient, "file.processed", {**result, "job": job.id}, tenant=job.tenant)
+    return result
 
 
 def file_delete(*, file: File, user, role: str | None) -> None:

@@ -5,6 +5,9 @@ AWS_STORAGE_BUCKET_NAME is set. Keys are made here, from ids only:
 
     tenants/<tenant id>/uploads/<uuid hex><.ext>
 
+(a uuid4 for what users send, a uuid5 of the source file's id for what the
+platform derives from it: key_derived).
+
 What django-storages does not wrap (presigned POST, streamed reads, signed
 GET with a forced type and disposition) goes to boto3 through the storage's own
 client, so settings and credentials stay in one place.
@@ -41,6 +44,13 @@ def uploads_prefix(tenant) -> str:
 
 def key_make(tenant, extension: str) -> str:
     return f"{uploads_prefix(tenant)}{uuid.uuid4().hex}{'.' + extension if extension else ''}"
+
+
+def key_derived(tenant, source_id, variant: str, extension: str) -> str:
+    """The key of an object made from file `source_id` (its processed image: variant
+    "processed"): a uuid5 of the source's id, so every run of a job computes the same
+    key and finds its own earlier output instead of storing a second one."""
+    return f"{uploads_prefix(tenant)}{uuid.uuid5(uuid.UUID(str(source_id)), variant).hex}.{extension}"
 
 
 _KEY = re.compile(r"^tenants/[0-9a-f-]{36}/uploads/[0-9a-f]{32}(\.[a-z0-9]{1,8})?$")
