@@ -1,11 +1,17 @@
 """One ASGI application for HTTP and WebSocket (served by uvicorn)."""
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("DB_POOL", "1")  # each request runs in its own thread: pool connections
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)  # what django.core.asgi.get_asgi_application() does, before its handler
+
+from common.asgi import StreamingASGIHandler  # noqa: E402
+
+# Django's ASGIHandler, except that a multipart body streams from `receive` to the
+# upload handler instead of being spooled to a temporary file first (common/asgi.py).
+django_asgi_app = StreamingASGIHandler()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

@@ -1,11 +1,12 @@
 """The upload size limit at the ASGI door.
 
-Django's ASGI handler reads a request's whole body (into a temporary file)
-before any view or upload handler runs, so under uvicorn the streaming cut-off
-of handlers.py would come only after an oversized body had been received to
-its end. This middleware, in front of Django for upload paths, refuses a body
-whose Content-Length is over the limit before reading a byte of it, and cuts off
-a body without one (chunked) as soon as it passes the limit: `413
+A multipart body with a Content-Length streams from `receive` to the upload
+handler (common/asgi.py), whose cut-off in handlers.py then applies as it
+arrives; any other body, a chunked one included, Django's ASGI handler reads
+whole (into a temporary file) before any view runs. This middleware, in front
+of Django for upload paths, refuses a body whose Content-Length is over the
+limit before the request reaches Django (no view, no database), and cuts off a
+body without one (chunked) as soon as it passes the limit: `413
 file_too_large` either way. The limit is the host's tenant's `max_upload_mb`
 (× the files a path takes, plus room for the multipart framing); a tenant named
 by header or token is only known inside Django, so there it is the most any

@@ -66,6 +66,12 @@ class LimitedUploadHandler(FileUploadHandler):
         self.current.write(raw_data)
         return None  # consumed: no other handler sees the bytes
 
+    def discard(self) -> None:
+        """Drop the file being received (the body failed midway: the client left, a check refused it)."""
+        if self.current is not None:
+            self.current.close()  # deletes the partial file
+            self.current = None
+
     def file_complete(self, file_size):
         upload, self.current = self.current, None
         upload.seek(0)

@@ -13,6 +13,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import DataAndFiles, MultiPartParser
 
 from .errors import FilenameInvalid
+from .handlers import LimitedUploadHandler
 from .names import filename_clean
 
 
@@ -30,7 +31,13 @@ class UploadMultiPartParser(MultiPartParser):
         try:
             parser = NameCheckingMultiPartParser(meta, stream, request.upload_handlers,
                                                  parser_context.get("encoding", "utf-8"))
-            data, files = parser.parse()
+            try:
+                data, files = parser.parse()
+            except BaseException:
+                for handler in request.upload_handlers:  # Django's parser closes only completed files
+                    if isinstance(handler, LimitedUploadHandler):
+                        handler.discard()
+                raise
             return DataAndFiles(data, files)
         except MultiPartParserError as exc:
             if "header size" in str(exc):  # a part header over 1 KiB: in practice a file name thousands long

@@ -1,11 +1,20 @@
 """Uploads through the real ASGI server (uvicorn, as `make run` serves): an oversized
-body is refused before it is read, not after Django has spooled all of it."""
+body is refused before it is read, not after Django has spooled all of it; a multipart
+body streams from the socket to the upload handler (written to disk once), a client
+leaving mid-body leaves nothing behind, and waiting for a slow body holds no database
+connection."""
 import socket
 import time
+from pathlib import Path
 
 import httpx
+import psutil
+import pytest
+from django.conf import settings
 
-from .conftest import GLOBEX, PDF, settings_set, stored_keys
+from tests.live import LiveServer
+
+from .conftest import GLOBEX, PDF, file_rows, settings_set, stored_keys
 
 MIB = 1024 * 1024
 
@@ -57,3 +66,123 @@ def test_an_upload_within_the_limit_goes_through_the_server(committed, asgi_serv
 
     assert response.status_code == 201, response.text
     assert stored_keys(globex) == [response.json()["key"]]
+
+
+# --- streaming: config.asgi's handler feeds a multipart body to the parser as it arrives ---
+
+def text_body(size: int) -> bytes:
+    line = b"the quick brown fox jumps over the lazy dog 0123456789\n"
+    return (line * (size // len(line) + 1))[:size]
+
+
+def upload_temp_files() -> set[Path]:
+    """The upload handler's temporary files (Django's TemporaryUploadedFile: *.upload*)."""
+    return set(Path(settings.FILE_UPLOAD_TEMP_DIR).glob("*.upload*"))
+
+
+def wait_for(predicate, timeout: float = 10, what: str = "the condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not after {timeout} s")
+        time.sleep(0.02)
+
+
+def partial_upload(server, host: str, token: str, content: bytes, *, sent: int) -> tuple[socket.socket, int]:
+    """Start a multipart upload of `content` as `file` (a .txt), Content-Length announcing all
+    of it, and send only the first `sent` bytes of the body. Returns the open socket."""
+    head = (b'--b\r\nContent-Disposition: form-data; name="file"; filename="big.txt"\r\n'
+            b"Content-Type: text/plain\r\n\r\n")
+    body = head + content + b"\r\n--b--\r\n"
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    sock.sendall((f"POST /api/upload HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
+                  f"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+                 + body[:sent])
+    return sock, len(body)
+
+
+def test_a_refused_upload_is_answered_before_its_body_is_sent(committed, asgi_server, people, globex):
+    """The view runs as the body starts: a bad token is answered with most of the body unsent
+    (a spooled body would have to arrive whole first)."""
+    sock, _ = partial_upload(asgi_server, GLOBEX, "not-a-token", text_body(4 * MIB), sent=64 * 1024)
+    with sock:
+        answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
+
+
+def test_an_upload_is_written_to_disk_once(committed, asgi_server, people, globex):
+    """Every byte the server process writes (write(2) calls, any file system: /proc/<pid>/io
+    wchar) while receiving an 8 MiB upload: the upload file once, not Django's body spool
+    first (which would make it 2x)."""
+    settings_set(globex, max_upload_mb=16, allowed_file_types=["txt"])
+    content = text_body(8 * MIB)
+    server = psutil.Process(asgi_server.proc.pid)
+    headers = {"Host": GLOBEX, "Authorization": f"Bearer {people['globex']}"}
+    httpx.post(f"{asgi_server.url}/api/upload", headers=headers, timeout=30,
+               files={"file": ("warm.txt", b"warm up\n", "text/plain")}).raise_for_status()
+
+    before = server.io_counters().write_chars
+    response = httpx.post(f"{asgi_server.url}/api/upload", headers=headers, timeout=30,
+                          files={"file": ("big.txt", content, "text/plain")})
+    written = server.io_counters().write_chars - before
+
+    assert response.status_code == 201, response.text
+    assert response.json()["size"] == len(content)
+    assert len(content) <= written < 1.25 * len(content), f"{written / MIB:.1f} MiB written for an 8 MiB upload"
+
+
+def test_a_client_leaving_mid_upload_leaves_nothing(committed, asgi_server, people, globex):
+    settings_set(globex, max_upload_mb=16, allowed_file_types=["txt"])
+    before = upload_temp_files()
+    sock, total = partial_upload(asgi_server, GLOBEX, people["globex"], text_body(8 * MIB), sent=2 * MIB)
+    try:
+        # The handler is writing the file while the body is still arriving (with a spooled body
+        # it would not start before the last byte).
+        temp = wait_for(lambda: upload_temp_files() - before, what="an upload temporary file mid-body")
+        assert all(path.stat().st_size < total for path in temp)
+    finally:
+        sock.close()  # the client leaves with 6 MiB unsent
+
+    wait_for(lambda: not (upload_temp_files() - before), what="the partial file removed")
+    assert stored_keys(globex) == []
+    assert file_rows(globex) == []
+    response = httpx.post(f"{asgi_server.url}/api/upload", headers={"Host": GLOBEX,
+                          "Authorization": f"Bearer {people['globex']}"},
+                          files={"file": ("after.txt", b"still serving\n", "text/plain")}, timeout=10)
+    assert response.status_code == 201, response.text
+
+
+@pytest.fixture
+def small_pool_server(django_db_setup):
+    """uvicorn whose database pool holds at most 2 connections (timeout 10 s)."""
+    server = LiveServer(extra_env={"DB_POOL_MAX_SIZE": "2", "DB_POOL_MIN_SIZE": "1"}).start()
+    yield server
+    server.stop()
+
+
+def test_a_slow_upload_body_holds_no_database_connection(committed, small_pool_server, people, globex):
+    """Three uploads stalled mid-body (their views authenticated, then waiting for the socket)
+    on a server with a pool of two connections: the views wait without a connection, so a
+    fourth request is served at once."""
+    settings_set(globex, max_upload_mb=16, allowed_file_types=["txt"])
+    before = upload_temp_files()
+    socks = []
+    try:
+        for _ in range(3):
+            socks.append(partial_upload(small_pool_server, GLOBEX, people["globex"], text_body(4 * MIB),
+                                        sent=MIB)[0])
+        wait_for(lambda: len(upload_temp_files() - before) == 3, timeout=15, what="three uploads streaming")
+
+        started = time.monotonic()
+        response = httpx.get(f"{small_pool_server.url}/api/files", headers={
+            "Host": GLOBEX, "Authorization": f"Bearer {people['globex']}"}, timeout=30)
+        assert response.status_code == 200, response.text
+        assert time.monotonic() - started < 5  # the pool's timeout is 10 s
+    finally:
+        for sock in socks:
+            sock.close()
+    wait_for(lambda: not (upload_temp_files() - before), what="the partial files removed")
+    assert file_rows(globex) == []
