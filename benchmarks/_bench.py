@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -74,3 +75,62 @@ def percentile(samples: list[float], pct: float) -> float:
 def summary(samples_ms: list[float]) -> tuple[float, float, float]:
     """(p50, p99, mean) of samples in ms."""
     return percentile(samples_ms, 50), percentile(samples_ms, 99), statistics.fmean(samples_ms)
+
+
+def redis_version() -> str:
+    """The version of the Redis server at REDIS_URL."""
+    import redis
+
+    return redis.Redis.from_url(os.environ["REDIS_URL"]).info("server")["redis_version"]
+
+
+def load() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+class QCluster:
+    """A real `manage.py qcluster` in a process group of its own, its output in `log`.
+
+    Stopped with SIGTERM to the main process only (django-q2's sentinel then stops
+    its pusher, workers and monitor; SIGTERM to the whole group makes it hang), and
+    SIGKILL to the group if it has not exited after `grace` seconds."""
+
+    def __init__(self, log: Path, env: dict[str, str] | None = None):
+        self.log = log
+        self.env = {**os.environ, **(env or {})}
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> QCluster:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen([PYTHON, "manage.py", "qcluster"], cwd=ROOT, env=self.env,
+                                         stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def member(self, pid: int) -> bool:
+        """Whether `pid` is a process of this cluster (other than its main process)."""
+        try:
+            return pid != self.pid and os.getpgid(pid) == self.pid
+        except ProcessLookupError:
+            return False
+
+    def stop(self, grace: float = 15) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                print(f"qcluster {self.proc.pid} still running {grace:.0f} s after SIGTERM: SIGKILL to its group",
+                      file=sys.stderr)
+        try:  # anything of the group left over (or the main process itself if it hung)
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
