@@ -8,9 +8,12 @@ from __future__ import annotations
 import os
 import platform
 import signal
+import socket
 import statistics
 import subprocess
 import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -134,3 +137,43 @@ class QCluster:
         except ProcessLookupError:
             pass
         self.proc.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def uvicorn_server(env: dict[str, str], *, ready_path: str = "/healthz", host: str = "localhost"):
+    """uvicorn serving config.asgi as `make run` does (one process), unthrottled, with
+    `env` over this environment; yields (process, base URL) once `ready_path` answers 200."""
+    import httpx
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+         "--lifespan", "off", "--no-access-log", "--log-level", "warning"],
+        cwd=ROOT, env={**os.environ, "THROTTLE_USER_RATE": "1000000/min", "LOG_LEVEL": "WARNING", **env},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(url + ready_path, headers={"Host": host}, timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the uvicorn server did not become ready")
+            time.sleep(0.1)
+        yield proc, url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -17,15 +17,12 @@ Run (services come from the launcher, data in .data/bench):
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
-import socket
-import subprocess
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from _bench import PYTHON, ROOT, django_setup, machine, manage, require_services, summary
+from _bench import django_setup, machine, manage, require_services, summary, uvicorn_server
 
 PLATFORM_HOST = "localhost"
 TARGET_P50_MS, TARGET_P99_MS = 50.0, 150.0
@@ -44,46 +41,14 @@ class Timings:
 
 # --- the server under test -------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def server(pool_size: int):
     """A uvicorn process serving config.asgi, unthrottled; yields an httpx client."""
     import httpx
 
-    port = _free_port()
-    env = {**os.environ, "THROTTLE_USER_RATE": "1000000/min", "TENANT_POOL_SIZE": str(pool_size),
-           "LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen(
-        [PYTHON, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--lifespan", "off", "--no-access-log", "--log-level", "warning"],
-        cwd=ROOT, env=env,
-    )
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if client.get("/readyz", headers={"Host": PLATFORM_HOST}).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the uvicorn server did not become ready")
-            time.sleep(0.1)
-        yield client
-    finally:
-        client.close()
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with uvicorn_server({"TENANT_POOL_SIZE": str(pool_size)}, ready_path="/readyz", host=PLATFORM_HOST) as (_, url):
+        with httpx.Client(base_url=url, timeout=30) as client:
+            yield client
 
 
 def bearer_token(client, email: str, password: str) -> str:

@@ -25,7 +25,6 @@ import hashlib
 import os
 import secrets
 import shutil
-import subprocess
 import tempfile
 import threading
 import time
@@ -33,7 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-from _bench import PYTHON, ROOT, django_setup, machine, manage, require_services
+from _bench import ROOT, django_setup, machine, manage, require_services, uvicorn_server
 
 MIB = 1024 * 1024
 TARGET_GROWTH_MIB = 32
@@ -66,48 +65,12 @@ def multipart(chunk: bytes, count: int, filename: str) -> tuple[str, int, Callab
 
 # --- the server --------------------------------------------------------------------
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def server(data_dir: Path):
     """uvicorn as `make run` serves it, its files in `data_dir`; yields (process, base URL)."""
-    import httpx
-
-    port = _free_port()
-    env = {**os.environ, "PLATFORM_DATA_DIR": str(data_dir), "TMPDIR": str(data_dir / "spool"),
-           "THROTTLE_USER_RATE": "1000000/min", "LOG_LEVEL": "WARNING"}
     (data_dir / "spool").mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen(
-        [PYTHON, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--lifespan", "off", "--no-access-log", "--log-level", "warning"],
-        cwd=ROOT, env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the uvicorn server did not become healthy")
-            time.sleep(0.1)
-        yield proc, url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with uvicorn_server({"PLATFORM_DATA_DIR": str(data_dir), "TMPDIR": str(data_dir / "spool")}) as served:
+        yield served
 
 
 class RssSampler:

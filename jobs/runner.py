@@ -140,7 +140,7 @@ def job_run(job_id: int, entry_id: int, delivery: int) -> None:
         return
     ctx = JobContext(job_id, task_name, tenant, user_id, attempt, max_attempts)
     try:
-        result = _execute(spec, ctx, payload)
+        result = task_execute(spec, ctx, payload)
     except (Exception, TimeoutException) as exc:
         reason = _reason(exc, spec)
         if attempt < max_attempts and getattr(exc, "retry", True):
@@ -158,7 +158,8 @@ def job_run(job_id: int, entry_id: int, delivery: int) -> None:
         notify_user(user_id, "job.completed", {"job": job_id, "task": task_name, "result": result}, tenant=tenant)
 
 
-def _execute(spec: TaskSpec, ctx: JobContext, payload: dict):
+def task_execute(spec: TaskSpec, ctx: JobContext, payload: dict):
+    """Run one attempt of a task in its tenant's schema (public again afterwards)."""
     data = spec.schema.model_validate(payload)
     schema_activate(ctx.tenant)  # issues SET search_path only when the schema changes
     try:

@@ -36,13 +36,13 @@ def tenant_schedule_set(*, tenant, name: str, task: str, cron: str, payload: dic
                         enabled: bool = True):
     """Create or change a tenant's schedule; its next run is computed in the tenant's time zone."""
     from .models import TenantSchedule
-    from .services import _payload, _spec
+    from .services import payload_validate, task_resolve
 
     if not croniter.is_valid(cron):
         from .errors import ScheduleInvalid
 
         raise ScheduleInvalid("Not a valid cron expression.", details={"cron": [cron]})
-    data = _payload(_spec(task, tenant), payload)
+    data = payload_validate(task_resolve(task, tenant), payload)
     schedule, _ = TenantSchedule.objects.update_or_create(
         tenant=tenant, name=name,
         defaults={"task": task, "cron": cron, "payload": data, "enabled": enabled,

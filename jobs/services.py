@@ -26,14 +26,16 @@ logger = logging.getLogger("jobs")
 MAX_DELAY = timedelta(days=30)
 
 
-def _spec(task: str, tenant) -> TaskSpec:
+def task_resolve(task: str, tenant) -> TaskSpec:
+    """The declared task `task` may run for `tenant` (None: platform), or 400 task_unknown."""
     spec = task_get(task)
     if spec is None or spec.platform != (tenant is None):
         raise TaskUnknown(details={"task": task})
     return spec
 
 
-def _payload(spec: TaskSpec, payload: Any) -> dict:
+def payload_validate(spec: TaskSpec, payload: Any) -> dict:
+    """The payload as the task's schema makes it, or 400 payload_invalid naming the fields."""
     try:
         return spec.payload_validate(payload)
     except ValidationError as exc:
@@ -67,8 +69,8 @@ def job_build(tenant, task: str, payload: Any = None, *, priority: str = "defaul
               timeout: int | None = None, max_attempts: int | None = None, idempotency_key: str | None = None,
               user=None, now: datetime | None = None) -> Job:
     """A validated, unsaved Job (raises the job system's 4xx errors)."""
-    spec = _spec(task, tenant)
-    data = _payload(spec, payload)
+    spec = task_resolve(task, tenant)
+    data = payload_validate(spec, payload)
     try:
         prio = Priority.from_name(priority)
     except KeyError:

@@ -30,19 +30,28 @@ class AnonRateThrottle(throttling.AnonRateThrottle):
         return f"throttle:anon:{_tenant_part(request)}:{self.get_ident(request)}"
 
 
-class TenantRateThrottle(throttling.SimpleRateThrottle):
-    scope = "tenant"
+class PerMinuteTenantThrottle(throttling.SimpleRateThrottle):
+    """A sliding one-minute window whose budget a tenant setting gives.
+    Subclasses say how many requests (`per_minute`) under which key (`key_for`);
+    None from either means: not limited here."""
 
     def __init__(self):  # the rate comes from the tenant, not from settings
         pass
+
+    def per_minute(self, request, tenant) -> int | None:
+        raise NotImplementedError
+
+    def key_for(self, request, tenant) -> str | None:
+        raise NotImplementedError
 
     def allow_request(self, request, view):
         tenant = request_tenant(request)
         if tenant is None:
             return True
-        self.num_requests = settings_effective(tenant.settings)["rate_limit_per_minute"]
+        self.num_requests, self.key = self.per_minute(request, tenant), self.key_for(request, tenant)
+        if self.num_requests is None or self.key is None:
+            return True
         self.duration = 60
-        self.key = f"throttle:tenant:{tenant.pk}"
         self.history = self.cache.get(self.key, [])
         self.now = self.timer()
         while self.history and self.history[-1] <= self.now - self.duration:
@@ -50,3 +59,13 @@ class TenantRateThrottle(throttling.SimpleRateThrottle):
         if len(self.history) >= self.num_requests:
             return self.throttle_failure()
         return self.throttle_success()
+
+
+class TenantRateThrottle(PerMinuteTenantThrottle):
+    scope = "tenant"
+
+    def per_minute(self, request, tenant) -> int:
+        return settings_effective(tenant.settings)["rate_limit_per_minute"]
+
+    def key_for(self, request, tenant) -> str:
+        return f"throttle:tenant:{tenant.pk}"

@@ -1,10 +1,10 @@
-# The session `qcluster` fixture lives in tests/conftest.py and `job_wait` in
-# tests/helpers.py: reports and imports use them too.
-from tests.helpers import job_wait  # noqa: F401
-
+"""The session `qcluster` fixture lives in tests/conftest.py and `job_wait` in
+tests/helpers.py (reports, imports and uploads use them too)."""
 import time
 
 import pytest
+
+from tests.helpers import job_wait  # noqa: F401  (re-exported for `from .conftest import job_wait`)
 
 
 @pytest.fixture

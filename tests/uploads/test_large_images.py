@@ -19,9 +19,9 @@ from django_tenants.utils import tenant_context
 from PIL import Image
 
 from jobs.models import Job
-from jobs.runner import JobContext, _execute
 from jobs.registry import task_get
-from tests.helpers import error_code, job_wait
+from jobs.runner import JobContext, task_execute
+from tests.helpers import error_code
 from tests.realtime.client import connect_member
 from uploads.models import File
 from uploads.services import IMAGE_TASK
@@ -188,7 +188,7 @@ def test_running_the_job_again_makes_no_second_processed_file(settings, uploader
 
     def run(attempt: int) -> dict:
         context = JobContext(job.pk, job.task, acme, job.created_by_id, attempt, job.max_attempts)
-        return _execute(task_get(IMAGE_TASK), context, job.payload)
+        return task_execute(task_get(IMAGE_TASK), context, job.payload)
 
     first, second = run(1), run(2)
     assert first == second and (first["width"], first["height"]) == (800, 500)

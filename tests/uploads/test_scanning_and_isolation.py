@@ -13,7 +13,7 @@ from uploads.scanning import EICAR, ClamdScanner
 from uploads.storage import object_store, uploads_prefix
 
 from .clamd import FakeClamd
-from .conftest import ACME, GLOBEX, PDF, file_rows, image_bytes, settings_set, stored_keys
+from .conftest import ACME, GLOBEX, PDF, file_rows, image_bytes, stored_keys
 from .test_presigned import post_to, presign
 
 
