@@ -1,8 +1,9 @@
 """Channel names a connection can hold, and the tenant-carrying names behind them.
 
 Public names (what clients say): `user:<id>`, `room:<id>`, `tenant`.
-Internal names always carry the tenant: the channel-layer group
-`t.<tenant hex>.room.12` and the event-log stream `t:<tenant id>:events`.
+Internal names always carry the tenant: the hub's subscription key
+(tenant id, "room:12"), the event-log stream `t:<tenant id>:events` and the
+channel-layer control groups `t.<tenant hex>.ctl[.u<user id>]`.
 """
 from __future__ import annotations
 
@@ -33,12 +34,6 @@ class Channel:
         if match["room"]:
             return cls("room", int(match["room"]))
         return cls("tenant")
-
-
-def group_name(tenant_id, channel: str) -> str:
-    """The channel-layer group: ASCII letters, digits, dots (Channels' rules)."""
-    hex_id = str(tenant_id).replace("-", "")
-    return f"t.{hex_id}.{channel.replace(':', '.')}"
 
 
 def control_group(tenant_id, user_id: int | None = None) -> str:

@@ -30,9 +30,11 @@ from tenants.resolution import tenant_admit
 from tenants.settings_schema import settings_effective
 
 from . import frames, presence
-from .channels import Channel, control_group, group_name
+from .channels import Channel, control_group
 from .eventlog import events_since, id_key, latest_id
+from .hub import Event, hub, websocket_text_frame
 from .services import message_post, room_get_for_user, ticket_redeem
+from .transport import raw_writer
 
 CLOSE_BAD_FRAME = 4400
 CLOSE_UNAUTHENTICATED = 4401
@@ -43,7 +45,10 @@ CLOSE_RATE_LIMITED = 4429
 
 PENDING_SECONDS = 5
 BUFFER_MAX_BYTES = 1 << 20  # held-back events while pending; beyond it the client gets `reset`
-QUEUE_MAX = 1_000  # events queued behind a blocked send before the socket is dropped early
+QUEUE_MAX = 1_000  # ASGI path: events queued behind a blocked send before the socket is dropped early
+STALL_BYTES = 64 * 1024  # raw path: unsent bytes that count as "not reading" (asyncio's high-water mark)
+SEND_BUFFER_MAX_BYTES = 4 << 20  # raw path: unsent bytes that get the socket dropped at once
+DROP_GRACE_SECONDS = 2  # a dropped socket's TCP connection is reset if it has not closed by then
 
 logger = logging.getLogger(__name__)
 in_thread = sync_to_async  # for Redis calls (thread_sensitive: serialised per consumer)
@@ -62,6 +67,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.sending_since = None
         self.tasks: list[asyncio.Task] = []
         self.held: set[str] = set()
+        self.raw, self.outbox = None, None
         self.groups_joined: set[str] = set()
         if self.tenant is None:
             return await self._refuse(CLOSE_BAD_FRAME, "tenant_not_specified")
@@ -81,7 +87,9 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.registered = True
 
         await self.accept()
-        self.pending, self.buffer, self.overflowed, self.last_sent = True, [], False, None
+        self.raw = raw_writer(self.base_send)
+        self.outbox = asyncio.Queue() if self.raw is None else None
+        self.pending, self.buffer, self.overflowed, self.last_key = True, [], False, None
         self.buffer_bytes = 0
         self.allowance, self.checked_at = float(self.conf["FRAMES_PER_10S"]), time.monotonic()
         for channel in (f"user:{self.user.pk}", "tenant"):
@@ -95,6 +103,8 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.tasks.append(asyncio.create_task(self._go_live_later()))
         self.tasks.append(asyncio.create_task(self._heartbeat()))
         self.tasks.append(asyncio.create_task(self._watchdog()))
+        if self.outbox is not None:
+            self.tasks.append(asyncio.create_task(self._sender()))
 
     def _origin_allowed(self) -> bool:
         """Browsers send Origin: it must be this host or one of the tenant's
@@ -152,7 +162,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         except frames.FrameError as exc:
             return await self._error(exc.code, exc.message)
         if not isinstance(frame, (frames.Subscribe, frames.Unsubscribe, frames.Resume)):
-            await self._go_live()
+            self._go_live()
         await getattr(self, f"on_{frame.type}")(frame)
 
     def _close_soon(self, code: int, reason: str) -> None:
@@ -160,7 +170,13 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         client's reply, which the server reads only after the frames still
         queued from this client — so awaiting it here would stall this loop."""
         self.closing = True
-        self.tasks.append(asyncio.create_task(self.close(code=code, reason=reason)))
+        self.tasks.append(asyncio.create_task(self._close_quietly(code, reason)))
+
+    async def _close_quietly(self, code: int, reason: str) -> None:
+        try:
+            await self.close(code=code, reason=reason)
+        except OSError:
+            pass  # the peer went away first (uvicorn's ClientDisconnected)
 
     def _within_rate(self) -> bool:
         """Token bucket: FRAMES_PER_10S frames per 10 s, bursts up to that."""
@@ -196,7 +212,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         channel = Channel.parse(frame.channel)
         if channel is None or channel.name not in self.held:
             return await self._error("not_subscribed", "This connection does not hold that channel.")
-        await self._release(channel.name)
+        self._release(channel.name)
         if channel.kind == "room":
             await in_thread(presence.presence_leave)(self.tenant_id, channel.ident, self.user.pk, self.conn_id)
         await self._send_frame(frames.Unsubscribed(channel=channel.name))
@@ -214,114 +230,122 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             return await self._error("resume_too_late",
                                      "Send resume right after (re)subscribing, before other frames.")
         replay = await in_thread(events_since)(self.tenant_id, frame.last_event_id, set(self.held))
+        # From here on nothing awaits: live events stay held until the replay is written.
         if replay.reset:
-            await self._send_frame(frames.Reset())
+            self._write(frames.Reset().dump())
         else:
-            self.last_sent = frame.last_event_id
+            self.last_key = id_key(frame.last_event_id)
             for event_id, text in replay.frames:
-                await self._deliver(event_id, text)
-        await self._go_live()
+                self._emit(Event(event_id, id_key(event_id), "", text))
+        self._go_live()
 
     # --- events out -------------------------------------------------------------
+    #
+    # The hub (realtime.hub) calls push() synchronously, in stream order, for
+    # every event of a channel this connection holds. Delivery is synchronous
+    # too: the event's shared frame bytes go straight to the transport (or, off
+    # uvicorn's sansio protocol, into an outbox that a sender task drains), so
+    # nothing can reorder events between the hub and the socket.
 
-    async def dispatch(self, message):
-        """Events skip Channels' per-message database housekeeping.
-
-        AsyncConsumer.dispatch runs close_old_connections() in a worker thread
-        before every handler; for event delivery — no database involved — that
-        thread hop was a third of the server's time in the fan-out benchmark.
-        """
-        if message["type"] == "rt.event":
-            return await self.rt_event(message)
-        return await super().dispatch(message)
-
-    async def rt_event(self, message):
-        if message.get("exclude") == self.conn_id or self.dropped:
+    def push(self, event: Event) -> None:
+        if event.exclude == self.conn_id or self.dropped:
             return
         if self.pending:
-            self.buffer_bytes += len(message["frame"])
+            self.buffer_bytes += len(event.text)
             if self.buffer_bytes > BUFFER_MAX_BYTES:
                 self.overflowed, self.buffer = True, []
             elif not self.overflowed:
-                self.buffer.append((message["id"], message["frame"]))
+                self.buffer.append(event)
             return
-        await self._deliver(message["id"], message["frame"])
+        self._emit(event)
 
-    async def rt_close(self, message):
-        await self.close(code=message.get("code", CLOSE_FORBIDDEN), reason=message.get("reason", ""))
-
-    async def _deliver(self, event_id: str, text: str):
-        if self.last_sent is not None and id_key(event_id) <= id_key(self.last_sent):
+    def _emit(self, event: Event) -> None:
+        if self.last_key is not None and event.key <= self.last_key:
             return  # already delivered (replay and live overlap)
-        await self._send_text(text)
-        self.last_sent = event_id
+        self.last_key = event.key
+        self._write(event.text, event.wire if self.raw is not None else None)
 
-    async def _go_live(self):
+    def _write(self, text: str, wire: bytes | None = None) -> None:
+        """Queue one frame behind everything written before it, without waiting."""
+        if self.dropped:
+            return
+        if self.raw is None:
+            self.outbox.put_nowait(text)
+            if self.outbox.qsize() > QUEUE_MAX:
+                self._drop()
+        elif self.raw.write(wire or websocket_text_frame(text.encode())) \
+                and self.raw.buffered() > SEND_BUFFER_MAX_BYTES:
+            self._drop()
+
+    def _go_live(self) -> None:
         if not self.pending:
             return
         self.pending = False
         if self.overflowed:
-            await self._send_frame(frames.Reset())
+            self._write(frames.Reset().dump())
         buffered, self.buffer, self.buffer_bytes = self.buffer, [], 0
-        for event_id, text in buffered:
-            await self._deliver(event_id, text)
+        for event in buffered:
+            self._emit(event)
 
     async def _go_live_later(self):
         await asyncio.sleep(PENDING_SECONDS)
-        await self._go_live()
+        self._go_live()
+
+    async def rt_close(self, message):
+        await self.close(code=message.get("code", CLOSE_FORBIDDEN), reason=message.get("reason", ""))
 
     async def _send_frame(self, frame: frames.Frame):
         await self._send_text(frame.dump())
 
     async def _send_text(self, text: str):
-        """Send one frame. A send that does not drain within
-        SEND_TIMEOUT_SECONDS gets the socket dropped by the watchdog (below)
-        rather than buffered for without bound."""
+        """Send one frame through ASGI (replies, and events off the raw path)."""
         if self.dropped:
             return
         self.sending_since = time.monotonic()
         await self.send(text_data=text)
         self.sending_since = None
 
+    async def _sender(self):
+        while True:
+            await self._send_text(await self.outbox.get())
+
     async def _watchdog(self):
-        """One timer per connection instead of a timeout task per send: a send
-        pending for SEND_TIMEOUT_SECONDS, or with QUEUE_MAX events piled up
-        behind it, gets the socket dropped."""
+        """Drop a socket that does not read: its bytes stay above STALL_BYTES
+        in the transport (raw path), or one send stays pending (ASGI path),
+        for SEND_TIMEOUT_SECONDS."""
         limit = self.conf["SEND_TIMEOUT_SECONDS"]
+        stalled_since = None
         while not self.dropped:
             await asyncio.sleep(min(0.2, limit / 5))
-            if self.sending_since is None:
-                continue
-            if time.monotonic() - self.sending_since > limit or self._queue_size() > QUEUE_MAX:
-                await self._drop()
+            now = time.monotonic()
+            if self.raw is not None:
+                stalled_since = (stalled_since or now) if self.raw.buffered() > STALL_BYTES else None
+            else:
+                stalled_since = self.sending_since
+            if stalled_since is not None and now - stalled_since > limit:
+                self._drop()
 
-    async def _drop(self):
-        """Give up on a socket that does not read: stop receiving events for it
-        at once (leave the groups, discard what is queued), then close with
-        4408 — which the client only sees if it ever reads again."""
+    def _drop(self) -> None:
+        """Give up on a socket that does not read: stop taking events for it at
+        once, discard what is queued, send 4408 — which the client only sees
+        if it reads again — and reset the TCP connection if it has not
+        closed DROP_GRACE_SECONDS later."""
+        if self.dropped:
+            return
         self.dropped = True
         logger.warning("dropping a socket that does not read (tenant %s, user %s)", self.tenant_id, self.user.pk)
-        for group in list(self.groups_joined):
-            await self.channel_layer.group_discard(group, self.channel_name)
-        self.groups_joined.clear()
-        try:
-            queue = self.channel_layer._get_layer().channels[self.channel_name]
-            while not queue.empty():
-                queue.get_nowait()
-        except (AttributeError, KeyError):
-            pass
-        # The close frame waits behind unread data; the server aborts the
-        # connection after its close timeout (10 s).
+        for channel in list(self.held):
+            hub().unsubscribe(self.tenant_id, channel, self)
+        self.buffer = []
+        if self.outbox is not None:
+            while not self.outbox.empty():
+                self.outbox.get_nowait()
         self._close_soon(CLOSE_TOO_SLOW, "too_slow")
+        if self.raw is not None:
+            asyncio.get_running_loop().call_later(DROP_GRACE_SECONDS, self.raw.abort)
 
     async def _error(self, code: str, message: str):
         await self._send_frame(frames.Error(code=code, message=message))
-
-    def _queue_size(self) -> int:
-        try:
-            return self.channel_layer._get_layer().channels[self.channel_name].qsize()
-        except (AttributeError, KeyError):
-            return 0
 
     # --- groups, heartbeat, goodbye -----------------------------------------------
 
@@ -331,13 +355,11 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
 
     async def _hold(self, channel: str):
         self.held.add(channel)
-        await self._group_add(group_name(self.tenant_id, channel))
+        await hub().subscribe(self.tenant_id, channel, self)
 
-    async def _release(self, channel: str):
+    def _release(self, channel: str):
         self.held.discard(channel)
-        group = group_name(self.tenant_id, channel)
-        self.groups_joined.discard(group)
-        await self.channel_layer.group_discard(group, self.channel_name)
+        hub().unsubscribe(self.tenant_id, channel, self)
 
     def _rooms(self) -> list[int]:
         return [int(name.split(":")[1]) for name in self.held if name.startswith("room:")]
@@ -350,6 +372,8 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code):
         for task in self.tasks:
             task.cancel()
+        for channel in list(self.held):
+            hub().unsubscribe(self.tenant_id, channel, self)
         for group in list(self.groups_joined):
             await self.channel_layer.group_discard(group, self.channel_name)
         if self.registered:

@@ -1,13 +1,14 @@
-"""The per-tenant event log, and publishing through it.
+"""The per-tenant event log, which is also how events are published.
 
-Every event is appended to its tenant's Redis stream *and* published to the
-channel-layer group in one Lua script. Redis runs a script atomically, so the
-order in which subscribers receive events is the order of their ids: a client
-that has seen id N has seen every earlier event of its channels, and resuming
-"after N" from the log loses nothing and repeats nothing.
+Every event is appended to its tenant's Redis stream (one Lua script: append,
+trim, remember the trim point). Server processes follow the streams
+themselves (realtime.hub), so the order in which subscribers receive events
+is the order of their ids: a client that has seen id N has seen every earlier
+event of its channels, and resuming "after N" from the log loses nothing and
+repeats nothing.
 
-The frame is serialised once, in the script, and sent as-is to every socket
-(no per-subscriber JSON encoding). The log keeps at least
+The frame body is serialised once, here, and sent as-is to every socket (no
+per-subscriber JSON encoding). The log keeps at least
 REALTIME["EVENT_RETENTION_SECONDS"] of events (MINID trimming), with a hard
 cap of EVENT_LOG_MAX entries per tenant against floods.
 """
@@ -21,28 +22,27 @@ from django.conf import settings
 
 from common.redis import redis_client
 
-from .channels import group_name, stream_key, trimmed_key
-
-# The channel-layer group's pubsub channel: channels_redis names it
-# f"{prefix}__group__{group}" (RedisPubSubLoopLayer._get_group_channel_name).
-LAYER_PREFIX = settings.CHANNEL_LAYERS["default"]["CONFIG"].get("prefix", "asgi")
+from .channels import stream_key, trimmed_key
 
 PUBLISH_LUA = """
 local now = redis.call('TIME')
 local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-local id = redis.call('XADD', KEYS[1], '*', 'c', ARGV[1], 'b', ARGV[2])
+local id
+if ARGV[3] == '' then
+  id = redis.call('XADD', KEYS[1], '*', 'c', ARGV[1], 'b', ARGV[2])
+else
+  id = redis.call('XADD', KEYS[1], '*', 'c', ARGV[1], 'b', ARGV[2], 'x', ARGV[3])
+end
 local trimmed = redis.call('XTRIM', KEYS[1], 'MINID', '~', tostring(now_ms - tonumber(ARGV[5])))
 trimmed = trimmed + redis.call('XTRIM', KEYS[1], 'MAXLEN', '~', ARGV[4])
 local ttl = tonumber(ARGV[5]) * 4
 if trimmed > 0 then
   -- everything older than the first kept entry may be gone: remember where that is
   local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
-  redis.call('SET', KEYS[3], first[1][1], 'PX', ttl)
+  redis.call('SET', KEYS[2], first[1][1], 'PX', ttl)
 end
 redis.call('PEXPIRE', KEYS[1], ttl)
-redis.call('PEXPIRE', KEYS[3], ttl)
-local frame = '{"type":"event","id":"' .. id .. '",' .. string.sub(ARGV[2], 2)
-redis.call('PUBLISH', KEYS[2], cmsgpack.pack({type = 'rt.event', id = id, frame = frame, exclude = ARGV[3]}))
+redis.call('PEXPIRE', KEYS[2], ttl)
 return id
 """
 
@@ -68,11 +68,11 @@ def frame_with_id(event_id: str, body: str) -> str:
 
 
 def event_append(tenant_id, channel: str, event: str, data: dict, *, exclude: str = "") -> str:
-    """Log and publish one event; returns its id (e.g. "1732400000000-0")."""
+    """Log (and so publish) one event; returns its id (e.g. "1732400000000-0").
+    `exclude` names a connection that must not receive it (the chat sender)."""
     conf = settings.REALTIME
-    layer_channel = f"{LAYER_PREFIX}__group__{group_name(tenant_id, channel)}"
     result = _publish_script()(
-        keys=[stream_key(tenant_id), layer_channel, trimmed_key(tenant_id)],
+        keys=[stream_key(tenant_id), trimmed_key(tenant_id)],
         args=[channel, frame_body(channel, event, data), exclude or "",
               conf["EVENT_LOG_MAX"], conf["EVENT_RETENTION_SECONDS"] * 1000],
     )

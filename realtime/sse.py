@@ -20,9 +20,13 @@ from common.errors import ApplicationError, application_error_response
 from tenants.context import current_tenant, tenant_sync_to_async
 from tenants.errors import TenantNotSpecified
 
-from .channels import Channel, control_group, group_name
+from .channels import Channel, control_group
 from .eventlog import events_since, id_key, is_event_id
+from .hub import Event, hub
 from .services import room_get_for_user
+
+
+QUEUE_MAX = 1_000  # events a stream may fall behind before it is ended
 
 
 def sse_message(event_id: str, frame: str) -> str:
@@ -54,22 +58,48 @@ async def events_stream(request):
     except ApplicationError as exc:
         return application_error_response(exc)
 
-    groups = [group_name(tenant.pk, c) for c in channels]
-    groups += [control_group(tenant.pk), control_group(tenant.pk, user.pk)]
-    response = StreamingHttpResponse(_stream(str(tenant.pk), channels, groups, last_id),
+    controls = [control_group(tenant.pk), control_group(tenant.pk, user.pk)]
+    response = StreamingHttpResponse(_stream(str(tenant.pk), channels, controls, last_id),
                                      content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response
 
 
-async def _stream(tenant_id: str, channels: set[str], groups: list[str], last_id: str):
+class StreamSubscriber:
+    """Takes the hub's events for one stream. A stream that falls QUEUE_MAX
+    events behind is ended; its client reconnects with Last-Event-ID."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue = asyncio.Queue()
+
+    def push(self, event: Event) -> None:
+        if self.queue.qsize() < QUEUE_MAX:
+            self.queue.put_nowait(event)
+        elif self.queue.qsize() == QUEUE_MAX:
+            self.queue.put_nowait(None)
+
+
+async def _forward_controls(layer, channel_name: str, subscriber: StreamSubscriber) -> None:
+    """Access changes (member removed, tenant suspended) end the stream."""
+    while True:
+        message = await layer.receive(channel_name)
+        if message["type"] == "rt.close":
+            subscriber.queue.put_nowait(None)
+            return
+
+
+async def _stream(tenant_id: str, channels: set[str], controls: list[str], last_id: str):
     layer = get_channel_layer()
     channel_name = await layer.new_channel()
-    for group in groups:
+    for group in controls:
         await layer.group_add(group, channel_name)
+    subscriber, events = StreamSubscriber(), hub()
+    for channel in channels:
+        await events.subscribe(tenant_id, channel, subscriber)
+    watcher = asyncio.create_task(_forward_controls(layer, channel_name, subscriber))
     heartbeat = settings.REALTIME["HEARTBEAT_SECONDS"]
-    last_sent = None
+    last_key = None
     try:
         yield "retry: 3000\n: connected\n\n"
         if last_id:
@@ -77,24 +107,25 @@ async def _stream(tenant_id: str, channels: set[str], groups: list[str], last_id
             if replay.reset:
                 yield "event: reset\ndata: {\"type\":\"reset\"}\n\n"
             else:
-                last_sent = last_id
+                last_key = id_key(last_id)
                 for event_id, frame in replay.frames:
-                    last_sent = event_id
+                    last_key = id_key(event_id)
                     yield sse_message(event_id, frame)
         while True:
             try:
-                message = await asyncio.wait_for(layer.receive(channel_name), heartbeat)
+                event = await asyncio.wait_for(subscriber.queue.get(), heartbeat)
             except asyncio.TimeoutError:
                 yield ": heartbeat\n\n"
                 continue
-            if message["type"] == "rt.close":
+            if event is None:
                 return
-            if message["type"] != "rt.event":
+            if last_key is not None and event.key <= last_key:
                 continue
-            if last_sent is not None and id_key(message["id"]) <= id_key(last_sent):
-                continue
-            last_sent = message["id"]
-            yield sse_message(message["id"], message["frame"])
+            last_key = event.key
+            yield sse_message(event.id, event.text)
     finally:
-        for group in groups:
+        watcher.cancel()
+        for channel in channels:
+            events.unsubscribe(tenant_id, channel, subscriber)
+        for group in controls:
             await layer.group_discard(group, channel_name)

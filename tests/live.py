@@ -28,8 +28,9 @@ def test_database_url() -> str:
 
 
 class LiveServer:
-    def __init__(self, extra_env: dict[str, str] | None = None):
+    def __init__(self, extra_env: dict[str, str] | None = None, *, ws: str = "websockets-sansio"):
         self.port = free_port()
+        self.ws = ws  # uvicorn's WebSocket implementation (make run serves websockets-sansio)
         self.env = {**os.environ, "DATABASE_URL": test_database_url(),
                     "DJANGO_SETTINGS_MODULE": "config.settings_test", "PORT": str(self.port),
                     **(extra_env or {})}
@@ -42,7 +43,7 @@ class LiveServer:
     def start(self) -> "LiveServer":
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
-             "--port", str(self.port), "--lifespan", "off", "--ws", "websockets", "--no-access-log", "--log-level", "warning"],
+             "--port", str(self.port), "--lifespan", "off", "--ws", self.ws, "--no-access-log", "--log-level", "warning"],
             cwd=ROOT, env=self.env,
         )
         deadline = time.monotonic() + 30

@@ -52,7 +52,7 @@ def run(_args) -> int:
         procs.append(subprocess.Popen(
             [PYTHON, "-m", "uvicorn", "config.asgi:application",
              "--host", env.get("HOST", "127.0.0.1"), "--port", port,
-             "--lifespan", "off", "--ws", "websockets", "--no-access-log" if env.get("ACCESS_LOG") == "0" else "--access-log"],
+             "--lifespan", "off", "--ws", "websockets-sansio", "--no-access-log" if env.get("ACCESS_LOG") == "0" else "--access-log"],
             cwd=ROOT, env=env, start_new_session=True,
         ))
         procs.append(subprocess.Popen(

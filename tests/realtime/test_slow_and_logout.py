@@ -42,6 +42,19 @@ def stalled_socket(server, ticket: str) -> socket.socket:
     return sock
 
 
+def connection_ends(sock: socket.socket, seconds: float) -> bool:
+    """Read what the server sent until it closes or resets the connection."""
+    sock.settimeout(seconds)
+    try:
+        while sock.recv(1 << 20):
+            pass
+    except ConnectionResetError:
+        pass
+    except TimeoutError:
+        return False
+    return True
+
+
 async def publish_big(tenant_id: str, healthy, count: int) -> None:
     """`count` 60 KB events; the healthy client reads each one as it comes."""
     for i in range(count):
@@ -62,6 +75,7 @@ async def test_a_client_that_stops_reading_is_dropped_not_buffered(impatient_ser
     await publish_big(acme, healthy, 200)  # once dropped, nothing more is queued for it
     growth = rss_bytes(impatient_server.proc.pid) - settled
     assert growth < 4 * 1024 * 1024, f"server grew {growth / 2**20:.1f} MiB after the drop"
+    assert await asyncio.to_thread(connection_ends, stalled, 5), "the dropped client's connection is still open"
     stalled.close()
     await healthy.send(type="ping")
     assert (await healthy.recv_type("pong"))["type"] == "pong"

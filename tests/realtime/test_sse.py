@@ -5,7 +5,7 @@ from asgiref.sync import sync_to_async
 from django_tenants.utils import tenant_context
 
 from common.redis import redis_client
-from realtime.channels import group_name
+from realtime.channels import control_group
 from realtime.services import notification_create
 
 
@@ -95,7 +95,7 @@ async def test_sse_stops_its_work_when_the_client_goes_away(asgi_server, world):
     import httpx
 
     member = world["member"]
-    pubsub_channel = "chan__group__" + group_name(world["acme"].pk, f"user:{member.pk}")
+    pubsub_channel = "chan__group__" + control_group(world["acme"].pk, member.pk)
     async with httpx.AsyncClient(base_url=asgi_server.url) as client:
         async with await open_stream(client, "/api/events", world["member_token"], "acme.localhost") as response:
             stream = SSE(response)
