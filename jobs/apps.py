@@ -24,6 +24,17 @@ def _asynchronous_commit(sender, connection, **kwargs):
         cursor.execute("SET synchronous_commit TO off")
 
 
+PREPARE_THRESHOLD = 5  # psycopg's default; the runner's statements are prepared at once anyway
+
+
+def _prepared_statements(sender, connection, **kwargs):
+    """Let the runner's per-job statements be prepared once per connection
+    (jobs/runner.py asks with `prepare=True`). Django opens psycopg connections
+    with prepared statements off; its own (client-side) cursors never prepare,
+    so only the statements that ask for it are affected."""
+    connection.connection.prepare_threshold = PREPARE_THRESHOLD
+
+
 def running_qcluster() -> bool:
     return len(sys.argv) > 1 and sys.argv[1] == "qcluster"
 
@@ -43,6 +54,7 @@ class JobsConfig(AppConfig):
             from django.db import connections
 
             connection_created.connect(_asynchronous_commit)
+            connection_created.connect(_prepared_statements)
             # django-q2 resets connections before every task; a health-check
             # query each time would cost a round trip per job. A broken
             # connection still fails its job's statement and is replaced.
