@@ -130,8 +130,12 @@ def job_retry(*, job: Job) -> Job:
 
 
 def job_cancel(*, job: Job) -> Job:
-    """queued / scheduled / retrying → cancelled; a running job cannot be cancelled."""
+    """queued / scheduled / retrying → cancelled; a running job cannot be cancelled.
+
+    Locks the queue entry before the job, the order in which a worker claiming
+    the job locks them (jobs/runner.py): the other order could deadlock with it."""
     with transaction.atomic():
+        list(QueueEntry.objects.select_for_update().filter(job_id=job.pk).values_list("pk", flat=True))
         job = Job.objects.select_for_update().get(pk=job.pk)
         if job.state not in Job.WAITING_STATES:
             raise JobNotCancellable(details={"state": job.state})
