@@ -31,6 +31,12 @@ SERVER_ENV = {"REALTIME_MAX_CONNECTIONS_PER_USER": "100000", "THROTTLE_USER_RATE
               "LOG_LEVEL": "WARNING"}
 
 
+def cpu_split(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of a process so far."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return int(fields[11]) / os.sysconf("SC_CLK_TCK"), int(fields[12]) / os.sysconf("SC_CLK_TCK")
+
+
 def rss(pid: int) -> int:
     with open(f"/proc/{pid}/status") as status:
         return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS:"))
@@ -86,21 +92,19 @@ def tickets(port: int, host: str, email: str, count: int) -> list[str]:
         return [client.post("/api/realtime/ticket", headers=headers).json()["ticket"] for _ in range(count)]
 
 
-async def client_worker(port, host, room, ticket_list, expected, ready, go, out):
-    import websockets
+async def client_worker(port, host, room, ticket_list, expected, sample, ready, go, out):
+    from _wsclient import lean_connect
 
     latencies: list[float] = []
-    received = 0
     t0 = time.perf_counter()
 
     async def one(ticket):
-        nonlocal received
-        ws = await websockets.connect(f"ws://{host}:{port}/ws/?ticket={ticket}", host="127.0.0.1", port=port,
-                                      open_timeout=60, max_queue=None, compression=None)
-        await ws.recv()  # welcome
-        await ws.send(json.dumps({"type": "subscribe", "channel": f"room:{room}"}))
-        await ws.send(json.dumps({"type": "ping"}))
-        return ws
+        sock = await lean_connect(port, host, f"/ws/?ticket={ticket}", sample, latencies)
+        await asyncio.wait_for(sock.welcomed.wait(), 60)
+        sock.send_text(json.dumps({"type": "subscribe", "channel": f"room:{room}"}))
+        sock.send_text(json.dumps({"type": "ping"}))  # go live
+        await asyncio.wait_for(sock.ponged.wait(), 60)
+        return sock
 
     sockets = []
     for start in range(0, len(ticket_list), 100):  # connect in waves of 100
@@ -108,32 +112,82 @@ async def client_worker(port, host, room, ticket_list, expected, ready, go, out)
     connect_s = time.perf_counter() - t0
     ready.put(connect_s)
     await asyncio.get_running_loop().run_in_executor(None, go.wait)
+    cpu_start = time.process_time()
 
-    async def reader(ws):
-        nonlocal received
-        got = 0
-        try:
-            while got < expected:
-                frame = json.loads(await asyncio.wait_for(ws.recv(), 60))
-                if frame.get("type") == "event" and frame["event"] == "announcement":
-                    sent_at = json.loads(frame["data"]["text"])["t"]
-                    latencies.append(time.time() - sent_at)
-                    got += 1
-                    received += 1
-        except (asyncio.TimeoutError, Exception):
-            pass
-
-    await asyncio.gather(*(reader(ws) for ws in sockets))
-    out.put((received, latencies[::max(1, len(latencies) // 20000)]))
-    for ws in sockets:
-        await ws.close()
+    deadline = time.monotonic() + 60 + expected / 10
+    last_change, before = time.monotonic(), 0
+    while time.monotonic() < deadline and any(sock.events < expected for sock in sockets):
+        await asyncio.sleep(0.1)
+        now_total = sum(sock.events for sock in sockets)
+        if now_total != before:
+            last_change, before = time.monotonic(), now_total
+        elif now_total and time.monotonic() - last_change > 3:
+            break  # nothing arrived for 3 s: whatever is missing is lost
+    out.put((sum(min(sock.events, expected) for sock in sockets), latencies,
+             max(sock.last_event_at for sock in sockets), time.process_time() - cpu_start,
+             sum(max(0, sock.events - expected) for sock in sockets)))
+    for sock in sockets:
+        sock.transport.close()
 
 
 def client_process(*args):
-    asyncio.run(client_worker(*args))
+    import uvloop
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    uvloop.run(client_worker(*args))
 
 
-def publisher(tenant_id, room, rate, count, go):
+class PythonClients:
+    """One process of lean asyncio clients (benchmarks/_wsclient.py)."""
+
+    def __init__(self, go, port, host, room, ticket_list, expected, sample):
+        self.ready, self.out = mp.Queue(), mp.Queue()
+        self.proc = mp.Process(target=client_process,
+                               args=(port, host, room, ticket_list, expected, sample, self.ready, go, self.out))
+        self.proc.start()
+
+    def connected(self) -> float:
+        return self.ready.get(timeout=600)
+
+    def go(self) -> None:
+        pass  # the shared mp.Event
+
+    def result(self) -> tuple:
+        return self.out.get(timeout=1800)
+
+    def join(self) -> None:
+        self.proc.join()
+
+
+NODE_DIR = Path(__file__).parent / "node"
+
+
+class NodeClients:
+    """One Node process of `ws` clients (benchmarks/node/fanout_client.mjs)."""
+
+    def __init__(self, go, port, host, room, ticket_list, expected, sample):
+        self.proc = subprocess.Popen(["node", "fanout_client.mjs"], cwd=NODE_DIR, text=True,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.proc.stdin.write(json.dumps({"port": port, "host": host, "room": room, "tickets": ticket_list,
+                                          "expected": expected, "sample": sample}) + "\n")
+        self.proc.stdin.flush()
+
+    def connected(self) -> float:
+        return float(self.proc.stdout.readline().split()[1])
+
+    def go(self) -> None:
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+
+    def result(self) -> tuple:
+        r = json.loads(self.proc.stdout.readline())
+        return r["received"], r["latencies"], r["last_event_at"], r["cpu"], r["duplicated"]
+
+    def join(self) -> None:
+        self.proc.wait()
+
+
+def publisher(tenant_id, room, rate, count, set_up, go):
     import django
 
     django.setup()
@@ -141,6 +195,7 @@ def publisher(tenant_id, room, rate, count, go):
     from tenants.models import Tenant
 
     tenant = Tenant.objects.get(pk=tenant_id)
+    set_up.set()
     go.wait()
     start = time.perf_counter()
     for seq in range(count):
@@ -158,6 +213,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--servers", type=int, default=1)
     parser.add_argument("--client-procs", type=int, default=1)
+    parser.add_argument("--sample", type=int, default=10, help="decode every n-th event for its latency")
+    parser.add_argument("--client", choices=["python", "node"], default="python",
+                        help="load client: lean asyncio (default) or Node's ws (npm ci in benchmarks/node first)")
     args = parser.parse_args()
 
     tenant_id, slug, user_id, room = setup_world()
@@ -171,23 +229,30 @@ def main() -> None:
         idle_before = sum(rss(s.pid) for s in servers)
         per_proc = args.clients // args.client_procs
         expected = args.rate * args.seconds
-        ready, out, go = mp.Queue(), mp.Queue(), mp.Event()
+        go = mp.Event()
+        kind = NodeClients if args.client == "node" else PythonClients
         procs = []
         for i in range(args.client_procs):
             port = ports[i % len(ports)]
-            ticket_list = tickets(port, host, email, per_proc)
-            proc = mp.Process(target=client_process, args=(port, host, room, ticket_list, expected, ready, go, out))
-            proc.start()
-            procs.append(proc)
-        connect_times = [ready.get(timeout=600) for _ in procs]
+            procs.append(kind(go, port, host, room, tickets(port, host, email, per_proc), expected, args.sample))
+        connect_times = [proc.connected() for proc in procs]
         time.sleep(1)
         idle_after = sum(rss(s.pid) for s in servers)
-        pub = mp.Process(target=publisher, args=(tenant_id, room, args.rate, expected, go))
+        set_up = mp.Event()
+        pub = mp.Process(target=publisher, args=(tenant_id, room, args.rate, expected, set_up, go))
         pub.start()
-        t0 = time.perf_counter()
+        set_up.wait(120)
+        server_cpu = [cpu_split(s.pid) for s in servers]
+        print(f"{args.clients} clients connected; publishing", file=sys.stderr, flush=True)
+        t0 = time.time()
         go.set()
-        results = [out.get(timeout=1800) for _ in procs]
-        elapsed = time.perf_counter() - t0
+        for proc in procs:
+            proc.go()
+        results = [proc.result() for proc in procs]
+        elapsed = max(r[2] for r in results) - t0  # first publish -> last event received
+        server_user = sum(cpu_split(s.pid)[0] - before[0] for s, before in zip(servers, server_cpu))
+        server_sys = sum(cpu_split(s.pid)[1] - before[1] for s, before in zip(servers, server_cpu))
+        server_cpu = server_user + server_sys
         pub.join()
         for proc in procs:
             proc.join()
@@ -200,15 +265,20 @@ def main() -> None:
     latencies = sorted(x for r in results for x in r[1])
     clients = per_proc * args.client_procs
     lost = clients * expected - received
+    duplicated = sum(r[4] for r in results)
     print(f"fan-out: {clients} clients, 1 room, {args.rate} events/s for {args.seconds} s, "
-          f"{args.servers} server process(es), {args.client_procs} client process(es)")
+          f"{args.servers} server process(es), {args.client_procs} {args.client} client process(es)")
     print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"connect: {max(connect_times):.2f} s for {clients} sockets (ticket, handshake, welcome, subscribe)")
     print(f"delivered: {received} of {clients * expected} in {elapsed:.2f} s "
-          f"-> {received / elapsed:,.0f} deliveries/s; lost {lost}")
+          f"-> {received / elapsed:,.0f} deliveries/s; lost {lost}, duplicated {duplicated}")
     if latencies:
         print(f"latency publish->receive: p50 {statistics.median(latencies) * 1000:.1f} ms, "
               f"p99 {latencies[int(len(latencies) * 0.99) - 1] * 1000:.1f} ms")
+    client_cpu = sum(r[3] for r in results)
+    print(f"CPU during delivery: servers {server_cpu:.2f} s ({server_cpu / max(received, 1) * 1e6:.1f} µs per delivery; "
+          f"{server_sys / max(server_cpu, 1e-9):.0%} in the kernel), "
+          f"clients {client_cpu:.2f} s ({client_cpu / max(received, 1) * 1e6:.1f} µs per delivery)")
     print(f"server memory per idle connection: {(idle_after - idle_before) / clients / 1024:.1f} KiB")
 
 

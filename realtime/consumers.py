@@ -35,6 +35,7 @@ from .eventlog import events_since, id_key, latest_id
 from .hub import Event, hub, websocket_text_frame
 from .services import message_post, room_get_for_user, ticket_redeem
 from .transport import raw_writer
+from .watchdog import watchdog
 
 CLOSE_BAD_FRAME = 4400
 CLOSE_UNAUTHENTICATED = 4401
@@ -47,7 +48,7 @@ PENDING_SECONDS = 5
 BUFFER_MAX_BYTES = 1 << 20  # held-back events while pending; beyond it the client gets `reset`
 QUEUE_MAX = 1_000  # ASGI path: events queued behind a blocked send before the socket is dropped early
 STALL_BYTES = 64 * 1024  # raw path: unsent bytes that count as "not reading" (asyncio's high-water mark)
-SEND_BUFFER_MAX_BYTES = 4 << 20  # raw path: unsent bytes that get the socket dropped at once
+SEND_BUFFER_MAX_BYTES = 4 << 20  # raw path: unsent bytes that get the socket dropped at the next check
 DROP_GRACE_SECONDS = 2  # a dropped socket's TCP connection is reset if it has not closed by then
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.registered = False
         self.dropped = False
         self.closing = False
-        self.sending_since = None
+        self.sending_since = self.stalled_since = None
         self.tasks: list[asyncio.Task] = []
         self.held: set[str] = set()
         self.raw, self.outbox = None, None
@@ -89,7 +90,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         await self.accept()
         self.raw = raw_writer(self.base_send)
         self.outbox = asyncio.Queue() if self.raw is None else None
-        self.pending, self.buffer, self.overflowed, self.last_key = True, [], False, None
+        self.pending, self.buffer, self.overflowed, self.last_key = True, [], False, (0, 0)
         self.buffer_bytes = 0
         self.allowance, self.checked_at = float(self.conf["FRAMES_PER_10S"]), time.monotonic()
         for channel in (f"user:{self.user.pk}", "tenant"):
@@ -102,7 +103,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         await self._send_frame(welcome)
         self.tasks.append(asyncio.create_task(self._go_live_later()))
         self.tasks.append(asyncio.create_task(self._heartbeat()))
-        self.tasks.append(asyncio.create_task(self._watchdog()))
+        watchdog(min(0.2, self.conf["SEND_TIMEOUT_SECONDS"] / 5)).watch(self)
         if self.outbox is not None:
             self.tasks.append(asyncio.create_task(self._sender()))
 
@@ -235,8 +236,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             self._write(frames.Reset().dump())
         else:
             self.last_key = id_key(frame.last_event_id)
-            for event_id, text in replay.frames:
-                self._emit(Event(event_id, id_key(event_id), "", text))
+            self._emit([Event(event_id, id_key(event_id), "", text) for event_id, text in replay.frames])
         self._go_live()
 
     # --- events out -------------------------------------------------------------
@@ -247,35 +247,57 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
     # uvicorn's sansio protocol, into an outbox that a sender task drains), so
     # nothing can reorder events between the hub and the socket.
 
-    def push(self, event: Event) -> None:
-        if event.exclude == self.conn_id or self.dropped:
+    def push_one(self, event: Event) -> None:
+        """The hot path — a live socket on the raw path, a new event: one write."""
+        if self.raw is None or self.pending or self.dropped or event.exclude == self.conn_id \
+                or event.key <= self.last_key:
+            return self.push([event])
+        self.last_key = event.key
+        self.raw.write(event.wire)
+
+    def push(self, events: list[Event]) -> None:
+        if self.dropped:
             return
+        events = [event for event in events if event.exclude != self.conn_id]
         if self.pending:
-            self.buffer_bytes += len(event.text)
+            for event in events:
+                self.buffer_bytes += len(event.text)
             if self.buffer_bytes > BUFFER_MAX_BYTES:
                 self.overflowed, self.buffer = True, []
             elif not self.overflowed:
-                self.buffer.append(event)
+                self.buffer += events
             return
-        self._emit(event)
+        self._emit(events)
 
-    def _emit(self, event: Event) -> None:
-        if self.last_key is not None and event.key <= self.last_key:
-            return  # already delivered (replay and live overlap)
-        self.last_key = event.key
-        self._write(event.text, event.wire if self.raw is not None else None)
-
-    def _write(self, text: str, wire: bytes | None = None) -> None:
-        """Queue one frame behind everything written before it, without waiting."""
-        if self.dropped:
+    def _emit(self, events: list[Event]) -> None:
+        """Write the events this socket has not had yet, in one go."""
+        fresh = []
+        for event in events:
+            if event.key > self.last_key:  # else: replay and live overlap
+                self.last_key = event.key
+                fresh.append(event)
+        if not fresh:
             return
         if self.raw is None:
+            for event in fresh:
+                self._write(event.text)
+        elif len(fresh) == 1:
+            self._write_wire(fresh[0].wire)
+        else:
+            self._write_wire(b"".join(event.wire for event in fresh))
+
+    def _write(self, text: str) -> None:
+        """Queue one frame behind everything written before it, without waiting."""
+        if self.raw is not None:
+            return self._write_wire(websocket_text_frame(text.encode()))
+        if not self.dropped:
             self.outbox.put_nowait(text)
             if self.outbox.qsize() > QUEUE_MAX:
                 self._drop()
-        elif self.raw.write(wire or websocket_text_frame(text.encode())) \
-                and self.raw.buffered() > SEND_BUFFER_MAX_BYTES:
-            self._drop()
+
+    def _write_wire(self, wire: bytes) -> None:
+        if not self.dropped:
+            self.raw.write(wire)  # the watchdog bounds what piles up unsent
 
     def _go_live(self) -> None:
         if not self.pending:
@@ -284,8 +306,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         if self.overflowed:
             self._write(frames.Reset().dump())
         buffered, self.buffer, self.buffer_bytes = self.buffer, [], 0
-        for event in buffered:
-            self._emit(event)
+        self._emit(buffered)
 
     async def _go_live_later(self):
         await asyncio.sleep(PENDING_SECONDS)
@@ -309,21 +330,22 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         while True:
             await self._send_text(await self.outbox.get())
 
-    async def _watchdog(self):
-        """Drop a socket that does not read: its bytes stay above STALL_BYTES
-        in the transport (raw path), or one send stays pending (ASGI path),
-        for SEND_TIMEOUT_SECONDS."""
-        limit = self.conf["SEND_TIMEOUT_SECONDS"]
-        stalled_since = None
-        while not self.dropped:
-            await asyncio.sleep(min(0.2, limit / 5))
-            now = time.monotonic()
-            if self.raw is not None:
-                stalled_since = (stalled_since or now) if self.raw.buffered() > STALL_BYTES else None
-            else:
-                stalled_since = self.sending_since
-            if stalled_since is not None and now - stalled_since > limit:
-                self._drop()
+    def stall_check(self, now: float) -> None:
+        """Called by the process's watchdog every 0.2 s. Drops a socket that
+        does not read: SEND_BUFFER_MAX_BYTES unsent at once, or more than
+        STALL_BYTES unsent (raw path) / one send pending (ASGI path) for
+        SEND_TIMEOUT_SECONDS."""
+        if self.dropped:
+            return
+        if self.raw is not None:
+            unsent = self.raw.buffered()
+            if unsent > SEND_BUFFER_MAX_BYTES:
+                return self._drop()
+            self.stalled_since = (self.stalled_since or now) if unsent > STALL_BYTES else None
+        else:
+            self.stalled_since = self.sending_since
+        if self.stalled_since is not None and now - self.stalled_since > self.conf["SEND_TIMEOUT_SECONDS"]:
+            self._drop()
 
     def _drop(self) -> None:
         """Give up on a socket that does not read: stop taking events for it at
@@ -372,6 +394,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code):
         for task in self.tasks:
             task.cancel()
+        watchdog(0.2).unwatch(self)
         for channel in list(self.held):
             hub().unsubscribe(self.tenant_id, channel, self)
         for group in list(self.groups_joined):

@@ -73,11 +73,15 @@ class StreamSubscriber:
     def __init__(self) -> None:
         self.queue: asyncio.Queue = asyncio.Queue()
 
-    def push(self, event: Event) -> None:
-        if self.queue.qsize() < QUEUE_MAX:
-            self.queue.put_nowait(event)
-        elif self.queue.qsize() == QUEUE_MAX:
-            self.queue.put_nowait(None)
+    def push_one(self, event: Event) -> None:
+        self.push([event])
+
+    def push(self, events: list[Event]) -> None:
+        for event in events:
+            if self.queue.qsize() < QUEUE_MAX:
+                self.queue.put_nowait(event)
+            elif self.queue.qsize() == QUEUE_MAX:
+                self.queue.put_nowait(None)
 
 
 async def _forward_controls(layer, channel_name: str, subscriber: StreamSubscriber) -> None:
