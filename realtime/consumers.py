@@ -35,7 +35,7 @@ from .eventlog import events_since, id_key, latest_id
 from .hub import Event, hub, websocket_text_frame
 from .services import message_post, room_get_for_user, ticket_redeem
 from .transport import raw_writer
-from .watchdog import watchdog
+from .housekeeping import housekeeper
 
 CLOSE_BAD_FRAME = 4400
 CLOSE_UNAUTHENTICATED = 4401
@@ -102,8 +102,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
                                  last_event_id=await in_thread(latest_id)(self.tenant_id))
         await self._send_frame(welcome)
         self.tasks.append(asyncio.create_task(self._go_live_later()))
-        self.tasks.append(asyncio.create_task(self._heartbeat()))
-        watchdog(min(0.2, self.conf["SEND_TIMEOUT_SECONDS"] / 5)).watch(self)
+        housekeeper().watch(self)  # stall checks and the presence heartbeat
         if self.outbox is not None:
             self.tasks.append(asyncio.create_task(self._sender()))
 
@@ -297,7 +296,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
 
     def _write_wire(self, wire: bytes) -> None:
         if not self.dropped:
-            self.raw.write(wire)  # the watchdog bounds what piles up unsent
+            self.raw.write(wire)  # stall_check bounds what piles up unsent
 
     def _go_live(self) -> None:
         if not self.pending:
@@ -331,7 +330,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             await self._send_text(await self.outbox.get())
 
     def stall_check(self, now: float) -> None:
-        """Called by the process's watchdog every 0.2 s. Drops a socket that
+        """Called by the process's housekeeper every 0.2 s. Drops a socket that
         does not read: SEND_BUFFER_MAX_BYTES unsent at once, or more than
         STALL_BYTES unsent (raw path) / one send pending (ASGI path) for
         SEND_TIMEOUT_SECONDS."""
@@ -386,15 +385,13 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
     def _rooms(self) -> list[int]:
         return [int(name.split(":")[1]) for name in self.held if name.startswith("room:")]
 
-    async def _heartbeat(self):
-        while True:
-            await asyncio.sleep(self.conf["HEARTBEAT_SECONDS"])
-            await in_thread(presence.presence_refresh)(self.tenant_id, self.user.pk, self.conn_id, self._rooms())
+    def presence_entry(self) -> presence.Entry:
+        return presence.Entry(self.tenant_id, self.user.pk, self.conn_id, self._rooms())
 
     async def disconnect(self, code):
         for task in self.tasks:
             task.cancel()
-        watchdog(0.2).unwatch(self)
+        housekeeper().unwatch(self)
         for channel in list(self.held):
             hub().unsubscribe(self.tenant_id, channel, self)
         for group in list(self.groups_joined):

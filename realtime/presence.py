@@ -8,6 +8,7 @@ and its entries expire within PRESENCE_TTL_SECONDS (45 s). No per-process dict.
 from __future__ import annotations
 
 import time
+from typing import NamedTuple
 
 from django.conf import settings
 
@@ -66,22 +67,44 @@ def presence_leave(tenant_id, room_id: int, user_id: int, conn_id: str) -> None:
         event_append(tenant_id, f"room:{room_id}", "presence.leave", {"room": room_id, "user": user_id})
 
 
-def presence_refresh(tenant_id, user_id: int, conn_id: str, room_ids: list[int]) -> None:
-    """Heartbeat: extend this connection's entries and sweep expired ones
-    (announcing the leave of users whose process died)."""
+class Entry(NamedTuple):
+    """One live connection, as the heartbeat refreshes it."""
+    tenant_id: str
+    user_id: int
+    conn_id: str
+    room_ids: list[int]
+
+
+def presence_refresh_many(entries: list[Entry]) -> None:
+    """Heartbeat of a whole server process: extend every connection's entries
+    in one pipeline, then sweep each room once for expired entries (announcing
+    the leave of users whose process died)."""
     client, now = redis_client(), time.time()
-    expiry = now + _ttl()
-    client.zadd(user_conns_key(tenant_id, user_id), {conn_id: expiry})
-    for room_id in room_ids:
-        key = room_key(tenant_id, room_id)
-        expired = client.zrangebyscore(key, "-inf", now)
-        client.zadd(key, {f"{user_id}:{conn_id}": expiry})
-        client.expire(key, _ttl() * 2)
-        if expired:
-            client.zrem(key, *expired)
-            live = _live_users(client, key, now)
-            for gone in {int(m.split(b":")[0]) for m in expired} - live:
-                event_append(tenant_id, f"room:{room_id}", "presence.leave", {"room": room_id, "user": gone})
+    expiry, keep = now + _ttl(), _ttl() * 2
+    rooms: set[tuple[str, int]] = set()
+    pipe = client.pipeline(transaction=False)
+    for tenant_id, user_id, conn_id, room_ids in entries:
+        pipe.zadd(user_conns_key(tenant_id, user_id), {conn_id: expiry})
+        pipe.expire(user_conns_key(tenant_id, user_id), keep)
+        for room_id in room_ids:
+            pipe.zadd(room_key(tenant_id, room_id), {f"{user_id}:{conn_id}": expiry})
+            rooms.add((tenant_id, room_id))
+    for tenant_id, room_id in rooms:
+        pipe.expire(room_key(tenant_id, room_id), keep)
+    pipe.execute()
+    for tenant_id, room_id in rooms:
+        _room_sweep(client, tenant_id, room_id, now)
+
+
+def _room_sweep(client, tenant_id, room_id: int, now: float) -> None:
+    key = room_key(tenant_id, room_id)
+    expired = client.zrangebyscore(key, "-inf", now)
+    if not expired:
+        return
+    client.zrem(key, *expired)
+    live = _live_users(client, key, now)
+    for gone in {int(m.split(b":")[0]) for m in expired} - live:
+        event_append(tenant_id, f"room:{room_id}", "presence.leave", {"room": room_id, "user": gone})
 
 
 def presence_list(tenant_id, room_id: int) -> list[int]:

@@ -70,7 +70,7 @@ async def test_a_client_that_stops_reading_is_dropped_not_buffered(impatient_ser
     healthy = await connect_member(impatient_server, "acme.localhost", world["acme"].owner_token)
 
     await publish_big(acme, healthy, 200)  # 12 MB the stalled client never reads: its sends block
-    await asyncio.sleep(1.5)  # the watchdog's deadline (REALTIME_SEND_TIMEOUT_SECONDS=1) passes
+    await asyncio.sleep(1.5)  # the stall deadline (REALTIME_SEND_TIMEOUT_SECONDS=1) passes
     settled = rss_bytes(impatient_server.proc.pid)
     await publish_big(acme, healthy, 200)  # once dropped, nothing more is queued for it
     growth = rss_bytes(impatient_server.proc.pid) - settled
