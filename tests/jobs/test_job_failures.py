@@ -6,7 +6,7 @@ import time
 from django_tenants.utils import tenant_context
 
 from jobs.models import Job, QueueEntry
-from jobs.services import job_enqueue
+from jobs.services import job_build, job_enqueue, job_enqueue_many
 from realtime.models import Notification
 from tests.factories import member_make
 
@@ -46,6 +46,18 @@ def test_an_attempt_past_its_timeout_is_stopped_and_fails_with_the_reason(commit
     assert job.state == "failed"
     assert job.failed_reason == "timed out after 1 s"
     assert (job.finished_on - job.started_at).total_seconds() < 5
+
+
+def test_a_job_a_busy_worker_takes_itself_is_timed_out_on_its_own(committed, qcluster, acme):
+    """Behind 30 no-ops the hang is claimed by a worker running jobs back to back
+    (jobs/runner.py: COMPLETE_NEXT), past django-q2's one timeout per task."""
+    jobs = job_enqueue_many([*(job_build(acme, "noop", {"value": i}) for i in range(30)), job_build(acme, "test.hang")])
+
+    hang = job_wait(jobs[-1], timeout=10)
+
+    assert (hang.state, hang.attempts, hang.failed_reason) == ("failed", 1, "timed out after 1 s")
+    assert (hang.finished_on - hang.started_at).total_seconds() < 5
+    assert Job.objects.filter(pk__in=[j.pk for j in jobs[:-1]], state="completed", attempts=1).count() == 30
 
 
 def test_a_worker_killed_mid_task_leaves_its_job_to_run_again(committed, qcluster, acme):
