@@ -9,6 +9,8 @@ calls services. Delivery rules (see README "Real-time"):
   in order, then the live ones — with no gap and no duplicate (ids of one
   tenant are totally ordered; see realtime.eventlog).
 - The sending connection of a chat message gets an `ack`, not the event.
+- Events come from the process's hub (realtime.hub), not the channel layer,
+  which carries only control messages (close these sockets).
 """
 from __future__ import annotations
 
