@@ -4,7 +4,7 @@ Thin: it checks who is connecting, parses frames against realtime.frames, and
 calls services. Delivery rules (see README "Real-time"):
 
 - A connection starts *pending*: live events are held back until the client
-  sends `resume`, any frame other than (un)subscribe, or PENDING_SECONDS pass.
+  sends `resume`, any frame other than (un)subscribe, or PENDING_SECONDS (realtime.delivery) pass.
   So a reconnecting client re-subscribes, resumes, and gets the missed events,
   in order, then the live ones — with no gap and no duplicate (ids of one
   tenant are totally ordered; see realtime.eventlog).
@@ -33,31 +33,19 @@ from tenants.settings_schema import settings_effective
 
 from . import frames, presence
 from .channels import Channel, control_group
+from .delivery import EventDelivery
 from .eventlog import events_since, id_key, latest_id
-from .hub import Event, hub, websocket_text_frame
+from .frames import CLOSE_BAD_FRAME, CLOSE_FORBIDDEN, CLOSE_RATE_LIMITED, CLOSE_UNAUTHENTICATED
+from .housekeeping import housekeeper
+from .hub import Event, hub
 from .services import message_post, room_get_for_user, ticket_redeem
 from .transport import raw_writer
-from .housekeeping import housekeeper
-
-CLOSE_BAD_FRAME = 4400
-CLOSE_UNAUTHENTICATED = 4401
-CLOSE_FORBIDDEN = 4403
-CLOSE_NO_TENANT = 4404
-CLOSE_TOO_SLOW = 4408
-CLOSE_RATE_LIMITED = 4429
-
-PENDING_SECONDS = 5
-BUFFER_MAX_BYTES = 1 << 20  # held-back events while pending; beyond it the client gets `reset`
-QUEUE_MAX = 1_000  # ASGI path: events queued behind a blocked send before the socket is dropped early
-STALL_BYTES = 64 * 1024  # raw path: unsent bytes that count as "not reading" (asyncio's high-water mark)
-SEND_BUFFER_MAX_BYTES = 4 << 20  # raw path: unsent bytes that get the socket dropped at the next check
-DROP_GRACE_SECONDS = 2  # a dropped socket's TCP connection is reset if it has not closed by then
 
 logger = logging.getLogger(__name__)
 in_thread = sync_to_async  # for Redis calls (thread_sensitive: serialised per consumer)
 
 
-class RealtimeConsumer(AsyncWebsocketConsumer):
+class RealtimeConsumer(EventDelivery, AsyncWebsocketConsumer):
     # --- handshake ------------------------------------------------------------
 
     async def connect(self):
@@ -240,78 +228,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             self._emit([Event(event_id, id_key(event_id), "", text) for event_id, text in replay.frames])
         self._go_live()
 
-    # --- events out -------------------------------------------------------------
-    #
-    # The hub (realtime.hub) calls push() synchronously, in stream order, for
-    # every event of a channel this connection holds. Delivery is synchronous
-    # too: the event's shared frame bytes go straight to the transport (or, off
-    # uvicorn's sansio protocol, into an outbox that a sender task drains), so
-    # nothing can reorder events between the hub and the socket.
-
-    def push_one(self, event: Event) -> None:
-        """The hot path — a live socket on the raw path, a new event: one write."""
-        if self.raw is None or self.pending or self.dropped or event.exclude == self.conn_id \
-                or event.key <= self.last_key:
-            return self.push([event])
-        self.last_key = event.key
-        self.raw.write(event.wire)
-
-    def push(self, events: list[Event]) -> None:
-        if self.dropped:
-            return
-        events = [event for event in events if event.exclude != self.conn_id]
-        if self.pending:
-            for event in events:
-                self.buffer_bytes += len(event.text)
-            if self.buffer_bytes > BUFFER_MAX_BYTES:
-                self.overflowed, self.buffer = True, []
-            elif not self.overflowed:
-                self.buffer += events
-            return
-        self._emit(events)
-
-    def _emit(self, events: list[Event]) -> None:
-        """Write the events this socket has not had yet, in one go."""
-        fresh = []
-        for event in events:
-            if event.key > self.last_key:  # else: replay and live overlap
-                self.last_key = event.key
-                fresh.append(event)
-        if not fresh:
-            return
-        if self.raw is None:
-            for event in fresh:
-                self._write(event.text)
-        elif len(fresh) == 1:
-            self._write_wire(fresh[0].wire)
-        else:
-            self._write_wire(b"".join(event.wire for event in fresh))
-
-    def _write(self, text: str) -> None:
-        """Queue one frame behind everything written before it, without waiting."""
-        if self.raw is not None:
-            return self._write_wire(websocket_text_frame(text.encode()))
-        if not self.dropped:
-            self.outbox.put_nowait(text)
-            if self.outbox.qsize() > QUEUE_MAX:
-                self._drop()
-
-    def _write_wire(self, wire: bytes) -> None:
-        if not self.dropped:
-            self.raw.write(wire)  # stall_check bounds what piles up unsent
-
-    def _go_live(self) -> None:
-        if not self.pending:
-            return
-        self.pending = False
-        if self.overflowed:
-            self._write(frames.Reset().dump())
-        buffered, self.buffer, self.buffer_bytes = self.buffer, [], 0
-        self._emit(buffered)
-
-    async def _go_live_later(self):
-        await asyncio.sleep(PENDING_SECONDS)
-        self._go_live()
+    # --- replies -------------------------------------------------------------------
 
     async def rt_close(self, message):
         await self.close(code=message.get("code", CLOSE_FORBIDDEN), reason=message.get("reason", ""))
@@ -330,42 +247,6 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
     async def _sender(self):
         while True:
             await self._send_text(await self.outbox.get())
-
-    def stall_check(self, now: float) -> None:
-        """Called by the process's housekeeper every 0.2 s. Drops a socket that
-        does not read: SEND_BUFFER_MAX_BYTES unsent at once, or more than
-        STALL_BYTES unsent (raw path) / one send pending (ASGI path) for
-        SEND_TIMEOUT_SECONDS."""
-        if self.dropped:
-            return
-        if self.raw is not None:
-            unsent = self.raw.buffered()
-            if unsent > SEND_BUFFER_MAX_BYTES:
-                return self._drop()
-            self.stalled_since = (self.stalled_since or now) if unsent > STALL_BYTES else None
-        else:
-            self.stalled_since = self.sending_since
-        if self.stalled_since is not None and now - self.stalled_since > self.conf["SEND_TIMEOUT_SECONDS"]:
-            self._drop()
-
-    def _drop(self) -> None:
-        """Give up on a socket that does not read: stop taking events for it at
-        once, discard what is queued, send 4408 — which the client only sees
-        if it reads again — and reset the TCP connection if it has not
-        closed DROP_GRACE_SECONDS later."""
-        if self.dropped:
-            return
-        self.dropped = True
-        logger.warning("dropping a socket that does not read (tenant %s, user %s)", self.tenant_id, self.user.pk)
-        for channel in list(self.held):
-            hub().unsubscribe(self.tenant_id, channel, self)
-        self.buffer = []
-        if self.outbox is not None:
-            while not self.outbox.empty():
-                self.outbox.get_nowait()
-        self._close_soon(CLOSE_TOO_SLOW, "too_slow")
-        if self.raw is not None:
-            asyncio.get_running_loop().call_later(DROP_GRACE_SECONDS, self.raw.abort)
 
     async def _error(self, code: str, message: str):
         await self._send_frame(frames.Error(code=code, message=message))

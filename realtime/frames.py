@@ -13,6 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 EVENT_ID = r"^\d{1,20}-\d{1,20}$"
 
+# Close codes (documented in the README)
+CLOSE_BAD_FRAME = 4400
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_NO_TENANT = 4404
+CLOSE_TOO_SLOW = 4408
+CLOSE_RATE_LIMITED = 4429
+
 
 class Frame(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

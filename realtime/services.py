@@ -14,10 +14,10 @@ from common.errors import ApplicationError, NotFound
 from common.redis import redis_client, tenant_key
 
 from .channels import control_group
+from .frames import CLOSE_FORBIDDEN
 from .models import Message, Notification, Room, RoomMember
 from .publish import broadcast_room, broadcast_tenant, notify_user
 
-CLOSE_FORBIDDEN = 4403
 
 
 def room_create(*, name: str, is_private: bool, creator) -> Room:
