@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import weakref
 from typing import Protocol
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from . import presence
+from .loops import per_event_loop
 
 logger = logging.getLogger(__name__)
 
@@ -72,12 +72,4 @@ class Housekeeper:
             logger.exception("realtime presence heartbeat failed")
 
 
-_housekeepers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Housekeeper] = weakref.WeakKeyDictionary()
-
-
-def housekeeper() -> Housekeeper:
-    """This event loop's housekeeper."""
-    loop = asyncio.get_running_loop()
-    if loop not in _housekeepers:
-        _housekeepers[loop] = Housekeeper()
-    return _housekeepers[loop]
+housekeeper = per_event_loop(Housekeeper)  # housekeeper(): this process's housekeeper

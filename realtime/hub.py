@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -37,6 +36,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .channels import stream_key
 from .eventlog import frame_with_id, id_key
+from .loops import per_event_loop
 
 logger = logging.getLogger(__name__)
 
@@ -211,12 +211,4 @@ class Hub:
                 logger.exception("realtime subscriber failed to take events")
 
 
-_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
-
-
-def hub() -> Hub:
-    """This event loop's hub (one per server process in practice)."""
-    loop = asyncio.get_running_loop()
-    if loop not in _hubs:
-        _hubs[loop] = Hub()
-    return _hubs[loop]
+hub = per_event_loop(Hub)  # hub(): this process's hub
