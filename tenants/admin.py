@@ -12,7 +12,14 @@ from common.errors import ApplicationError
 
 from .audit import Actor
 from .models import AuditEvent, Domain, Membership, PooledSchema, Tenant
-from .services import domain_audit, slug_validate, tenant_create, tenant_reactivate, tenant_suspend
+from .services import (
+    domain_audit,
+    memberships_admin_changed,
+    slug_validate,
+    tenant_create,
+    tenant_reactivate,
+    tenant_suspend,
+)
 
 SCHEMA_BYTES_SQL = """
     SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0)
@@ -114,6 +121,8 @@ class TenantAdmin(admin.ModelAdmin):
         obj._state.db = "default"
 
     def save_formset(self, request, form, formset, change):
+        if formset.model is Membership:
+            return self._memberships_save(request, form, formset, change)
         if formset.model is not Domain:
             return super().save_formset(request, form, formset, change)
         before = {d.pk: d.domain for d in Domain.objects.filter(tenant=form.instance)}
@@ -124,6 +133,15 @@ class TenantAdmin(admin.ModelAdmin):
             added=[after[pk] for pk in after.keys() - before.keys()],
             removed=[before[pk] for pk in before.keys() - after.keys()],
             changed=[(before[pk], after[pk]) for pk in before.keys() & after.keys() if before[pk] != after[pk]],
+        )
+
+    def _memberships_save(self, request, form, formset, change):
+        roles_before = dict(Membership.objects.filter(tenant=form.instance).values_list("pk", "role"))
+        super().save_formset(request, form, formset, change)
+        memberships_admin_changed(
+            tenant=form.instance, actor=Actor.from_request(request), added=formset.new_objects,
+            role_changed=[(m, roles_before[m.pk]) for m, fields in formset.changed_objects if "role" in fields],
+            removed=formset.deleted_objects,
         )
 
     @admin.action(description="Suspend selected tenants")

@@ -169,6 +169,24 @@ def membership_add(*, tenant: Tenant, email: str, role: str, actor: Actor) -> Me
     return membership
 
 
+def memberships_admin_changed(*, tenant: Tenant, actor: Actor, added: list[Membership],
+                              role_changed: list[tuple[Membership, str]], removed: list[Membership]) -> None:
+    """For memberships an operator changed in the admin's inline (rows already
+    saved): what membership_add/_role_set/_remove do besides the row — the
+    audit, the welcome email, and closing a removed member's live connections."""
+    for membership in added:
+        audit_record(tenant=tenant, actor=actor, action="member.add", target=f"user:{membership.user_id}",
+                     after={"email": membership.user.email, "role": membership.role})
+        welcome_email_enqueue(membership=membership, actor_user=actor.user)
+    for membership, before in role_changed:
+        audit_record(tenant=tenant, actor=actor, action="member.role_change", target=f"user:{membership.user_id}",
+                     before={"role": before}, after={"role": membership.role})
+    for membership in removed:
+        audit_record(tenant=tenant, actor=actor, action="member.remove", target=f"user:{membership.user_id}",
+                     before={"email": membership.user.email, "role": membership.role})
+        connections_close_for_user(tenant_id=tenant.pk, user_id=membership.user_id, reason="not_a_member")
+
+
 def _membership_get(tenant: Tenant, user_id) -> Membership:
     membership = (
         Membership.objects.select_for_update().select_related("user")

@@ -2,6 +2,7 @@
 import pytest
 from django.test import Client
 
+from jobs.models import Job
 from tenants.models import AuditEvent, Domain, Tenant
 from tenants.provisioning import schema_is_present
 from tests.factories import member_make, user_make
@@ -90,6 +91,42 @@ def test_adding_a_domain_inline_is_audited(operator_client, acme):
     assert response.status_code == 302, response.content[:3000]
     assert Domain.objects.filter(domain="app.acme.com", tenant=acme).exists()
     assert AuditEvent.objects.get(action="domain.add").after == {"domain": "app.acme.com"}
+
+
+def membership_form(acme, rows: list[dict]) -> dict:
+    """The tenant change form with its domain as is and these membership rows."""
+    domain = Domain.objects.get(tenant=acme)
+    data = {
+        "name": acme.name,
+        "domains-TOTAL_FORMS": "1", "domains-INITIAL_FORMS": "1", "domains-MIN_NUM_FORMS": "0",
+        "domains-MAX_NUM_FORMS": "1000",
+        "domains-0-id": domain.pk, "domains-0-tenant": acme.pk, "domains-0-domain": domain.domain,
+        "domains-0-is_primary": "on",
+        "memberships-TOTAL_FORMS": str(len(rows)),
+        "memberships-INITIAL_FORMS": str(sum(1 for row in rows if "id" in row)),
+        "memberships-MIN_NUM_FORMS": "0", "memberships-MAX_NUM_FORMS": "1000",
+    }
+    for i, row in enumerate(rows):
+        data.update({f"memberships-{i}-{key}": value for key, value in {"tenant": acme.pk, **row}.items()})
+    return data
+
+
+def test_a_member_added_inline_is_audited_and_welcomed_and_a_removal_is_audited(operator_client, acme):
+    owner = acme.memberships.get()
+    newcomer = user_make("newcomer@example.com")
+    rows = [{"id": owner.pk, "user": owner.user_id, "role": "owner"}, {"user": newcomer.pk, "role": "member"}]
+    response = operator_client.post(f"/admin/tenants/tenant/{acme.pk}/change/", membership_form(acme, rows))
+    assert response.status_code == 302, response.content[:3000]
+    added = acme.memberships.get(user=newcomer)
+    assert AuditEvent.objects.get(action="member.add").after == {"email": "newcomer@example.com", "role": "member"}
+    assert Job.objects.filter(tenant=acme, task="email.send", idempotency_key=f"welcome:{added.pk}").exists()
+
+    rows = [{"id": owner.pk, "user": owner.user_id, "role": "owner"},
+            {"id": added.pk, "user": newcomer.pk, "role": "member", "DELETE": "on"}]
+    response = operator_client.post(f"/admin/tenants/tenant/{acme.pk}/change/", membership_form(acme, rows))
+    assert response.status_code == 302, response.content[:3000]
+    assert not acme.memberships.filter(user=newcomer).exists()
+    assert AuditEvent.objects.get(action="member.remove").before == {"email": "newcomer@example.com", "role": "member"}
 
 
 def test_the_audit_log_is_read_only(operator_client, acme):
