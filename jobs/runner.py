@@ -64,8 +64,13 @@ WITH upd AS (
    WHERE id = %(job)s AND attempts = %(attempt)s AND state = 'active' RETURNING id
 ), done AS (
   DELETE FROM public.jobs_queueentry WHERE id = %(entry)s AND EXISTS (SELECT 1 FROM upd)
+), best AS (
+  -- the best priority waiting anywhere, leased entries included: a worker must not
+  -- go on with default jobs while a high one sits in django-q2's task queue
+  SELECT min(priority) AS priority FROM public.jobs_queueentry WHERE vt IS NOT NULL AND id <> %(entry)s
 ), picked AS (
   SELECT id FROM public.jobs_queueentry WHERE vt IS NOT NULL AND ready_at <= now() AND job_id IS NOT NULL
+     AND priority <= (SELECT priority FROM best)
   ORDER BY priority, vt, id LIMIT 1 FOR UPDATE SKIP LOCKED
 ), leased AS (
   UPDATE public.jobs_queueentry e
