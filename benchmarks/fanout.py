@@ -33,7 +33,8 @@ SERVER_ENV = {"REALTIME_MAX_CONNECTIONS_PER_USER": "100000", "THROTTLE_USER_RATE
 
 def cpu_split(pid: int) -> tuple[float, float]:
     """(user, system) CPU seconds of a process so far."""
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
     return int(fields[11]) / os.sysconf("SC_CLK_TCK"), int(fields[12]) / os.sysconf("SC_CLK_TCK")
 
 

@@ -121,10 +121,6 @@ class Hub:
             self.cursors.pop(key, None)
             self.tenant_of.pop(key, None)
 
-    def tenants(self) -> set[str]:
-        """The tenants whose streams this process follows (for tests and stats)."""
-        return set(self.tenant_refs)
-
     async def _newest_id(self, key: str) -> str:
         newest = await self.client.xrevrange(key, count=1)
         if newest:

@@ -3,6 +3,7 @@ from django.test import Client
 
 from realtime.models import Room, RoomMember
 from tests.factories import member_make, token_make
+from tests.live import LiveServer
 from django_tenants.utils import tenant_context
 
 
@@ -28,3 +29,18 @@ def session_cookie(user, host: str) -> str:
     client = Client(HTTP_HOST=host)
     client.force_login(user)
     return client.cookies["sessionid"].value
+
+
+@pytest.fixture(scope="session")
+def wsproto_server(django_db_setup):
+    """uvicorn with `--ws wsproto`: events take the plain ASGI path there, not
+    the shared-frame write to the transport (realtime/transport.py)."""
+    server = LiveServer(ws="wsproto").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["websockets-sansio", "wsproto"])
+def either_server(request):
+    """Run the test on both delivery paths: make run's server, and wsproto's."""
+    return request.getfixturevalue("asgi_server" if request.param == "websockets-sansio" else "wsproto_server")

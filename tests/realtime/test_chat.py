@@ -6,10 +6,10 @@ from realtime.models import Message
 from tests.realtime.client import api, connect_member
 
 
-async def test_a_message_frame_is_stored_acked_to_the_sender_and_sent_to_the_others(asgi_server, world):
+async def test_a_message_frame_is_stored_acked_to_the_sender_and_sent_to_the_others(either_server, world):
     room = f"room:{world['acme_room'].pk}"
-    alice = await connect_member(asgi_server, "acme.localhost", world["acme"].owner_token, subscribe=[room])
-    bob = await connect_member(asgi_server, "acme.localhost", world["member_token"], subscribe=[room])
+    alice = await connect_member(either_server, "acme.localhost", world["acme"].owner_token, subscribe=[room])
+    bob = await connect_member(either_server, "acme.localhost", world["member_token"], subscribe=[room])
     await alice.send(type="message", room=world["acme_room"].pk, body="hello", ref="r1")
     ack = await alice.recv_type("ack")
     event = (await bob.events(1))[0]

@@ -21,16 +21,16 @@ async def seen_then_gone(server, world, owner, body: str) -> str:
     return last_seen
 
 
-async def test_a_resumed_client_gets_what_it_missed_in_order_then_live(asgi_server, world):
+async def test_a_resumed_client_gets_what_it_missed_in_order_then_live(either_server, world):
     room_id = world["acme_room"].pk
     room = f"room:{room_id}"
-    async with api(asgi_server, "acme.localhost", world["acme"].owner_token) as owner:
-        last_seen = await seen_then_gone(asgi_server, world, owner, "m1")
+    async with api(either_server, "acme.localhost", world["acme"].owner_token) as owner:
+        last_seen = await seen_then_gone(either_server, world, owner, "m1")
 
         for body in ("m2", "m3", "m4"):
             await post(owner, room_id, body)
 
-        again = await connect_member(asgi_server, "acme.localhost", world["member_token"],
+        again = await connect_member(either_server, "acme.localhost", world["member_token"],
                                      subscribe=[room], live=False)
         await again.send(type="resume", last_event_id=last_seen)
         replayed = [await again.event("message.created") for _ in range(3)]
@@ -43,11 +43,11 @@ async def test_a_resumed_client_gets_what_it_missed_in_order_then_live(asgi_serv
     await again.close()
 
 
-async def test_events_published_during_the_resume_are_neither_lost_nor_doubled(asgi_server, world):
+async def test_events_published_during_the_resume_are_neither_lost_nor_doubled(either_server, world):
     room_id = world["acme_room"].pk
     room = f"room:{room_id}"
-    async with api(asgi_server, "acme.localhost", world["acme"].owner_token) as owner:
-        last_seen = await seen_then_gone(asgi_server, world, owner, "start")
+    async with api(either_server, "acme.localhost", world["acme"].owner_token) as owner:
+        last_seen = await seen_then_gone(either_server, world, owner, "start")
         for i in range(10):
             await post(owner, room_id, f"missed-{i}")
 
@@ -56,7 +56,7 @@ async def test_events_published_during_the_resume_are_neither_lost_nor_doubled(a
                 await post(owner, room_id, f"during-{i}")
 
         publisher = asyncio.create_task(publish_meanwhile())
-        again = await connect_member(asgi_server, "acme.localhost", world["member_token"],
+        again = await connect_member(either_server, "acme.localhost", world["member_token"],
                                      subscribe=[room], live=False)
         await again.send(type="resume", last_event_id=last_seen)
         await publisher
