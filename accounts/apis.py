@@ -5,28 +5,33 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.errors import ApplicationError
+from common.proxies import client_ip
 
 from .models import AuthToken
-from .serializers import (SignupInputSerializer, TokenInputSerializer, TokenOutputSerializer,
-                          UserOutputSerializer)
+from .serializers import (SignupAcceptedSerializer, SignupInputSerializer, TokenInputSerializer,
+                          TokenOutputSerializer)
 from .services import token_issue, token_revoke, user_signup
 
 
-class SignupApi(APIView):
-    permission_classes = [AllowAny]
-    throttle_scope = "auth"
+SIGNUP_ACCEPTED = "Check your inbox: we have sent a message to this address."
 
-    @extend_schema(request=SignupInputSerializer, responses={201: UserOutputSerializer}, tags=["auth"])
+
+class SignupApi(APIView):
+    permission_classes = [AllowAny]  # credential limits: accounts/credential_limits.py
+
+    @extend_schema(request=SignupInputSerializer, responses={202: SignupAcceptedSerializer}, tags=["auth"],
+                   description="The same 202 whether or not the address has an account: a new address gets "
+                               "its account (log in with POST /api/auth/token) and a welcome email; a taken "
+                               "one gets an email saying someone tried to sign up with it.")
     def post(self, request):
         data = SignupInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = user_signup(**data.validated_data)
-        return Response(UserOutputSerializer(user).data, status=status.HTTP_201_CREATED)
+        email = user_signup(**data.validated_data, ip=client_ip(request))
+        return Response({"email": email, "message": SIGNUP_ACCEPTED}, status=status.HTTP_202_ACCEPTED)
 
 
 class TokenApi(APIView):
-    permission_classes = [AllowAny]
-    throttle_scope = "auth"
+    permission_classes = [AllowAny]  # credential limits: accounts/credential_limits.py
 
     def get_permissions(self):
         if self.request.method == "DELETE":

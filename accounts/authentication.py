@@ -5,6 +5,7 @@ tenant); then the same lookup is reused instead of a second query.
 """
 from __future__ import annotations
 
+from drf_spectacular import authentication as spectacular_auth
 from rest_framework import authentication, exceptions
 
 from common.errors import ApplicationError
@@ -42,3 +43,21 @@ class _AuthFailed(exceptions.AuthenticationFailed):
     def __init__(self, error: ApplicationError):
         super().__init__(error.message, code=error.code)
         self.app_error = error
+
+
+class SessionAuthentication(authentication.SessionAuthentication):
+    """DRF's session authentication, its CSRF refusal named `csrf_failed`."""
+
+    def enforce_csrf(self, request):
+        from common.exceptions import CsrfFailed
+
+        try:
+            super().enforce_csrf(request)
+        except exceptions.PermissionDenied as exc:
+            raise CsrfFailed(exc.detail) from None
+
+
+class SessionScheme(spectacular_auth.SessionScheme):
+    """drf-spectacular documents it as DRF's session authentication (cookieAuth)."""
+
+    target_class = SessionAuthentication

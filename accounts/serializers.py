@@ -8,6 +8,11 @@ class SignupInputSerializer(serializers.Serializer):
     password = serializers.CharField(max_length=128, write_only=True, style={"input_type": "password"})
 
 
+class SignupAcceptedSerializer(serializers.Serializer):
+    email = serializers.EmailField(help_text="The address, normalised (lower case).")
+    message = serializers.CharField()
+
+
 class TokenInputSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(max_length=128, write_only=True, style={"input_type": "password"})

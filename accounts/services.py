@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from common.errors import ApplicationError, Conflict
 
+from .credential_limits import credential_attempt
+from .events import signup_requested
 from .models import AuthToken, User
 from .tokens import token_digest, token_generate
 
@@ -21,19 +23,38 @@ class InvalidCredentials(ApplicationError):
     status, code, message = 401, "invalid_credentials", "Email or password is wrong."
 
 
-def user_signup(*, email: str, password: str) -> User:
+def user_create(*, email: str, password: str) -> User:
+    """An account for `email` (seeds, benchmarks, the shell); 409 email_taken if it exists.
+    The public signup is `user_signup`, which never says whether an address is taken."""
     email = User.objects.normalize_email(email).lower()
-    try:
-        validate_password(password, user=User(email=email))
-    except DjangoValidationError as exc:
-        raise ApplicationError("Invalid input.", code="validation_error",
-                               details={"password": list(exc.messages)}) from exc
     try:
         with transaction.atomic():
             return User.objects.create_user(email=email, password=password)
     except IntegrityError as exc:
         raise Conflict("A user with this email already exists.", code="email_taken",
                        details={"email": email}) from exc
+
+
+def user_signup(*, email: str, password: str, ip: str | None = None) -> str:
+    """Sign up `email`; returns the normalised address. The caller learns nothing about
+    whether it was free: a new address gets its account (and a welcome email), a taken one
+    an email saying someone tried (accounts.events.signup_requested; emails sends both).
+    Both paths hash the password (create_user does, before its INSERT fails), so they take
+    as long. Each signup spends a credential-limit slot of the address and of the client."""
+    email = User.objects.normalize_email(email).lower()
+    try:
+        validate_password(password, user=User(email=email))
+    except DjangoValidationError as exc:
+        raise ApplicationError("Invalid input.", code="validation_error",
+                               details={"password": list(exc.messages)}) from exc
+    credential_attempt(email=email, ip=ip)
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(email=email, password=password)
+            signup_requested.send(sender=User, email=email, user=user)  # its email commits with it
+    except IntegrityError:
+        signup_requested.send(sender=User, email=email, user=None)
+    return email
 
 
 def token_issue(*, email: str, password: str, tenant=None, request=None) -> tuple[AuthToken, str]:

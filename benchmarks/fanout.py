@@ -70,7 +70,7 @@ def start_server(port: int) -> subprocess.Popen:
     env = {**os.environ, **SERVER_ENV}
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--lifespan", "off", "--ws", "websockets-sansio", "--no-access-log", "--log-level", "warning"],
+         "--lifespan", "off", "--ws", "websockets-sansio", "--no-proxy-headers", "--no-access-log", "--log-level", "warning"],
         cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
     import httpx
 

@@ -52,10 +52,10 @@ def server(pool_size: int):
 
 
 def bearer_token(client, email: str, password: str) -> str:
-    """Sign up a fresh user and return its bearer token."""
+    """Sign up a fresh user and return its bearer token (signup answers 202 and creates the account)."""
     host = {"Host": PLATFORM_HOST}
     response = client.post("/api/auth/signup", json={"email": email, "password": password}, headers=host)
-    assert response.status_code == 201, response.text
+    assert response.status_code == 202, response.text
     response = client.post("/api/auth/token", json={"email": email, "password": password}, headers=host)
     assert response.status_code in (200, 201), response.text
     return response.json()["token"]

@@ -104,12 +104,12 @@ class RssSampler:
 
 def tenant_with_token(slug: str):
     """A tenant allowing 1 GiB .txt uploads, its owner and a bearer token bound to it."""
-    from accounts.services import token_issue, user_signup
+    from accounts.services import token_issue, user_create
     from tenants.audit import SYSTEM
     from tenants.services import tenant_create, tenant_settings_update
 
     email = f"owner@{slug}.bench"
-    owner = user_signup(email=email, password=PASSWORD)
+    owner = user_create(email=email, password=PASSWORD)
     tenant = tenant_create(slug=slug, name=f"Stream {slug}", owner=owner)
     tenant_settings_update(tenant=tenant, actor=SYSTEM, data={
         "max_upload_mb": 1024, "storage_quota_mb": 100_000, "allowed_file_types": ["txt"],

@@ -42,7 +42,7 @@ def error_response(code: str, message: str, status: int,
 
 
 def application_error_response(exc: ApplicationError) -> JsonResponse:
-    return JsonResponse(exc.as_dict(), status=exc.status)
+    return JsonResponse(exc.as_dict(), status=exc.status, headers=getattr(exc, "headers", None))
 
 
 # --- the errors with a name of their own -----------------------------------

@@ -1,7 +1,10 @@
 """One shared redis-py client for the platform's own keys (counters, presence…).
 
 Every key the platform writes through it is built with `tenant_key`, so it
-carries the tenant it belongs to.
+carries the tenant it belongs to — except the few that are global by design,
+because they must hold across every host: the credential limits
+(`auth:limit:…`, accounts/credential_limits.py) and the per-user tenant-create
+lock (`tenant_create:user:…`, tenants/services.py).
 """
 from __future__ import annotations
 

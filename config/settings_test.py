@@ -1,5 +1,12 @@
 """Test settings: small overrides of the real ones, nothing more."""
-from .settings import *  # noqa: F401,F403
+import os
+import secrets
+
+# `make test` passes the checkout's key (.data/secret_key); a bare pytest gets one for the run,
+# which the servers it starts inherit.
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+
+from .settings import *  # noqa: E402,F401,F403
 
 # Fast hashing for the many users tests create (production keeps PBKDF2).
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

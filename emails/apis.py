@@ -18,6 +18,8 @@ MANAGERS = (Membership.Role.OWNER, Membership.Role.ADMIN)
 
 
 class SendEmailApi(TenantApi):
+    capability = "jobs"  # tenants.access: the email is sent by a job
+
     @extend_schema(request=EmailInputSerializer, responses={202: JobAcceptedSerializer}, tags=["emails"],
                    description="Owners/admins. Queues `email.send` (5 attempts with backoff); follow it at "
                                "/api/jobs/{job_id}.")

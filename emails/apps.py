@@ -12,7 +12,7 @@ def _digest_schedules(sender, using="default", **kwargs):
 
 
 class EmailsConfig(AppConfig):
-    """Email as jobs: POST /api/send-email, the welcome email, the daily digest.
+    """Email as jobs: POST /api/send-email, the welcome email, the daily digest, the signup emails.
     No tables: a message's record is its `email.send` Job."""
 
     name = "emails"
@@ -23,3 +23,9 @@ class EmailsConfig(AppConfig):
         # (its TenantSchedule table holds the digests). Existing tenants get theirs on migrate.
         post_migrate.connect(_digest_schedules, sender=apps.get_app_config("jobs"),
                              dispatch_uid="emails.digest_schedules")
+        # The answers to a signup go by email (accounts announces, emails sends).
+        from accounts.events import signup_requested
+
+        from .services import _signup_requested
+
+        signup_requested.connect(_signup_requested, dispatch_uid="emails.signup_requested")

@@ -2,7 +2,8 @@
 templates/emails/<name>.txt and <name>.html, with a declared context schema:
 a message is rendered from validated data only (HTML escaped, text as is).
 
-Besides its own context, every template gets `tenant` ({name, host, url}).
+Besides its own context, every template gets `tenant` ({name, host, url}): the sender,
+which for the platform's own emails (no tenant) is the platform itself.
 """
 from __future__ import annotations
 
@@ -49,6 +50,14 @@ class DigestContext(Payload):
     rooms: list[DigestRoom]
 
 
+class AccountCreatedContext(Payload):
+    email: str
+
+
+class SignupAttemptedContext(Payload):
+    email: str
+
+
 @dataclass(frozen=True)
 class EmailTemplate:
     name: str
@@ -60,6 +69,9 @@ EMAIL_TEMPLATES: dict[str, EmailTemplate] = {t.name: t for t in [
     EmailTemplate("generic", GenericContext, api=True),
     EmailTemplate("welcome", WelcomeContext, api=True),
     EmailTemplate("digest", DigestContext, api=False),  # built by the digest job from the tenant's data
+    # The platform's own (no tenant): the two answers to a signup (accounts.events.signup_requested).
+    EmailTemplate("account_created", AccountCreatedContext, api=False),
+    EmailTemplate("signup_attempted", SignupAttemptedContext, api=False),
 ]}
 
 

@@ -11,15 +11,20 @@ from __future__ import annotations
 
 import smtplib
 
+from contextlib import contextmanager
 from datetime import datetime, timedelta
+from datetime import time as dt_time
+from datetime import timezone as dt_timezone
 from email.utils import formataddr, make_msgid, parseaddr
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils import timezone
 from pydantic import ValidationError
 
+from common.redis import redis_client, tenant_key
 from jobs.models import Job
 from jobs.runner import JobFailure
 from jobs.schedules import tenant_schedule_set, tenant_timezone
@@ -29,21 +34,26 @@ from tenants.models import Domain, Membership, Tenant
 from tenants.settings_schema import settings_effective
 
 from .catalog import EmailTemplate, email_template_get, email_templates_for_api
-from .errors import EmailContextInvalid, EmailTemplateUnknown
+from .errors import EmailContextInvalid, EmailQuotaExceeded, EmailTemplateUnknown
 from .selectors import digest_summary
 
 DIGEST_SCHEDULE = "digest"
 DIGEST_CRON = "0 9 * * *"  # 09:00 in the tenant's `timezone` setting
 
 
-def tenant_display_name(tenant: Tenant) -> str:
-    """The name emails show (subject, From), on one line."""
+def tenant_display_name(tenant: Tenant | None) -> str:
+    """The name emails show (subject, From), on one line; None: the platform's own."""
+    if tenant is None:
+        return " ".join(settings.PLATFORM_NAME.split())
     return " ".join((settings_effective(tenant.settings).get("display_name") or tenant.name).split())
 
 
-def _tenant_context(tenant: Tenant) -> dict:
-    host = (Domain.objects.filter(tenant=tenant).order_by("-is_primary", "domain")
-            .values_list("domain", flat=True).first()) or f"{tenant.slug}.{settings.BASE_DOMAIN}"
+def _tenant_context(tenant: Tenant | None) -> dict:
+    if tenant is None:
+        host = settings.BASE_DOMAIN
+    else:
+        host = (Domain.objects.filter(tenant=tenant).order_by("-is_primary", "domain")
+                .values_list("domain", flat=True).first()) or f"{tenant.slug}.{settings.BASE_DOMAIN}"
     url = f"https://{host}" if settings.SESSION_COOKIE_SECURE else f"http://{host}:{settings.PORT}"
     return {"name": tenant_display_name(tenant), "host": host, "url": url}
 
@@ -61,13 +71,45 @@ def _email_payload(to: list[str], subject: str, template: str, context: dict) ->
 
 
 def email_request(*, tenant: Tenant, user, to: list[str], subject: str, template: str, context: dict) -> Job:
-    """An email a tenant admin asked for: validated, then queued as `email.send`
-    (raises 400s and then queues nothing). `to` is already a clean list of addresses."""
+    """An email a tenant admin asked for: validated, counted against the tenant's daily
+    recipient quota, then queued as `email.send` (raises 400s/429 and then queues nothing).
+    `to` is already a clean list of addresses."""
     spec = email_template_get(template, api=True)
     if spec is None:
         raise EmailTemplateUnknown(details={"template": template, "templates": email_templates_for_api()})
-    return job_enqueue(tenant, "email.send", _email_payload(to, subject, template, email_context_clean(spec, context)),
-                       user=user)
+    payload = _email_payload(to, subject, template, email_context_clean(spec, context))
+    with email_quota_spend(tenant=tenant, recipients=len(to)):
+        return job_enqueue(tenant, "email.send", payload, user=user)
+
+
+def _quota_key(tenant: Tenant, day: str) -> str:
+    return tenant_key(tenant.pk, "emails", "recipients", day)
+
+
+@contextmanager
+def email_quota_spend(*, tenant: Tenant, recipients: int):
+    """Take `recipients` from the tenant's POST /api/send-email budget of today (UTC):
+    EMAILS["RECIPIENTS_PER_TENANT_PER_DAY"]; over it → 429 email_quota_exceeded and nothing
+    is taken. Given back if the block raises. Atomic (INCRBY), so parallel requests cannot
+    pass the limit together."""
+    limit = settings.EMAILS["RECIPIENTS_PER_TENANT_PER_DAY"]
+    now = timezone.now().astimezone(dt_timezone.utc)
+    key = _quota_key(tenant, now.date().isoformat())
+    client = redis_client()
+    pipe = client.pipeline()
+    pipe.incrby(key, recipients)
+    pipe.expire(key, 2 * 24 * 3600)
+    used = pipe.execute()[0]
+    if used > limit:
+        client.decrby(key, recipients)
+        midnight = datetime.combine(now.date() + timedelta(days=1), dt_time.min, tzinfo=dt_timezone.utc)
+        raise EmailQuotaExceeded(retry_after=max(1, int((midnight - now).total_seconds())), limit=limit,
+                                 used=used - recipients)
+    try:
+        yield
+    except BaseException:
+        client.decrby(key, recipients)
+        raise
 
 
 def email_render(*, tenant: Tenant, template: str, context: dict) -> tuple[str, str]:
@@ -79,9 +121,10 @@ def email_render(*, tenant: Tenant, template: str, context: dict) -> tuple[str, 
     return render_to_string(f"emails/{template}.txt", data), render_to_string(f"emails/{template}.html", data)
 
 
-def email_send(*, tenant: Tenant, to: list[str], subject: str, template: str, context: dict) -> dict:
-    """Render and send one message (text + HTML) through settings.EMAIL_BACKEND.
-    Raises when the backend fails (SMTP down, refused): the job retries."""
+def email_send(*, tenant: Tenant | None, to: list[str], subject: str, template: str, context: dict) -> dict:
+    """Render and send one message (text + HTML) through settings.EMAIL_BACKEND, in the
+    tenant's name (None: the platform's). Raises when the backend fails (SMTP down,
+    refused): the job retries."""
     text, html = email_render(tenant=tenant, template=template, context=context)
     address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or settings.DEFAULT_FROM_EMAIL
     message_id = make_msgid(domain=address.rpartition("@")[2] or settings.BASE_DOMAIN)
@@ -105,6 +148,25 @@ def welcome_email_enqueue(*, membership: Membership, actor_user=None) -> Job:
     payload = _email_payload([membership.user.email], f"Welcome to {tenant_display_name(tenant)}", "welcome",
                              {"role": membership.role})
     return job_enqueue(tenant, "email.send", payload, user=actor_user, idempotency_key=f"welcome:{membership.pk}")
+
+
+# --- signup (the platform's own emails) ------------------------------------------------
+
+def signup_email_enqueue(*, email: str, user=None) -> Job:
+    """The answer to a signup, by email only (the API says the same to everyone): a new
+    account's welcome, or — the address had one already — a note that someone tried.
+    `email.platform_send`: no tenant."""
+    name = tenant_display_name(None)
+    if user is not None:
+        subject, template = f"Your {name} account is ready", "account_created"
+    else:
+        subject, template = f"Someone tried to sign up to {name} with your address", "signup_attempted"
+    return job_enqueue(None, "email.platform_send", _email_payload([email], subject, template, {"email": email}))
+
+
+def _signup_requested(sender, *, email: str, user=None, **kwargs) -> None:
+    """Receiver of accounts.events.signup_requested (connected in EmailsConfig.ready)."""
+    signup_email_enqueue(email=email, user=user)
 
 
 # --- the daily digest ----------------------------------------------------------------

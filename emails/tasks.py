@@ -26,3 +26,10 @@ def email_send_task(job, payload: EmailPayload) -> dict:
 @job_task("email.digest", timeout=300, max_attempts=3, backoff=60.0)
 def email_digest_task(job, payload) -> dict:
     return digest_run(tenant=job.tenant, now=timezone.now())
+
+
+@job_task("email.platform_send", schema=EmailPayload, platform=True, timeout=60, max_attempts=5,
+          backoff=settings.EMAILS["RETRY_BACKOFF_SECONDS"])
+def email_platform_send_task(job, payload: EmailPayload) -> dict:
+    """`email.send` for the platform's own emails (signup): no tenant, sent in the platform's name."""
+    return email_send(tenant=None, **payload.model_dump())

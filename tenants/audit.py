@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
+from common import proxies
 
 from .models import AuditEvent, Tenant
 
@@ -26,11 +26,8 @@ SYSTEM = Actor()
 
 
 def client_ip(request) -> str | None:
-    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
+    """The trusted-proxy rule of common/proxies.py (the leftmost X-Forwarded-For entry is the client's to write)."""
+    return proxies.client_ip(request)
 
 
 def audit_record(*, tenant: Tenant | None, actor: Actor, action: str, target: str = "",

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from rest_framework import throttling
 
+from common.proxies import client_ip, client_network
+
 from .resolution import request_tenant
 from .settings_schema import settings_effective
 
@@ -27,7 +29,7 @@ class AnonRateThrottle(throttling.AnonRateThrottle):
     def get_cache_key(self, request, view):
         if request.user and request.user.is_authenticated:
             return None
-        return f"throttle:anon:{_tenant_part(request)}:{self.get_ident(request)}"
+        return f"throttle:anon:{_tenant_part(request)}:{client_network(client_ip(request))}"
 
 
 class PerMinuteTenantThrottle(throttling.SimpleRateThrottle):

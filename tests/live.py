@@ -13,6 +13,7 @@ import httpx
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[1]
+WS_MAX_SIZE = "131072"  # as `make run` serves (config/devstack): 2 × REALTIME["MAX_FRAME_BYTES"]
 
 
 def free_port() -> int:
@@ -21,7 +22,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_database_url() -> str:
+def database_url_for_tests() -> str:
     """DATABASE_URL pointing at the test database pytest-django created."""
     parts = urlsplit(os.environ["DATABASE_URL"])
     return urlunsplit(parts._replace(path="/" + settings.DATABASES["default"]["NAME"]))
@@ -31,7 +32,7 @@ class LiveServer:
     def __init__(self, extra_env: dict[str, str] | None = None, *, ws: str = "websockets-sansio"):
         self.port = free_port()
         self.ws = ws  # uvicorn's WebSocket implementation (make run serves websockets-sansio)
-        self.env = {**os.environ, "DATABASE_URL": test_database_url(),
+        self.env = {**os.environ, "DATABASE_URL": database_url_for_tests(),
                     "DJANGO_SETTINGS_MODULE": "config.settings_test", "PORT": str(self.port),
                     **(extra_env or {})}
         self.proc: subprocess.Popen | None = None
@@ -43,7 +44,7 @@ class LiveServer:
     def start(self) -> "LiveServer":
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
-             "--port", str(self.port), "--lifespan", "off", "--ws", self.ws, "--no-access-log", "--log-level", "warning"],
+             "--port", str(self.port), "--lifespan", "off", "--ws", self.ws, "--ws-max-size", WS_MAX_SIZE, "--no-proxy-headers", "--no-access-log", "--log-level", "warning"],
             cwd=ROOT, env=self.env,
         )
         deadline = time.monotonic() + 30
@@ -70,7 +71,7 @@ class QCluster:
     """A real `manage.py qcluster` against the test database."""
 
     def __init__(self, extra_env: dict[str, str] | None = None):
-        self.env = {**os.environ, "DATABASE_URL": test_database_url(),
+        self.env = {**os.environ, "DATABASE_URL": database_url_for_tests(),
                     "DJANGO_SETTINGS_MODULE": "config.settings_test", **(extra_env or {})}
         self.proc: subprocess.Popen | None = None
 

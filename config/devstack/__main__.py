@@ -15,14 +15,18 @@ import subprocess
 import sys
 import time
 
-from .services import ROOT, stack_down, stack_up, stop_postgres, stop_redis
+from .services import ROOT, local_secret_key, stack_down, stack_up, stop_postgres, stop_redis
 
 PYTHON = sys.executable
+# uvicorn buffers a WebSocket frame whole before the consumer sees it (and refuses one over
+# REALTIME["MAX_FRAME_BYTES"], 64 KiB): frames over twice that are refused by uvicorn itself.
+WS_MAX_SIZE = "131072"
 
 
 def _env(stack, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env.update(stack.environ())
+    env.setdefault("SECRET_KEY", local_secret_key())  # settings refuse to start without one (DEBUG off)
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     env.setdefault("PYTHONUNBUFFERED", "1")
     env.update(extra or {})
@@ -52,7 +56,9 @@ def run(_args) -> int:
         procs.append(subprocess.Popen(
             [PYTHON, "-m", "uvicorn", "config.asgi:application",
              "--host", env.get("HOST", "127.0.0.1"), "--port", port,
-             "--lifespan", "off", "--ws", "websockets-sansio", "--no-access-log" if env.get("ACCESS_LOG") == "0" else "--access-log"],
+             "--lifespan", "off", "--ws", "websockets-sansio", "--no-proxy-headers",  # common/proxies.py reads them
+             "--ws-max-size", WS_MAX_SIZE,  # a bigger frame is refused (1009) before it is read, not buffered
+             "--no-access-log" if env.get("ACCESS_LOG") == "0" else "--access-log"],
             cwd=ROOT, env=env, start_new_session=True,
         ))
         procs.append(subprocess.Popen(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -205,6 +206,20 @@ def stop_redis(profile: str) -> None:
         redis.Redis.from_url(url).shutdown(nosave=False)
     except redis.ConnectionError:
         pass  # the server closes the connection as it exits
+
+
+# --- the local secret key ---------------------------------------------------
+
+def local_secret_key() -> str:
+    """This checkout's SECRET_KEY for `make run`/`make test` (made once, kept in .data/secret_key,
+    readable by its owner only). Production sets SECRET_KEY itself."""
+    path = DATA_ROOT / "secret_key"
+    if not path.exists():
+        DATA_ROOT.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
 
 
 # --- the whole stack --------------------------------------------------------

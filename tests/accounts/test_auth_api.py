@@ -1,4 +1,4 @@
-"""Signup, tokens (issue, use, revoke, expire) and session login."""
+"""Signup input, tokens (issue, use, revoke, expire) and session login (signup itself: test_signup.py)."""
 from datetime import timedelta
 
 import pytest
@@ -10,20 +10,6 @@ from tests.factories import PASSWORD, token_make, user_make
 from tests.helpers import error_code
 
 pytestmark = pytest.mark.django_db
-
-
-def test_signup_creates_a_user_and_answers_its_id_and_email(api):
-    response = api.post("/api/auth/signup", json={"email": "New@Example.com", "password": PASSWORD})
-    assert response.status_code == 201
-    assert response.json() == {"id": User.objects.get().pk, "email": "new@example.com"}
-
-
-def test_signup_with_a_taken_email_is_a_conflict_and_changes_nothing(api):
-    user_make("taken@example.com")
-    response = api.post("/api/auth/signup", json={"email": "TAKEN@example.com", "password": PASSWORD})
-    assert response.status_code == 409
-    assert error_code(response) == "email_taken"
-    assert User.objects.count() == 1
 
 
 @pytest.mark.parametrize("payload, field", [
