@@ -17,7 +17,7 @@ from .selectors import (audit_list, membership_list, tenant_get_for_member, tena
 from .serializers import (AuditEventOutputSerializer, MemberAddInputSerializer, MemberOutputSerializer,
                           MemberRoleInputSerializer, TenantCreateInputSerializer, TenantOutputSerializer,
                           TenantWithRoleOutputSerializer, UsageOutputSerializer)
-from .services import (membership_add, membership_remove, membership_role_change, tenant_create,
+from .services import (membership_add, membership_remove, membership_role_change, tenant_create_by_user,
                        tenant_settings_update)
 from .settings_schema import TenantSettingsSerializer, settings_effective
 
@@ -43,7 +43,7 @@ class TenantListCreateApi(APIView):
     def post(self, request):
         data = TenantCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        tenant = tenant_create(**data.validated_data, owner=request.user, actor=Actor.from_request(request))
+        tenant = tenant_create_by_user(**data.validated_data, owner=request.user, actor=Actor.from_request(request))
         return Response(TenantOutputSerializer(tenant).data, status=status.HTTP_201_CREATED)
 
 
@@ -63,7 +63,7 @@ class TenantSettingsApi(APIView):
     @extend_schema(request=TenantSettingsSerializer, responses=TenantSettingsSerializer, tags=["tenants"],
                    description="Owners and admins. Keys not sent keep their value; unknown keys are refused.")
     def put(self, request, tenant_id):
-        tenant, _ = tenant_get_for_member(tenant_id=tenant_id, user=request.user, manager=True)
+        tenant, _ = tenant_get_for_member(tenant_id=tenant_id, user=request.user, manager=True, write=True)
         effective = tenant_settings_update(tenant=tenant, data=request.data, actor=Actor.from_request(request))
         return Response(effective)
 
@@ -85,7 +85,7 @@ class TenantMembersApi(APIView):
 
     @extend_schema(request=MemberAddInputSerializer, responses={201: MemberOutputSerializer}, tags=["members"])
     def post(self, request, tenant_id):
-        tenant, _ = tenant_get_for_member(tenant_id=tenant_id, user=request.user, manager=True)
+        tenant, _ = tenant_get_for_member(tenant_id=tenant_id, user=request.user, manager=True, write=True)
         data = MemberAddInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         membership = membership_add(tenant=tenant, actor=Actor.from_request(request), **data.validated_data)
@@ -95,7 +95,7 @@ class TenantMembersApi(APIView):
 class TenantMemberDetailApi(APIView):
     @extend_schema(request=MemberRoleInputSerializer, responses=MemberOutputSerializer, tags=["members"])
     def patch(self, request, tenant_id, user_id):
-        tenant, _ = tenant_get_for_member(tenant_id=tenant_id, user=request.user, manager=True)
+        tenant, _ = tenant_get_for_member(tenant_id=tenant_id, user=request.user, manager=True, write=True)
         data = MemberRoleInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         membership = membership_role_change(tenant=tenant, user_id=user_id, actor=Actor.from_request(request),
@@ -105,7 +105,7 @@ class TenantMemberDetailApi(APIView):
     @extend_schema(responses={204: None}, tags=["members"],
                    description="Owners/admins remove members; any member may remove themselves (leave).")
     def delete(self, request, tenant_id, user_id):
-        tenant, _ = tenant_get_for_member(tenant_id=tenant_id, user=request.user)
+        tenant, _ = tenant_get_for_member(tenant_id=tenant_id, user=request.user, write=True)
         membership_remove(tenant=tenant, user_id=user_id, actor=Actor.from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 

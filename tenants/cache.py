@@ -3,18 +3,28 @@
 host → tenant, ref (slug or id) → tenant and (tenant, user) → role live in the
 "platform" cache (Redis). Entries are dropped by tenants.signals whenever a
 Tenant, Domain or Membership is saved or deleted, whatever saved it.
+
+A ref is made canonical (`ref_canonical`) before it touches the cache, so each
+tenant has one ref entry per slug and one per id however a client spells it
+(hex without dashes, {…}, urn:uuid:…, upper case): the entries the signals drop
+are the only ones there are. Every entry also expires (TENANT_TTL), a second
+line of defence for changes no signal sees (a queryset .update()).
 """
 from __future__ import annotations
 
+import re
 import uuid
 
 from django.core.cache import caches
 from django.db import transaction
 
-from .models import Domain, Membership, Tenant
+from .models import SLUG_RE, Domain, Membership, Tenant
 
 MISSING = "-"
 NEGATIVE_TTL = 60  # unknown hosts/refs: cached briefly, and dropped when one is created
+TENANT_TTL = 300  # known hosts/refs: dropped on every change, and at the latest after this
+ROLE_TTL = 3600
+_SLUG = re.compile(SLUG_RE)
 
 
 def _cache():
@@ -40,14 +50,26 @@ def cached_tenant_for_host(host: str) -> Tenant | None:
         return None if hit == MISSING else hit
     domain = Domain.objects.select_related("tenant").filter(domain=host).first()
     tenant = domain.tenant if domain else None
-    cache.set(host_key(host), tenant or MISSING, None if tenant else NEGATIVE_TTL)
+    cache.set(host_key(host), tenant or MISSING, TENANT_TTL if tenant else NEGATIVE_TTL)
     return tenant
 
 
-def cached_tenant_for_ref(ref: str) -> Tenant | None:
-    """A tenant by slug or by id (as the X-Tenant-ID header or a token names it)."""
-    ref = ref.strip().lower()
+def ref_canonical(ref) -> str | None:
+    """The one spelling of a tenant ref: an id as str(UUID) (whatever form
+    uuid.UUID() parses), a slug in lower case; None if it can be neither."""
+    ref = str(ref or "").strip().lower()
     if not ref or len(ref) > 64:
+        return None
+    try:
+        return str(uuid.UUID(ref))
+    except ValueError:
+        return ref if _SLUG.fullmatch(ref) else None
+
+
+def cached_tenant_for_ref(ref) -> Tenant | None:
+    """A tenant by slug or by id (as the X-Tenant-ID header or a token names it)."""
+    ref = ref_canonical(ref)
+    if ref is None:
         return None
     cache = _cache()
     hit = cache.get(ref_key(ref))
@@ -57,7 +79,7 @@ def cached_tenant_for_ref(ref: str) -> Tenant | None:
         tenant = Tenant.objects.filter(pk=uuid.UUID(ref)).first()
     except ValueError:
         tenant = Tenant.objects.filter(slug=ref).first()
-    cache.set(ref_key(ref), tenant or MISSING, None if tenant else NEGATIVE_TTL)
+    cache.set(ref_key(ref), tenant or MISSING, TENANT_TTL if tenant else NEGATIVE_TTL)
     return tenant
 
 
@@ -71,7 +93,7 @@ def cached_role(tenant_id, user_id) -> str | None:
         .values_list("role", flat=True)
         .first()
     )
-    cache.set(role_key(tenant_id, user_id), role or MISSING, 3600)
+    cache.set(role_key(tenant_id, user_id), role or MISSING, ROLE_TTL)
     return role
 
 

@@ -25,3 +25,11 @@ class TenantSuspended(ApplicationError):
 
 class InsufficientRole(ApplicationError):
     status, code, message = 403, "insufficient_role", "Your role in this tenant does not allow this."
+
+
+class FeatureDisabled(ApplicationError):
+    status, code, message = 403, "feature_disabled", "This feature is switched off for this tenant."
+
+
+class TenantLimitReached(ApplicationError):
+    status, code, message = 403, "tenant_limit_reached", "You own as many tenants as one user may."

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from .cache import cached_role, cached_tenant_for_host, cached_tenant_for_ref
-from .errors import NotAMember, TenantMismatch, TenantNotFound, TenantSuspended
+from .access import tenant_access_check
+from .cache import cached_role, cached_tenant_for_host, cached_tenant_for_ref, ref_canonical
+from .errors import NotAMember, TenantMismatch, TenantNotFound
 from .models import Tenant
 
 
@@ -30,8 +31,7 @@ def host_normalize(host: str) -> str:
 
 
 def _matches(tenant: Tenant, ref: str) -> bool:
-    ref = ref.strip().lower()
-    return ref in (tenant.slug, str(tenant.pk))
+    return ref_canonical(ref) in (tenant.slug, str(tenant.pk))
 
 
 def tenant_resolve(*, host: str, header_ref: str | None = None, token_tenant_id=None) -> Resolution:
@@ -63,8 +63,9 @@ def tenant_resolve(*, host: str, header_ref: str | None = None, token_tenant_id=
     return Resolution(None, "platform")
 
 
-def tenant_admit(tenant: Tenant, user) -> str | None:
-    """The caller's role in the tenant; raises if they may not enter.
+def tenant_admit(tenant: Tenant, user, *, capability: str | None = None) -> str | None:
+    """The caller's role in the tenant; raises if they may not enter (not a
+    member, the tenant suspended, or `capability` switched off: tenants.access).
 
     Anonymous callers are let through to the view, which asks them to log in
     (so login pages and the API schema work on tenant hosts).
@@ -74,8 +75,7 @@ def tenant_admit(tenant: Tenant, user) -> str | None:
         role = cached_role(tenant.pk, user.pk)
         if role is None:
             raise NotAMember(details={"tenant": tenant.slug})
-    if tenant.status != Tenant.Status.ACTIVE:
-        raise TenantSuspended(details={"tenant": tenant.slug})
+    tenant_access_check(tenant, role=role, capability=capability)
     return role
 
 

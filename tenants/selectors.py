@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from common.redis import redis_client, tenant_key
 
+from .access import tenant_access_check
 from .cache import cached_role, cached_tenant_for_ref
 from .errors import InsufficientRole, NotAMember, TenantNotFound
 from .models import AuditEvent, Membership, Tenant
@@ -36,9 +37,10 @@ def tenant_list_for_user(*, user) -> QuerySet[Tenant]:
     )
 
 
-def tenant_get_for_member(*, tenant_id, user, manager: bool = False) -> tuple[Tenant, str]:
+def tenant_get_for_member(*, tenant_id, user, manager: bool = False, write: bool = False) -> tuple[Tenant, str]:
     """The tenant and the caller's role; 404 if there is no such tenant,
-    403 not_a_member / insufficient_role otherwise."""
+    403 not_a_member / insufficient_role / tenant_suspended otherwise (a
+    suspended tenant: its owners may read, nobody writes — tenants.access)."""
     try:
         tenant = Tenant.objects.prefetch_related("domains").get(pk=uuid.UUID(str(tenant_id)))
     except (ValueError, Tenant.DoesNotExist):
@@ -48,6 +50,7 @@ def tenant_get_for_member(*, tenant_id, user, manager: bool = False) -> tuple[Te
         raise NotAMember()
     if manager and role not in (Membership.Role.OWNER, Membership.Role.ADMIN):
         raise InsufficientRole(details={"role": role, "required": ["owner", "admin"]})
+    tenant_access_check(tenant, role=role, record_read=not write)
     return tenant, role
 
 

@@ -3,6 +3,7 @@ the same transaction, and side effects run only after commit."""
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -10,11 +11,13 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
 from common.errors import ApplicationError, Conflict, NotFound
+from common.redis import redis_client
 from emails.services import digest_schedule_set, welcome_email_enqueue
+from jobs.services import tenant_jobs_hold, tenant_jobs_release
 from realtime.services import connections_close_for_tenant, connections_close_for_user
 
 from .audit import SYSTEM, Actor, audit_record
-from .errors import InsufficientRole
+from .errors import InsufficientRole, TenantLimitReached
 from .models import SLUG_RE, Domain, Membership, Tenant, schema_name_for
 from .provisioning import pool_refill_after_commit, schema_provision
 from .settings_schema import TenantSettingsSerializer, settings_effective
@@ -26,11 +29,20 @@ def _invalid(field: str, message: str) -> ApplicationError:
     return ApplicationError("Invalid input.", code="validation_error", details={field: [message]})
 
 
+def _is_uuid(value: str) -> bool:
+    """X-Tenant-ID takes a slug or an id: a slug that reads as an id could never be named."""
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
 def slug_validate(slug: str) -> str:
     slug = slug or ""
     if not re.fullmatch(SLUG_RE.strip("^$"), slug):
         raise _invalid("slug", "Use 1-50 lowercase letters, digits and hyphens, not starting or ending with a hyphen.")
-    if slug in settings.RESERVED_SLUGS or slug.startswith(("pool-", "pg-", "xn--")):
+    if slug in settings.RESERVED_SLUGS or slug.startswith(("pool-", "pg-", "xn--")) or _is_uuid(slug):
         raise ApplicationError("This slug is reserved.", code="slug_reserved", details={"slug": slug})
     return slug
 
@@ -66,6 +78,19 @@ def tenant_create(*, slug: str, name: str, owner=None, actor: Actor = SYSTEM) ->
     return tenant
 
 
+def tenant_create_by_user(*, slug: str, name: str, owner, actor: Actor) -> Tenant:
+    """Self-service creation (POST /api/tenants): `owner` may own at most
+    settings.TENANTS_PER_USER tenants, else 403 tenant_limit_reached. One user's creates
+    run one at a time (a Redis lock), so parallel requests cannot pass the limit together.
+    Operators (admin, shell: tenant_create) are not limited."""
+    limit = settings.TENANTS_PER_USER
+    with redis_client().lock(f"tenant_create:user:{owner.pk}", timeout=120, blocking_timeout=60):
+        owned = Membership.objects.filter(user=owner, role=Role.OWNER).count()
+        if owned >= limit:
+            raise TenantLimitReached(details={"limit": limit, "owned": owned})
+        return tenant_create(slug=slug, name=name, owner=owner, actor=actor)
+
+
 @transaction.atomic
 def tenant_settings_update(*, tenant: Tenant, data: Any, actor: Actor) -> dict[str, Any]:
     """Validate and merge `data` into the tenant's settings; returns the effective settings."""
@@ -89,6 +114,8 @@ def tenant_settings_update(*, tenant: Tenant, data: Any, actor: Actor) -> dict[s
         from jobs.schedules import tenant_schedules_reschedule
 
         tenant_schedules_reschedule(tenant=tenant)  # "09:00" now means 09:00 on the new clock
+    if before["features"]["realtime"] and not after["features"]["realtime"]:
+        connections_close_for_tenant(tenant_id=tenant.pk, reason="feature_disabled")  # sockets and SSE streams
     audit_record(tenant=tenant, actor=actor, action="tenant.settings_update", target=f"tenant:{tenant.pk}",
                  before=_changed(before, after, before), after=_changed(before, after, after))
     return after
@@ -109,7 +136,10 @@ def _status_set(tenant: Tenant, status: str, action: str, actor: Actor) -> Tenan
         audit_record(tenant=tenant, actor=actor, action=action, target=f"tenant:{tenant.pk}",
                      before={"status": before["status"]}, after={"status": status})
         if status == Tenant.Status.SUSPENDED:
+            tenant_jobs_hold(tenant=tenant)  # its jobs wait (not lost, no attempt used) until reactivation
             connections_close_for_tenant(tenant_id=tenant.pk, reason="tenant_suspended")
+        else:
+            tenant_jobs_release(tenant=tenant)
     return tenant
 
 
@@ -148,13 +178,23 @@ def _role_validate(role: str) -> str:
 
 
 def _owners_left_after(tenant: Tenant, membership: Membership) -> int:
-    owners = Membership.objects.select_for_update().filter(tenant=tenant, role=Role.OWNER)
+    owners = Membership.objects.select_for_update().filter(tenant=tenant, role=Role.OWNER).order_by("pk")
     return sum(1 for m in owners if m.pk != membership.pk)
+
+
+def _memberships_lock(tenant: Tenant) -> None:
+    """Serialise the membership changes of one tenant: the first thing each one does
+    is lock the tenant's row, so two owners demoting or removing each other at once
+    take turns instead of deadlocking on each other's rows, and the second one sees
+    the first's outcome (its own role, the owners left) and answers 403/409. FOR NO KEY
+    UPDATE: rows that only reference the tenant (jobs, audit events) are not held up."""
+    list(Tenant.objects.select_for_update(no_key=True).filter(pk=tenant.pk).values_list("pk", flat=True))
 
 
 @transaction.atomic
 def membership_add(*, tenant: Tenant, email: str, role: str, actor: Actor) -> Membership:
     role = _role_validate(role)
+    _memberships_lock(tenant)  # two adds of one user: the second is 409 already_member, not an IntegrityError
     _require_may_manage(tenant, actor, touching_role=role)
     user = get_user_model().objects.filter(email=(email or "").strip().lower()).first()
     if user is None:
@@ -201,6 +241,7 @@ def _membership_get(tenant: Tenant, user_id) -> Membership:
 @transaction.atomic
 def membership_role_change(*, tenant: Tenant, user_id: int, role: str, actor: Actor) -> Membership:
     role = _role_validate(role)
+    _memberships_lock(tenant)
     membership = _membership_get(tenant, user_id)
     _require_may_manage(tenant, actor, touching_role=Role.OWNER if Role.OWNER in (role, membership.role) else role)
     if membership.role == role:
@@ -217,6 +258,7 @@ def membership_role_change(*, tenant: Tenant, user_id: int, role: str, actor: Ac
 
 @transaction.atomic
 def membership_remove(*, tenant: Tenant, user_id: int, actor: Actor) -> None:
+    _memberships_lock(tenant)
     membership = _membership_get(tenant, user_id)
     leaving = actor.user is not None and actor.user.pk == membership.user_id
     if not leaving:

@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.services import token_issue
+from common.redis import redis_client
 from tenants.models import Domain, Membership
 from tenants.services import tenant_reactivate, tenant_suspend
 from tenants.audit import SYSTEM
@@ -267,3 +268,103 @@ def test_the_user_rate_limit_answers_429(api, acme):
     finally:
         UserRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
     assert codes == [200, 200, 429]
+
+
+# --- every spelling of a tenant id is one tenant, suspended or changed at once ----
+
+# uuid.UUID() reads all of these; each must meet the same (fresh) tenant.
+SPELLINGS = {
+    "canonical": lambda t: str(t.pk),
+    "upper case": lambda t: str(t.pk).upper(),
+    "hex without dashes": lambda t: t.pk.hex,
+    "in braces": lambda t: "{%s}" % t.pk,
+    "urn:uuid:": lambda t: f"urn:uuid:{t.pk}",
+    "slug in upper case": lambda t: " ACME ",
+}
+
+
+def by_ref(api, tenant, spelling, path="/api/tenant", method="get", **kw):
+    headers = {"X-Tenant-ID": SPELLINGS[spelling](tenant)}
+    return getattr(api, method)(path, token=tenant.owner_token, headers=headers, **kw)
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_a_spelling_cached_before_a_suspension_is_refused_after_it(api, acme, spelling):
+    assert by_ref(api, acme, spelling).json()["status"] == "active"  # now cached under this spelling
+    tenant_suspend(tenant=acme, actor=SYSTEM)
+    response = by_ref(api, acme, spelling)
+    assert response.status_code == 403
+    assert error_code(response) == "tenant_suspended"
+
+
+def test_a_suspended_tenant_named_in_another_spelling_opens_none_of_its_routes(api, acme):
+    from jobs.models import Job
+
+    by_ref(api, acme, "hex without dashes")
+    tenant_suspend(tenant=acme, actor=SYSTEM)
+    answers = {
+        path: error_code(by_ref(api, acme, "hex without dashes", path, method, json=body))
+        for method, path, body in [
+            ("get", "/api/files", None), ("get", "/api/jobs", None), ("get", "/api/rooms", None),
+            ("post", "/api/realtime/ticket", None), ("get", "/api/events", None),
+            ("post", "/api/send-email", {"to": ["x@example.com"], "subject": "hi", "template": "generic",
+                                     "context": {"body": "hi"}}),
+            ("post", "/api/jobs", {"task": "noop", "payload": {}}),
+        ]
+    }
+    assert set(answers.values()) == {"tenant_suspended"}, answers
+    assert not Job.objects.exists()
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_a_lowered_upload_limit_applies_through_every_spelling(api, acme, spelling):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.helpers import tenant_files_remove
+
+    by_ref(api, acme, spelling)  # cached with the default limit, 5 MB
+    response = api.put(f"/api/tenants/{acme.pk}/settings", token=acme.owner_token, json={"max_upload_mb": 1})
+    assert response.status_code == 200
+    assert by_ref(api, acme, spelling).json()["settings"]["max_upload_mb"] == 1
+    pdf = b"%PDF-1.4\n%%EOF\n" + b"0" * (1024 * 1024 + 1)
+    response = api.client.post(
+        "/api/upload", {"file": SimpleUploadedFile("big.pdf", pdf, "application/pdf")},
+        HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Bearer {acme.owner_token}",
+        HTTP_X_TENANT_ID=SPELLINGS[spelling](acme))
+    tenant_files_remove(acme)
+    assert (response.status_code, error_code(response)) == (413, "file_too_large")
+
+
+def test_a_spelling_that_is_neither_an_id_nor_a_slug_touches_no_cache(api, acme):
+    from django.core.cache import caches
+
+    response = current(api, token=acme.owner_token, headers={"X-Tenant-ID": "acme/../globex"})
+    assert error_code(response) == "tenant_not_found"
+    assert caches["platform"].get("ref:acme/../globex") is None
+
+
+@pytest.mark.parametrize("key", ["host:acme.localhost", "ref:acme"])
+def test_cached_tenant_entries_expire(api, acme, key):
+    from django.core.cache import caches
+
+    from tenants.cache import TENANT_TTL
+
+    current(api, host="acme.localhost", token=acme.owner_token)
+    current(api, token=acme.owner_token, headers={"X-Tenant-ID": "acme"})
+    platform = caches["platform"]
+    ttl = redis_client().ttl(platform.make_key(key))
+    assert 0 < ttl <= TENANT_TTL
+
+
+def test_a_header_in_another_spelling_of_the_host_tenant_is_no_mismatch(api, acme):
+    response = current(api, host="acme.localhost", token=acme.owner_token, headers={"X-Tenant-ID": acme.pk.hex})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("slug", ["0123456789abcdef0123456789abcdef", "01234567-89ab-cdef-0123-456789abcdef"])
+def test_a_slug_that_reads_as_a_tenant_id_is_reserved(api, slug):
+    from tests.factories import token_make, user_make
+
+    response = api.post("/api/tenants", token=token_make(user_make()), json={"name": "X", "slug": slug})
+    assert response.status_code == 400
+    assert error_code(response) == "slug_reserved"
