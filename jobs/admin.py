@@ -68,7 +68,7 @@ class JobAdmin(admin.ModelAdmin):
 
 @admin.register(QueueEntry)
 class QueueEntryAdmin(admin.ModelAdmin):
-    list_display = ["id", "job", "priority", "vt", "ready_at", "deliveries", "fair_key"]
+    list_display = ["id", "job", "priority", "vt", "ready_at", "deliveries", "held", "fair_key"]
     readonly_fields = [f.name for f in QueueEntry._meta.fields]
 
     def has_add_permission(self, request):

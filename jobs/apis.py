@@ -2,8 +2,8 @@
 and the platform-wide queue stats for operators."""
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -35,6 +35,8 @@ class JobsApi(TenantApi):
 
 
 class JobListApi(JobsApi):
+    capability = {"POST": "jobs"}  # tenants.access: enqueueing needs the jobs feature, reading does not
+
     @extend_schema(responses=JobOutputSerializer(many=True), tags=["jobs"],
                    parameters=[OpenApiParameter("state", enum=Job.State.values)])
     def get(self, request):
@@ -68,6 +70,8 @@ class JobDetailApi(JobsApi):
 
 
 class JobRetryApi(JobsApi):
+    capability = "jobs"  # a retry queues the job again
+
     @extend_schema(request=None, responses=JobOutputSerializer, tags=["jobs"], description="failed → queued")
     def post(self, request, job_id):
         return Response(JobOutputSerializer(job_retry(job=self.job(job_id))).data)
@@ -89,6 +93,12 @@ class QueueStatsApi(TenantApi):
 class PlatformQueueStatsApi(APIView):
     permission_classes = [IsAdminUser]
 
-    @extend_schema(tags=["jobs"], description="Operators: stats of the whole platform and per tenant.")
+    # One path, two hosts: the schema documents both answers (the tenant's is QueueStatsApi's).
+    @extend_schema(tags=["jobs"], responses=PolymorphicProxySerializer(
+        component_name="QueueStatsOfHost", resource_type_field_name=None, serializers=[
+            QueueStatsSerializer, inline_serializer("PlatformQueueStats", {
+                "total": QueueStatsSerializer(), "tenants": serializers.ListField(child=serializers.DictField())})]),
+        description="Platform host, operators (staff): stats of the whole platform and per tenant. "
+                    "On a tenant host: the tenant's stats (members).")
     def get(self, request):
         return Response(queue_stats_platform())

@@ -18,6 +18,9 @@ as the write that caused it and exists exactly when that commits) and adds:
   clock) + 1, so a tenant that floods the queue only queues behind itself.
 - **Wake-ups by LISTEN/NOTIFY**: an enqueue notifies `jobs_ready` in its
   transaction; an idle pusher waits on that instead of sleeping.
+- **Suspended tenants wait**: their entries are `held` (no vt) until the
+  tenant is reactivated; a job leased just before the suspension goes back
+  to waiting when its worker tries to claim it, without using an attempt.
 - **A 1-second tick** in the pusher: due delayed entries get their vt, dead
   workers' leases are released, and django-q2's scheduler runs, so schedules
   fire within a second rather than within 30.
@@ -67,14 +70,25 @@ WITH rows AS (
 ), numbered AS (
   SELECT rows.*, row_number() OVER (PARTITION BY fair_key ORDER BY n) AS k FROM rows
 ), bases AS MATERIALIZED (
-  SELECT d.fair_key, {_FAIR_VT.format(key="d.fair_key")} AS base FROM (SELECT DISTINCT fair_key FROM rows) d
+  SELECT d.fair_key, {_FAIR_VT.format(key="d.fair_key")} AS base,
+         EXISTS (SELECT 1 FROM tenants_tenant t WHERE t.id = d.fair_key AND t.status = 'suspended') AS held
+    FROM (SELECT DISTINCT fair_key FROM rows) d
 )
-INSERT INTO jobs_queueentry (job_id, fair_key, priority, vt, ready_at, lease_seconds, deliveries, created_at)
+INSERT INTO jobs_queueentry (job_id, fair_key, priority, vt, ready_at, lease_seconds, deliveries, held, created_at)
 SELECT job_id, numbered.fair_key, priority,
-       CASE WHEN ready_at IS NULL OR ready_at <= now() THEN base + k END, COALESCE(ready_at, now()),
-       lease_seconds, 0, now()
+       CASE WHEN NOT held AND (ready_at IS NULL OR ready_at <= now()) THEN base + k END, COALESCE(ready_at, now()),
+       lease_seconds, 0, held, now()
 FROM numbered JOIN bases USING (fair_key)
 """
+# A suspended tenant's entries wait, held (see QueueEntry.held): no vt, so
+# DEQUEUE, PROMOTE and the runner never take them. A job queued while its tenant
+# is suspended is held from the start (INSERT_JOBS). Races with an enqueue are
+# closed by the tenant row: the suspension locks it FOR UPDATE, and the Job
+# insert's foreign-key check takes FOR KEY SHARE on it, so the enqueue either
+# commits before the hold (which then sees its entry) or reads the new status.
+HOLD = "UPDATE jobs_queueentry SET held = true, vt = NULL WHERE fair_key = %s AND job_id IS NOT NULL AND NOT held"
+# Released entries get a fresh vt on the next tick (PROMOTE), like delayed ones.
+RELEASE = "UPDATE jobs_queueentry SET held = false WHERE fair_key = %s AND held"
 
 DEQUEUE = """
 WITH picked AS (
@@ -94,7 +108,7 @@ SELECT l.id, l.job_id, l.payload, l.deliveries, l.lease_seconds FROM leased l, c
 # Delayed entries (run_at, retry backoff) come due: give them their fair vt.
 PROMOTE = f"""
 WITH due AS (
-  SELECT id, fair_key, ready_at FROM jobs_queueentry WHERE vt IS NULL AND ready_at <= now()
+  SELECT id, fair_key, ready_at FROM jobs_queueentry WHERE vt IS NULL AND NOT held AND ready_at <= now()
   ORDER BY ready_at LIMIT 1000 FOR UPDATE SKIP LOCKED
 ), numbered AS (
   SELECT id, fair_key, row_number() OVER (PARTITION BY fair_key ORDER BY ready_at, id) AS k FROM due
@@ -197,7 +211,7 @@ class PostgresBroker(Broker):
 
     def queue_size(self) -> int:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM jobs_queueentry WHERE ready_at <= now()")
+            cursor.execute("SELECT count(*) FROM jobs_queueentry WHERE ready_at <= now() AND NOT held")
             return cursor.fetchone()[0]
 
     def lock_size(self) -> int:

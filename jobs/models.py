@@ -86,6 +86,11 @@ class QueueEntry(models.Model):
     taken in (priority, vt) order; delayed entries (`vt` NULL) get their stamp
     when they come due. A lease is `ready_at` pushed into the future; a lease
     that runs out makes the entry deliverable again (at-least-once).
+
+    `held`: the tenant is suspended (jobs.services.tenant_jobs_hold). A held
+    entry has no `vt`, so it is never dequeued, promoted or claimed; releasing
+    it (reactivation) lets the next tick give it a fresh `vt`. Its job keeps its
+    state and its attempts.
     """
 
     job = models.OneToOneField(Job, null=True, blank=True, on_delete=models.CASCADE, related_name="entry")
@@ -96,13 +101,15 @@ class QueueEntry(models.Model):
     ready_at = models.DateTimeField()
     lease_seconds = models.PositiveIntegerField(default=360)
     deliveries = models.PositiveIntegerField(default=0)
+    held = models.BooleanField(default=False, db_default=False, help_text="Waits: its tenant is suspended.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name_plural = "queue entries"
         indexes = [
             models.Index(fields=["priority", "vt", "id"], condition=Q(vt__isnull=False), name="jobs_q_ready"),
-            models.Index(fields=["ready_at"], condition=Q(vt__isnull=True), name="jobs_q_delayed"),
+            models.Index(fields=["ready_at"], condition=Q(vt__isnull=True, held=False), name="jobs_q_delayed"),
+            models.Index(fields=["fair_key"], condition=Q(held=True), name="jobs_q_held"),
             models.Index(fields=["fair_key", "vt"], name="jobs_q_fair"),
         ]
 

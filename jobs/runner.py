@@ -41,11 +41,17 @@ logger = logging.getLogger("jobs")
 CLAIM = """
 WITH lease AS (
   UPDATE public.jobs_queueentry SET ready_at = now() + make_interval(secs => lease_seconds)
-   WHERE id = %(entry)s AND deliveries = %(delivery)s RETURNING id)
+   WHERE id = %(entry)s AND deliveries = %(delivery)s AND NOT held RETURNING id)
 UPDATE public.jobs_job j SET state = 'active', attempts = j.attempts + 1, started_at = now(), worker = %(worker)s,
        message = ''
   FROM lease WHERE j.id = %(job)s AND j.state IN ('queued', 'scheduled', 'retrying', 'active')
 RETURNING j.task, j.payload, j.tenant_id, j.attempts, j.max_attempts, j.created_by_id, j.timeout
+"""
+# CLAIM refused a delivery because the tenant was suspended after it was leased:
+# the entry goes back to waiting now (not when the lease runs out), and the job
+# has used no attempt. It runs once the tenant is reactivated.
+UNLEASE_HELD = """
+UPDATE public.jobs_queueentry SET ready_at = now() WHERE id = %(entry)s AND deliveries = %(delivery)s AND held
 """
 COMPLETE = """
 WITH upd AS (
@@ -228,8 +234,9 @@ def job_run(job_id: int, entry_id: int, delivery: int) -> None:
     A job that does not complete (retry, failure, timeout) ends the run, and the
     next job waits for the next task; so does every job outside a qcluster worker."""
     row = _sql(CLAIM, {"entry": entry_id, "delivery": delivery, "job": job_id, "worker": worker_name()})
-    if row is None:
-        return  # cancelled, finished, or this delivery's lease was lost to another one
+    if row is None:  # cancelled, finished, this delivery's lease lost to another one, or its tenant suspended
+        _sql(UNLEASE_HELD, {"entry": entry_id, "delivery": delivery})
+        return
     claim = Claim(job_id, entry_id, *row)
     slot = WorkerSlot.current()
     deadline = time.monotonic() + LOOP_SECONDS

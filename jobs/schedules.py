@@ -61,7 +61,9 @@ def tenant_schedules_reschedule(*, tenant) -> None:
 
 
 def tenant_schedules_run() -> int:
-    """Enqueue the job of every due tenant schedule, once per due time. (django-q2 runs this.)"""
+    """Enqueue the job of every due tenant schedule, once per due time. (django-q2 runs this.)
+    A suspended tenant's schedules do not fire; reactivation moves them to their
+    next time from then (jobs.services.tenant_jobs_release)."""
     from .models import TenantSchedule
     from .services import job_enqueue
 
@@ -69,7 +71,7 @@ def tenant_schedules_run() -> int:
     now = timezone.now()
     with transaction.atomic():
         due = (TenantSchedule.objects.select_for_update(skip_locked=True, of=("self",)).select_related("tenant")
-               .filter(enabled=True, next_run__lte=now))
+               .filter(enabled=True, next_run__lte=now, tenant__status="active"))
         for schedule in due:
             job = job_enqueue(schedule.tenant, schedule.task, schedule.payload,
                               idempotency_key=f"schedule:{schedule.pk}:{schedule.next_run:%Y-%m-%dT%H:%M}")

@@ -15,7 +15,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from pydantic import ValidationError
 
-from .broker import entries_create
+from .broker import HOLD, RELEASE, entries_create
 from .errors import (JobNotCancellable, JobNotFailed, JobOptionInvalid, PayloadInvalid, ScheduleInvalid,
                      TaskUnknown)
 from .models import Job, Priority, QueueEntry
@@ -47,10 +47,15 @@ def _run_at(delay, run_at, now: datetime) -> datetime | None:
     if delay is not None and run_at is not None:
         raise ScheduleInvalid("Give either delay or run_at, not both.")
     if delay is not None:
-        delay = delay if isinstance(delay, timedelta) else timedelta(seconds=float(delay))
-        if delay < timedelta(0) or delay > MAX_DELAY:
+        try:
+            seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
+        except (TypeError, ValueError, OverflowError):  # 10**400 does not fit a float
+            seconds = float("nan")
+        # Checked as a number before it becomes a timedelta: 1e20 s overflows one (a 500),
+        # and NaN compares false both ways, so the range is written to fail for it.
+        if not 0 <= seconds <= MAX_DELAY.total_seconds():
             raise ScheduleInvalid(details={"delay": ["0 seconds to 30 days."]})
-        return now + delay if delay else None
+        return now + timedelta(seconds=seconds) if seconds else None
     if run_at is not None:
         if run_at < now - timedelta(seconds=1) or run_at > now + MAX_DELAY:
             raise ScheduleInvalid(details={"run_at": ["From now to 30 days ahead."]})
@@ -143,6 +148,30 @@ def job_cancel(*, job: Job) -> Job:
         job.state, job.finished_on = Job.State.CANCELLED, timezone.now()
         job.save(update_fields=["state", "finished_on"])
     return job
+
+
+def tenant_jobs_hold(*, tenant) -> int:
+    """The tenant is being suspended (in the caller's transaction): its queued,
+    scheduled and retrying jobs wait, keeping their state and attempts; a job
+    leased but not started yet goes back to waiting when a worker tries to claim
+    it; a job already running finishes. Jobs queued meanwhile are held too, and
+    the tenant's schedules do not fire (jobs/schedules.py). Returns the entries held."""
+    with connection.cursor() as cursor:
+        cursor.execute(HOLD, [tenant.pk])
+        return cursor.rowcount
+
+
+def tenant_jobs_release(*, tenant) -> int:
+    """The tenant is being reactivated: its held jobs run again (within a tick, in
+    fair order), and its schedules resume at their next time from now (the runs
+    that fell in the suspension are skipped, not made up). Returns the entries released."""
+    from .schedules import tenant_schedules_reschedule
+
+    with connection.cursor() as cursor:
+        cursor.execute(RELEASE, [tenant.pk])
+        released = cursor.rowcount
+    tenant_schedules_reschedule(tenant=tenant)
+    return released
 
 
 def job_failure_notify(*, job_id: int, task: str, tenant_id, user_id: int | None, attempts: int, reason: str,

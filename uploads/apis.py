@@ -1,25 +1,29 @@
 """Upload endpoints (tenant hosts, members). Thin: parse, call one service, shape."""
 from __future__ import annotations
 
+import functools
+
 from django.http import FileResponse, HttpResponseRedirect
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.settings import api_settings
 
+from common.negotiation import DownloadNegotiation
 from common.pagination import PagePagination
+from common.parsers import JSONParser
 from realtime.apis import TenantApi
 from tenants.audit import Actor
 from tenants.resolution import request_role, request_tenant
 
 from .handlers import LimitedUploadHandler
 from .parsers import UploadMultiPartParser
-from .presign import direct_upload_pending, direct_upload_receive, file_confirm, upload_presign
+from .presign import (direct_upload_max_bytes, direct_upload_pending, direct_upload_receive, file_confirm,
+                      upload_presign)
 from .selectors import file_get, file_list, upload_rules
 from .serializers import (ConfirmInputSerializer, FileOutputSerializer, FilesOutputSerializer, ImageOutputSerializer,
                           ImageQueuedOutputSerializer, PresignInputSerializer, PresignOutputSerializer)
@@ -30,6 +34,7 @@ from .throttling import UploadRateThrottle
 THROTTLES = [*api_settings.DEFAULT_THROTTLE_CLASSES, UploadRateThrottle]
 
 
+@functools.cache  # one component per field name, however many views take it
 def _multipart(field: str, many: bool = False):
     return {"multipart/form-data": inline_serializer(
         f"Upload_{field}", {field: serializers.ListField(child=serializers.FileField()) if many
@@ -40,6 +45,7 @@ class StreamingUploadApi(TenantApi):
     """Multipart views: the body is streamed through LimitedUploadHandler (the tenant's
     size limit, cut off as it arrives) — set up before anything reads the body."""
 
+    capability = "uploads"  # tenants.access: 403 feature_disabled when switched off
     parser_classes = [UploadMultiPartParser]
     upload_fields: tuple[str, ...] = ("file",)
     max_files = 1
@@ -102,6 +108,7 @@ class UploadImageApi(StreamingUploadApi):
 
 
 class PresignApi(TenantApi):
+    capability = "uploads"
     throttle_classes = THROTTLES
     parser_classes = [JSONParser]
 
@@ -125,11 +132,15 @@ class DirectUploadApi(StreamingUploadApi):
     @extend_schema(request=_multipart("file"), responses={204: None}, tags=["uploads"])
     def post(self, request, token):
         pending = direct_upload_pending(tenant=self.tenant, token=token)  # before the body is read
+        for handler in request._request.upload_handlers:  # the declared size is the limit, as S3's policy
+            if isinstance(handler, LimitedUploadHandler):
+                handler.max_bytes = direct_upload_max_bytes(tenant=self.tenant, pending=pending)
         direct_upload_receive(pending=pending, fields=request.POST, upload=request.FILES.get("file"))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ConfirmApi(TenantApi):
+    capability = "uploads"
     parser_classes = [JSONParser]
 
     @extend_schema(request=ConfirmInputSerializer, responses={201: FileOutputSerializer}, tags=["uploads"])
@@ -162,8 +173,12 @@ class FileDetailApi(TenantApi):
 
 
 class FileDownloadApi(TenantApi):
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY),
-                              302: None}, tags=["uploads"],
+    content_negotiation_class = DownloadNegotiation  # `Accept: image/png` is not a 406
+
+    @extend_schema(responses={(200, "*/*"): OpenApiResponse(OpenApiTypes.BINARY, description=(
+                                  "The file, as an attachment, with its `mime_type` (sniffed at upload).")),
+                              302: OpenApiResponse(description="S3: to a signed URL (header Location).")},
+                   tags=["uploads"],
                    description="S3: a redirect to a signed URL valid 60 s. Local: the file, as an attachment.")
     def get(self, request, file_id):
         file = file_get(file_id=file_id)

@@ -17,6 +17,21 @@ anything else, and returns JPEG bytes that fit `max_side`×`max_side`:
   threshold is the error's. It is checked explicitly rather than with a
   `warnings` filter, which is process-wide and not thread-safe under a
   threaded server.
+- Byte floods too: the pixels as decoded, width × height × bands × bytes per
+  band (16-bit PNGs take 2 bytes a band; a JPEG counts at the scale it is
+  decoded at, below), may not exceed `max_decoded_bytes()`
+  (settings.UPLOADS["IMAGE_MAX_DECODED_MB"], 128 MiB by default): a 9400×9400
+  RGBA PNG is under the pixel limit but 353 MB of pixels, and is refused.
+- Memory does not grow with the image where the format allows it: a JPEG is
+  decoded at reduced scale (below); a PNG (8-bit, 1-bit and 16-bit grey, not
+  interlaced, not animated) is decoded and reduced in strips
+  (uploads/image_strips.py). A WebP, and the rarer PNGs, are decoded whole,
+  which a quarter of the byte bound limits (WHOLE_DECODE_SHARE).
+  Worst case per image at the defaults (max_side 800, 128 MiB), measured as the
+  growth of a fresh process's peak RSS (tests/uploads/test_image_memory.py):
+  ~20 MB for any JPEG (89 Mpx decoded at 1/8), ~60 MB for any PNG going in
+  strips (the same for 3000² as for 9400²), ~180 MB for a WebP at its bound
+  (32 MiB of pixels: ~11 Mpx RGB) or a PNG decoded whole (~75 MB).
 - Truncated or corrupt data is an InvalidImage (Pillow's LOAD_TRUNCATED_IMAGES
   is left off).
 - EXIF orientation is applied to the pixels; nothing of the input's metadata
@@ -41,6 +56,8 @@ from typing import IO, Union
 
 from PIL import Image, ImageCms, UnidentifiedImageError
 
+from . import image_strips
+
 # Pillow format names tried on the content, and accepted once identified (MPO is
 # the JPEG plugin's name for a multi-picture JPEG).
 ACCEPTED_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP")
@@ -64,6 +81,11 @@ _REDUCING_GAP = 3.0
 
 _NOT_AN_IMAGE = "Not a JPEG, PNG or WebP image."
 _TOO_MANY_PIXELS = "The image has too many pixels."
+_TOO_MANY_BYTES = "The image is too large once decoded."
+DEFAULT_MAX_DECODED_MB = 128
+WHOLE_DECODE_SHARE = 4  # an image decoded whole gets this fraction of the byte bound (decoded_bytes_limit)
+# Bytes per band of each mode Pillow opens a JPEG, PNG or WebP in (16-bit PNG greys: I;16).
+_BAND_BYTES = {"I;16": 2, "I;16B": 2, "I;16L": 2, "I": 4, "F": 4}
 _CORRUPT = "The image is truncated or corrupt."
 
 Source = Union[str, os.PathLike, IO[bytes]]
@@ -72,7 +94,7 @@ Source = Union[str, os.PathLike, IO[bytes]]
 class InvalidImage(Exception):
     """The input is not an image this platform accepts. The message is safe to show
     to the uploader; `reason` is one of "not_an_image" (a format outside
-    ACCEPTED_FORMATS, or no image at all), "too_many_pixels", "corrupt"."""
+    ACCEPTED_FORMATS, or no image at all), "too_many_pixels", "too_many_bytes", "corrupt"."""
 
     def __init__(self, message: str, *, reason: str):
         super().__init__(message)
@@ -90,8 +112,10 @@ def image_process(src: Source, *, max_side: int = 800, quality: int = 80) -> tup
     im = decoded.image
     try:
         im = _to_processable_mode(im)
-        size = _fit(im.size, max_side)
-        if size != im.size:
+        size = _fit(decoded.size, max_side)
+        if decoded.box is not None:  # reduced in strips: Lanczos over the area the reduced pixels cover
+            im = im.resize(size, Image.Resampling.LANCZOS, box=decoded.box)
+        elif size != im.size:
             # After shrink-on-load the rest is under 2×: a plain Lanczos. Otherwise an
             # integer box reduction first, as long as Lanczos still does the last 3×.
             im = im.resize(size, Image.Resampling.LANCZOS,
@@ -130,12 +154,53 @@ def image_pixels(src: Source) -> int:
         raise InvalidImage(_CORRUPT, reason="corrupt") from exc
 
 
+def max_decoded_bytes() -> int | None:
+    """settings.UPLOADS["IMAGE_MAX_DECODED_MB"] in bytes (None: no byte bound)."""
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        mb = settings.UPLOADS.get("IMAGE_MAX_DECODED_MB", DEFAULT_MAX_DECODED_MB)
+    except (ImproperlyConfigured, AttributeError):  # used outside Django (benchmarks, scripts)
+        mb = DEFAULT_MAX_DECODED_MB
+    return None if mb is None else int(mb * 1024 * 1024)
+
+
+def decoded_bytes(im: Image.Image) -> int:
+    """width × height × bands × bytes per band of `im` decoded (at its draft scale, for a JPEG)."""
+    width, height = im.size
+    bands = len(im.getbands())
+    if im.info.get("transparency") is not None and im.mode in ("P", "L", "RGB"):
+        bands = 4 if im.mode == "P" else bands + 1  # the palette or colour key becomes an alpha band
+    per_band = _BAND_BYTES.get(im.mode, 1)
+    if im.tile and str(im.tile[0].args).endswith(";16B") and per_band == 1:
+        per_band = 2  # 16-bit colour PNG: Pillow inflates and unpacks 2 bytes a band
+    return width * height * bands * per_band
+
+
+def decoded_bytes_limit(*, whole: bool) -> int | None:
+    """The byte bound; a quarter of it for an image decoded whole (a WebP, a PNG that
+    cannot go in strips), which costs about 5× its pixels' bytes at its peak (the
+    decoder's buffer, Pillow's 4-byte pixels, the conversions)."""
+    limit = max_decoded_bytes()
+    return None if limit is None else (limit // WHOLE_DECODE_SHARE if whole else limit)
+
+
+def decoded_bytes_check(im: Image.Image, *, whole: bool) -> None:
+    """InvalidImage(too_many_bytes) when `im` decoded would exceed the byte bound."""
+    limit = decoded_bytes_limit(whole=whole)
+    if limit is not None and decoded_bytes(im) > limit:
+        raise InvalidImage(_TOO_MANY_BYTES, reason="too_many_bytes")
+
+
 @dataclass
 class _Decoded:
     image: Image.Image
     drafted: bool  # decoded at reduced scale (JPEG shrink-on-load)
     orientation: int  # EXIF orientation, 1 when absent
     icc: bytes | None  # the embedded ICC profile
+    size: tuple[int, int]  # the source's size (the image may be smaller: draft, strips)
+    box: tuple[float, float, float, float] | None = None  # reduced in strips: the area it covers
 
 
 def _decode(src: Source, max_side: int) -> _Decoded:
@@ -157,25 +222,58 @@ def _decode(src: Source, max_side: int) -> _Decoded:
         if width < 1 or height < 1 or (limit is not None and width * height > limit):
             raise InvalidImage(_TOO_MANY_PIXELS, reason="too_many_pixels")
         drafted = False
-        if im.format in ("JPEG", "MPO"):
+        target = _fit(im.size, max_side)
+        if im.format in ("JPEG", "MPO") and target != im.size:
             # Shrink-on-load: libjpeg decodes at 1/2, 1/4 or 1/8 scale, the smallest
             # that is still >= the target, so the final resize only ever reduces.
-            target = _fit(im.size, max_side)
-            if target != im.size:
-                drafted = im.draft("RGB", target) is not None
+            drafted = im.draft("RGB", target) is not None
+        in_strips = target != im.size and image_strips.strips_possible(im)
+        # A JPEG counts at the scale it is decoded at; only what is decoded whole gets the smaller share.
+        decoded_bytes_check(im, whole=not in_strips and im.format not in ("JPEG", "MPO"))
+        if in_strips:
+            return _decode_in_strips(src, im, target)
         im.load()
         icc = im.info.get("icc_profile") or None
-        try:
-            orientation = int(im.getexif().get(_EXIF_ORIENTATION, 1))
-        except Exception:  # a broken EXIF block does not make a broken image
-            orientation = 1
-        return _Decoded(im, drafted, orientation, icc)
+        return _Decoded(im, drafted, _orientation(im.getexif), icc, (width, height))
     except InvalidImage:
         im.close()
         raise
     except Exception as exc:  # truncated data (OSError), broken chunks (SyntaxError, ValueError)...
         im.close()
         raise InvalidImage(_CORRUPT, reason="corrupt") from exc
+
+
+def _orientation(exif_get) -> int:
+    try:
+        return int(exif_get().get(_EXIF_ORIENTATION, 1))
+    except Exception:  # a broken EXIF block does not make a broken image
+        return 1
+
+
+def _decode_in_strips(src: Source, im: Image.Image, target: tuple[int, int]) -> _Decoded:
+    """A large PNG, read again from its start in strips (image_strips): `im` is only
+    the opened header. Failures propagate to _decode, which makes them InvalidImage."""
+    own = isinstance(src, (str, os.PathLike))
+    fp = open(src, "rb") if own else src
+    try:
+        if not own:
+            fp.seek(0)
+        reduced = image_strips.png_reduce_in_strips(fp, im, target, _to_processable_mode)
+    finally:
+        if own:
+            fp.close()
+    info, size = dict(im.info), im.size
+    im.close()
+    reduced.image.info = info
+
+    def exif_get():
+        exif = Image.Exif()
+        if reduced.exif:
+            exif.load(reduced.exif)
+        return exif
+
+    return _Decoded(reduced.image, False, _orientation(exif_get), info.get("icc_profile") or None, size,
+                    reduced.box)
 
 
 def _fit(size: tuple[int, int], max_side: int) -> tuple[int, int]:

@@ -3,12 +3,13 @@
     presign → POST the file to `upload_url` with `fields` → confirm {file_key}
 
 With S3 the URL is a presigned POST whose policy fixes the key, the content
-type and a content-length-range up to the tenant's limit. With local storage it
+type and a content-length-range up to the declared size. With local storage it
 is `/api/upload/direct/<signed token>` on the tenant's host (django.core.signing,
 valid as long as the presign), which takes the same form fields, so clients do
 not care which storage is behind. Either way nothing is trusted until
 `file_confirm`: it checks the presign (this user, this tenant, not confirmed
-before), that the object exists and its real size, then copies it to a
+before), that the object exists and its real size (at most the declared
+size, which is an upper bound everywhere), then copies it to a
 temporary file and runs every check a multipart upload gets (type by content,
 structure, scan, quota) before the File is recorded `ready`. A refused object
 is deleted on the spot; presigns never confirmed are removed by the cleanup
@@ -72,7 +73,7 @@ def upload_presign(*, tenant, user, filename: str, content_type: str, size: int,
                                      user=user, expires_at=now + timedelta(seconds=expires_in))
         _cleanup_schedule(tenant, now)
     if storage_is_s3():
-        url, fields = presigned_post(key=key, content_type=kind.mime, max_bytes=rules.max_bytes, expires_in=expires_in)
+        url, fields = presigned_post(key=key, content_type=kind.mime, max_bytes=size, expires_in=expires_in)
     else:
         token = signing.dumps({"t": str(tenant.pk), "k": key}, salt=DIRECT_SALT)
         url, fields = direct_url(token), {"key": key, "Content-Type": kind.mime}
@@ -100,8 +101,15 @@ def direct_upload_pending(*, tenant, token: str) -> PendingUpload:
     return pending
 
 
+def direct_upload_max_bytes(*, tenant, pending: PendingUpload) -> int:
+    """The most a direct upload may send: the declared size (S3's content-length-range),
+    and never more than the tenant accepts now."""
+    return min(pending.declared_size, upload_rules(tenant).max_bytes)
+
+
 def direct_upload_receive(*, pending: PendingUpload, fields, upload) -> None:
-    """Store the file under the presigned key, holding the presign's conditions as S3 would."""
+    """Store the file under the presigned key, holding the presign's conditions as S3 would
+    (the size is cut off as the body arrives: direct_upload_max_bytes)."""
     if fields.get("key") != pending.key or fields.get("Content-Type") != pending.content_type:
         raise UploadUrlInvalid("The form fields do not match the presign.",
                                details={"expected": {"key": pending.key, "Content-Type": pending.content_type}})
@@ -109,6 +117,10 @@ def direct_upload_receive(*, pending: PendingUpload, fields, upload) -> None:
         raise FileMissing(details={"field": "file"})
     if upload.size == 0:
         raise FileEmpty(details={"file": pending.original_name})
+    if upload.size > pending.declared_size:
+        raise FileTooLarge("The file is larger than its presign declared.",
+                           details={"file": pending.original_name, "size": upload.size,
+                                    "max_bytes": pending.declared_size})
     if object_size(pending.key) is not None:
         raise UploadAlreadyReceived(details={"file_key": pending.key})
     object_store(pending.key, upload)
@@ -130,10 +142,13 @@ def file_confirm(*, tenant, user, file_key: str, actor: Actor) -> File:
         pending.confirmed_at = timezone.now()
         pending.save(update_fields=["confirmed_at"])
     upload = None
+    max_bytes = min(rules.max_bytes, pending.declared_size)  # the declared size is an upper bound
     try:
-        if size > rules.max_bytes:
-            raise FileTooLarge(details={"file": pending.original_name, "size": size, "max_bytes": rules.max_bytes})
-        upload = object_fetch(file_key, max_bytes=rules.max_bytes, name=pending.original_name)
+        if size > max_bytes:
+            message = ("The file is larger than its presign declared." if size <= rules.max_bytes
+                       else FileTooLarge.message)
+            raise FileTooLarge(message, details={"file": pending.original_name, "size": size, "max_bytes": max_bytes})
+        upload = object_fetch(file_key, max_bytes=max_bytes, name=pending.original_name)
         kind = upload_check(upload, name=pending.original_name, allowed=rules.allowed_types)
         scan_or_refuse(tenant=tenant, actor=actor, fileobj=upload, name=pending.original_name, size=upload.size,
                        sha256=upload.sha256)

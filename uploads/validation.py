@@ -10,8 +10,10 @@ Order of the refusals, and their codes:
 1. the extension is not one the tenant allows → 415 file_type_not_allowed
 2. zero bytes → 400 file_empty
 3. the content sniffs as something else (or as nothing) → 415 file_type_mismatch
-4. an image Pillow cannot fully decode with the decoder of its extension, or one
-   of more pixels than Image.MAX_IMAGE_PIXELS (pixel flood) → 422 invalid_image
+4. an image Pillow cannot fully decode with the decoder of its extension, one
+   of more pixels than Image.MAX_IMAGE_PIXELS (pixel flood), or one whose pixels
+   decoded take more than UPLOADS["IMAGE_MAX_DECODED_MB"] (byte flood: 16-bit or
+   alpha bands; uploads.images.decoded_bytes) → 422 invalid_image
 5. a PDF with JavaScript, launch actions or embedded files → 415 file_type_not_allowed
 """
 from __future__ import annotations
@@ -23,6 +25,7 @@ from PIL import Image
 
 from .errors import FileEmpty, FileTypeMismatch, FileTypeNotAllowed, InvalidImage
 from .handlers import StreamedUpload
+from .images import decoded_bytes, decoded_bytes_limit
 from .names import extension_of
 from .sniffing import KINDS, FileKind, sniff
 
@@ -63,11 +66,16 @@ def image_check(fileobj: BinaryIO, pillow_format: str, *, name: str = "") -> Non
             if Image.MAX_IMAGE_PIXELS and width * height > Image.MAX_IMAGE_PIXELS:
                 raise InvalidImage(details={"file": name, "reason": "too_many_pixels", "width": width,
                                             "height": height, "max_pixels": Image.MAX_IMAGE_PIXELS})
+            if pillow_format == "JPEG":
+                image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+            limit = decoded_bytes_limit(whole=pillow_format == "WEBP")  # a WebP is decoded whole here
+            if limit is not None and decoded_bytes(image) > limit:  # a JPEG: at the 1/8 scale decoded here
+                raise InvalidImage(details={"file": name, "reason": "too_many_bytes", "width": width,
+                                            "height": height, "decoded_bytes": decoded_bytes(image),
+                                            "max_decoded_bytes": limit})
             if pillow_format == "PNG":
                 image.verify()
             else:
-                if pillow_format == "JPEG":
-                    image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
                 image.load()
     except InvalidImage:
         raise

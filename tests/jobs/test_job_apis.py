@@ -153,6 +153,32 @@ def test_bad_job_requests_get_their_code_and_enqueue_nothing(api, acme, body, co
     assert Job.objects.count() == QueueEntry.objects.count() == 0
 
 
+@pytest.mark.parametrize("delay", [1e20, 1e308, -1e20, "1e20", 10**30])
+def test_a_delay_too_large_for_any_clock_is_a_400_naming_the_field(api, acme, delay):
+    """1e20 s overflows a timedelta: the range is checked on the number, before it becomes one."""
+    response = api.post("/api/jobs", host="acme.localhost", token=acme.owner_token,
+                        json={"task": "noop", "delay": delay})
+
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == "schedule_invalid" and "delay" in response.json()["error"]["details"]
+    assert Job.objects.count() == QueueEntry.objects.count() == 0
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"task": "noop", "delay": "nan"}, "delay"),
+    ({"task": "noop", "delay": "Infinity"}, "delay"),
+    ({"task": "noop", "run_at": "9999-12-31T23:59:59-01:00"}, "run_at"),  # past year 9999 in UTC
+    ({"task": "noop", "run_at": "0001-01-01T00:00:00+01:00"}, "run_at"),
+    ({"task": "noop", "payload": {"value": 1e300}}, "value"),
+])
+def test_numbers_and_dates_out_of_any_range_are_a_400_naming_the_field(api, acme, body, field):
+    response = api.post("/api/jobs", host="acme.localhost", token=acme.owner_token, json=body)
+
+    assert response.status_code == 400, response.content
+    assert field in response.json()["error"]["details"]
+    assert Job.objects.count() == 0
+
+
 def test_a_plain_member_cannot_start_jobs(api, acme, member):
     response = api.post("/api/jobs", host="acme.localhost", token=member.token, json={"task": "noop"})
 

@@ -1,5 +1,6 @@
 """Presign → POST the file to the returned URL with its fields → confirm, on local storage
 (the platform-signed URL stands in for S3's presigned POST: the client flow is the same)."""
+import io
 from datetime import timedelta
 
 import pytest
@@ -127,15 +128,42 @@ def test_confirm_before_any_upload_or_twice_or_by_someone_else(api, uploader, pe
     assert error_code(confirm(api, people["member"], f"tenants/{acme.pk}/uploads/../../x")) == "upload_not_found"
 
 
-def test_confirm_measures_the_real_size_against_the_limit(api, uploader, people, acme):
+def test_a_direct_upload_larger_than_its_presign_declared_is_refused_as_it_arrives(api, uploader, people, acme):
+    settings_set(acme, allowed_file_types=["pdf", "txt"])
+    presigned = presign(api, people["member"], "notes.txt", "text/plain", 100).json()
+
+    response = post_to(uploader, presigned, b"a" * 300_000)  # well under the tenant's 5 MB
+
+    assert (response.status_code, error_code(response)) == (413, "file_too_large")
+    assert response.json()["error"]["details"]["max_bytes"] == 100
+    assert stored_keys(acme) == []
+    assert error_code(confirm(api, people["member"], presigned["file_key"])) == "upload_not_found"
+    assert post_to(uploader, presigned, b"a" * 100).status_code == 204  # the declared size itself is fine
+
+
+def test_confirm_refuses_an_object_larger_than_declared_and_deletes_it(api, people, acme):
+    """However it got there (S3 with a lax policy, a copy, a bug): confirm measures the object."""
+    from uploads.storage import object_store
+
     presigned = presign(api, people["member"], size=len(PDF)).json()
-    post_to(uploader, presigned, PDF + b"%" * 5000)  # more than declared, under the limit
+    with tenant_context(acme):
+        object_store(presigned["file_key"], io.BytesIO(PDF + b"%" * 5000))
+
+    response = confirm(api, people["member"], presigned["file_key"])
+
+    assert (response.status_code, error_code(response)) == (413, "file_too_large")
+    assert stored_keys(acme) == [] and file_rows(acme) == []
+
+
+def test_confirm_records_the_real_size_up_to_the_declared_one(api, uploader, people, acme):
+    presigned = presign(api, people["member"], size=len(PDF) + 5000).json()  # declared generously
+    post_to(uploader, presigned, PDF)
 
     file = confirm(api, people["member"], presigned["file_key"]).json()
 
-    assert file["size"] == len(PDF) + 5000
+    assert file["size"] == len(PDF)
     usage = api.get(f"/api/tenants/{acme.pk}/usage", token=people["owner"]).json()
-    assert (usage["storage_bytes"], usage["files"]) == (len(PDF) + 5000, 1)
+    assert (usage["storage_bytes"], usage["files"]) == (len(PDF), 1)
 
 
 def test_a_presign_made_on_one_tenants_host_cannot_be_used_on_anothers(api, uploader, people, acme, globex):
