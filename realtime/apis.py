@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -44,11 +44,14 @@ class MessageCursor(CursorPagination):
 
 
 class TicketApi(TenantApi):
+    capability = "realtime"  # tenants.access: 403 feature_disabled when switched off
+
     @extend_schema(request=None, responses=TicketOutputSerializer, tags=["realtime"],
                    description="A one-time ticket for `/ws/?ticket=…`, valid 30 s.")
     def post(self, request):
         token_id = request.auth.pk if isinstance(request.auth, AuthToken) else None
-        ticket = ticket_issue(tenant=self.tenant, user=request.user, token_id=token_id)
+        session_key = None if token_id else getattr(request.session, "session_key", None)
+        ticket = ticket_issue(tenant=self.tenant, user=request.user, token_id=token_id, session_key=session_key)
         return Response({"ticket": ticket, "expires_in": settings.REALTIME["TICKET_TTL_SECONDS"]})
 
 
@@ -83,10 +86,12 @@ class RoomMembersApi(TenantApi):
 
 
 class RoomMessagesApi(TenantApi):
+    pagination_class = MessageCursor  # newest first, by cursor (the schema reads it too)
+
     @extend_schema(responses=MessageOutputSerializer(many=True), tags=["realtime"])
     def get(self, request, room_id):
         room = room_get_for_user(room_id=room_id, user=request.user)
-        paginator = MessageCursor()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(room.messages.all(), request, view=self)
         return paginator.get_paginated_response(MessageOutputSerializer(page, many=True).data)
 
@@ -99,7 +104,9 @@ class RoomMessagesApi(TenantApi):
 
 
 class RoomPresenceApi(TenantApi):
-    @extend_schema(tags=["realtime"], description="Users with a live connection subscribed to the room.")
+    @extend_schema(tags=["realtime"], description="Users with a live connection subscribed to the room.",
+                   responses=inline_serializer("RoomPresence", {
+                       "room": serializers.IntegerField(), "users": serializers.ListField(child=serializers.IntegerField())}))
     def get(self, request, room_id):
         room = room_get_for_user(room_id=room_id, user=request.user)
         return Response({"room": room.pk, "users": presence_list(self.tenant.pk, room.pk)})
@@ -121,6 +128,8 @@ class NotificationReadApi(TenantApi):
 
 
 class AnnouncementApi(TenantApi):
+    capability = "realtime"  # its only effect is a live event
+
     @extend_schema(request=AnnouncementInputSerializer, responses={202: None}, tags=["realtime"],
                    description="Owners/admins: an `announcement` event on the `tenant` channel.")
     def post(self, request):

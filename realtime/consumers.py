@@ -21,12 +21,13 @@ import uuid
 from urllib.parse import parse_qs, urlsplit
 
 from asgiref.sync import sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.contrib.auth import get_user_model
 
 from accounts.services import session_credential
 from common.errors import ApplicationError
+from common.exceptions import database_unavailable
 from tenants.context import tenant_sync_to_async
 from tenants.resolution import tenant_admit
 from tenants.settings_schema import settings_effective
@@ -35,10 +36,11 @@ from . import frames, presence
 from .channels import Channel, control_group
 from .delivery import EventDelivery
 from .eventlog import events_since, id_key, latest_id
-from .frames import CLOSE_BAD_FRAME, CLOSE_FORBIDDEN, CLOSE_RATE_LIMITED, CLOSE_UNAUTHENTICATED
+from .frames import (CLOSE_BAD_FRAME, CLOSE_FORBIDDEN, CLOSE_INTERNAL_ERROR, CLOSE_RATE_LIMITED,
+                     CLOSE_TRY_AGAIN_LATER, CLOSE_UNAUTHENTICATED)
 from .housekeeping import housekeeper
 from .hub import Event, hub
-from .services import message_post, room_get_for_user, ticket_redeem
+from .services import message_post, room_get_for_user, ticket_credential, ticket_grant_user, ticket_redeem
 from .transport import raw_writer
 
 logger = logging.getLogger(__name__)
@@ -52,7 +54,7 @@ class RealtimeConsumer(EventDelivery, AsyncWebsocketConsumer):
         self.conf = settings.REALTIME
         self.tenant = self.scope.get("tenant")
         self.conn_id = uuid.uuid4().hex
-        self.registered = False
+        self.registered = self.released = False
         self.dropped = False
         self.closing = False
         self.sending_since = self.stalled_since = None
@@ -69,7 +71,7 @@ class RealtimeConsumer(EventDelivery, AsyncWebsocketConsumer):
         if self.user is None:
             return await self._refuse(CLOSE_UNAUTHENTICATED, "not_authenticated")
         try:
-            self.role = await tenant_sync_to_async(tenant_admit)(self.tenant, self.user)
+            self.role = await tenant_sync_to_async(tenant_admit)(self.tenant, self.user, capability="realtime")
         except ApplicationError as exc:
             return await self._refuse(CLOSE_FORBIDDEN, exc.code)
         limit = self.conf["MAX_CONNECTIONS_PER_USER"]
@@ -85,9 +87,8 @@ class RealtimeConsumer(EventDelivery, AsyncWebsocketConsumer):
         self.allowance, self.checked_at = float(self.conf["FRAMES_PER_10S"]), time.monotonic()
         for channel in (f"user:{self.user.pk}", "tenant"):
             await self._hold(channel)
-        for group in (control_group(self.tenant_id), control_group(self.tenant_id, self.user.pk),
-                      f"ctl.{self.credential}"):
-            await self._group_add(group)
+        for group in (control_group(self.tenant_id), control_group(self.tenant_id, self.user.pk)):
+            await self._group_add(group)  # (the credential's group was joined by _authenticate)
         welcome = frames.Welcome(user=self.user.pk, tenant=self.tenant.slug, channels=sorted(self.held),
                                  last_event_id=await in_thread(latest_id)(self.tenant_id))
         await self._send_frame(welcome)
@@ -115,21 +116,28 @@ class RealtimeConsumer(EventDelivery, AsyncWebsocketConsumer):
         return None
 
     async def _authenticate(self):
-        """(user, credential) from a one-time ticket or the session cookie."""
+        """(user, credential) from a one-time ticket or the session cookie.
+
+        The credential's control group is joined *before* the ticket's
+        credential is checked: a revocation either happened before the check
+        (refused, 4401) or reaches this connection through the group."""
         query = parse_qs(self.scope.get("query_string", b"").decode())
         ticket = (query.get("ticket") or [""])[0]
         if ticket:
             grant = await in_thread(ticket_redeem)(tenant_id=self.tenant_id, ticket=ticket)
             if grant is None:
                 return None, None
-            user = await tenant_sync_to_async(_active_user)(grant["user"])
-            credential = f"k{grant['token']}" if grant.get("token") else f"u{grant['user']}"
-            return user, credential
+            credential = ticket_credential(grant)
+            await self._group_add(f"ctl.{credential}")
+            user = await tenant_sync_to_async(ticket_grant_user)(grant)
+            return (user, credential) if user is not None else (None, None)
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             return None, None
         session_key = getattr(self.scope.get("session"), "session_key", "") or ""
-        return user, session_credential(session_key)
+        credential = session_credential(session_key)
+        await self._group_add(f"ctl.{credential}")
+        return user, credential
 
     async def _refuse(self, code: int, reason: str):
         """Accept then close, so the client sees our close code and reason
@@ -272,18 +280,55 @@ class RealtimeConsumer(EventDelivery, AsyncWebsocketConsumer):
         return presence.Entry(self.tenant_id, self.user.pk, self.conn_id, self._rooms())
 
     async def disconnect(self, code):
+        await self._release_all()
+
+    # --- every exit path ---------------------------------------------------------
+
+    async def __call__(self, scope, receive, send):
+        """Whatever ends the connection — a close, a crash in a handler, a
+        cancellation — gives back what it holds: its slot, presence, groups,
+        hub subscriptions, tasks."""
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await asyncio.shield(self._release_all())
+
+    async def dispatch(self, message):
+        """A handler that fails (a bug, Redis or the database away) ends the
+        connection with 1011 instead of leaving it half alive."""
+        try:
+            await super().dispatch(message)
+        except StopConsumer:
+            raise
+        except Exception as exc:
+            logger.exception("realtime consumer failed on %s", message.get("type"))
+            await self._release_all()
+            try:
+                await self.close(code=CLOSE_TRY_AGAIN_LATER if database_unavailable(exc) else CLOSE_INTERNAL_ERROR)
+            except Exception:
+                pass  # the transport is gone already
+            raise StopConsumer() from None
+
+    async def _release_all(self) -> None:
+        """Idempotent; each step on its own, so one failing does not keep the
+        slot taken (it would come back anyway when its entry expires, in
+        PRESENCE_TTL_SECONDS, since nothing refreshes it any more)."""
+        if getattr(self, "released", True):  # never connected, or released already
+            return
+        self.released = True
         for task in self.tasks:
             task.cancel()
         housekeeper().unwatch(self)
         for channel in list(self.held):
             hub().unsubscribe(self.tenant_id, channel, self)
-        for group in list(self.groups_joined):
-            await self.channel_layer.group_discard(group, self.channel_name)
+        steps = []
         if self.registered:
-            for room_id in self._rooms():
-                await in_thread(presence.presence_leave)(self.tenant_id, room_id, self.user.pk, self.conn_id)
-            await in_thread(presence.connection_unregister)(self.tenant_id, self.user.pk, self.conn_id)
-
-
-def _active_user(user_id: int):
-    return get_user_model().objects.filter(pk=user_id, is_active=True).first()
+            steps.append(in_thread(presence.connection_unregister)(self.tenant_id, self.user.pk, self.conn_id))
+            steps += [in_thread(presence.presence_leave)(self.tenant_id, room_id, self.user.pk, self.conn_id)
+                      for room_id in self._rooms()]
+        steps += [self.channel_layer.group_discard(group, self.channel_name) for group in self.groups_joined]
+        for step in steps:
+            try:
+                await step
+            except Exception:
+                logger.exception("realtime consumer clean-up step failed")

@@ -15,6 +15,7 @@ cap of EVENT_LOG_MAX entries per tenant against floods.
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass
 
@@ -79,24 +80,28 @@ def event_append(tenant_id, channel: str, event: str, data: dict, *, exclude: st
     return result.decode() if isinstance(result, bytes) else result
 
 
+EVENT_ID_RE = re.compile(r"^([0-9]{1,20})-([0-9]{1,20})$")
+ID_PART_MAX = 2**64 - 1  # each half of a Redis stream id is an unsigned 64-bit number
+
+
 def id_key(event_id: str) -> tuple[int, int]:
     """Stream ids order as (milliseconds, sequence)."""
     ms, _, seq = event_id.partition("-")
     return int(ms), int(seq or 0)
 
 
-def is_event_id(value: str) -> bool:
-    try:
-        id_key(value)
-    except (ValueError, AttributeError):
-        return False
-    return True
+def is_event_id(value) -> bool:
+    """`<ms>-<seq>` in ASCII digits, each part within Redis' range: anything
+    else (signs, `_`, spaces, other scripts' digits, 2**64) is refused before
+    it reaches Redis, which answers "Invalid stream ID"."""
+    match = EVENT_ID_RE.match(value) if isinstance(value, str) else None
+    return match is not None and int(match[1]) <= ID_PART_MAX and int(match[2]) <= ID_PART_MAX
 
 
 @dataclass
 class Replay:
     frames: list[tuple[str, str]]  # (id, frame json), in order
-    reset: bool  # the client is further behind than the log reaches
+    reset: bool  # the client is further behind than the log reaches (or names an id it never issued)
     last_id: str | None  # the newest id in the log (or the given one)
 
 
@@ -107,7 +112,8 @@ def events_since(tenant_id, last_id: str, channels: set[str], *, limit: int = 10
     - the log was trimmed past it (the watermark is the oldest entry kept by
       the last trim that removed something), or
     - it is older than the log's idle expiry (4 × retention): the whole log
-      may have expired and been started again since.
+      may have expired and been started again since, or
+    - it lies in the future, after the newest entry: this log never issued it.
     """
     client = redis_client()
     retention_ms = settings.REALTIME["EVENT_RETENTION_SECONDS"] * 1000
@@ -117,6 +123,9 @@ def events_since(tenant_id, last_id: str, channels: set[str], *, limit: int = 10
     if id_key(last_id)[0] < now_ms - 4 * retention_ms or \
             (watermark is not None and id_key(last_id) < id_key(watermark.decode())):
         return Replay([], True, None)
+    if id_key(last_id)[0] > now_ms and _after_newest(client, tenant_id, last_id):
+        # Never issued: resuming "after" it would hold back every live event.
+        return Replay([], True, None)
     entries = client.xrange(stream_key(tenant_id), min=f"({last_id}", count=limit)
     frames = [
         (entry_id.decode(), frame_with_id(entry_id.decode(), fields[b"b"].decode()))
@@ -125,6 +134,11 @@ def events_since(tenant_id, last_id: str, channels: set[str], *, limit: int = 10
     ]
     newest = entries[-1][0].decode() if entries else last_id
     return Replay(frames, False, newest)
+
+
+def _after_newest(client, tenant_id, last_id: str) -> bool:
+    newest = client.xrevrange(stream_key(tenant_id), count=1)
+    return not newest or id_key(last_id) > id_key(newest[0][0].decode())
 
 
 def latest_id(tenant_id) -> str:

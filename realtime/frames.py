@@ -9,9 +9,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-EVENT_ID = r"^\d{1,20}-\d{1,20}$"
+from .eventlog import is_event_id
+
+
+def _event_id(value: str) -> str:
+    if not is_event_id(value):
+        raise ValueError("not an event id (<ms>-<seq>, each at most 2**64 - 1)")
+    return value
+
+
+EventId = Annotated[str, Field(max_length=41), AfterValidator(_event_id)]
 
 # Close codes (documented in the README)
 CLOSE_BAD_FRAME = 4400
@@ -20,6 +29,8 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_NO_TENANT = 4404
 CLOSE_TOO_SLOW = 4408
 CLOSE_RATE_LIMITED = 4429
+CLOSE_INTERNAL_ERROR = 1011  # a failure on our side (RFC 6455); the client may reconnect
+CLOSE_TRY_AGAIN_LATER = 1013  # no database connection in time (the pool is busy): reconnect later
 
 
 class Frame(BaseModel):
@@ -54,7 +65,7 @@ class Ping(Frame):
 
 class Resume(Frame):
     type: Literal["resume"]
-    last_event_id: str = Field(pattern=EVENT_ID)
+    last_event_id: EventId
 
 
 ClientFrame = Annotated[Union[Subscribe, Unsubscribe, MessageSend, Ping, Resume], Field(discriminator="type")]

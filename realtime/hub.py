@@ -11,6 +11,10 @@ subscribers of its (tenant, channel):
   costs 1,000 `write()` calls and nothing else;
 - the reader resumes from the last id it saw, so a dropped Redis connection
   delays events but loses none (a pub/sub subscription would lose them);
+- the reader is supervised: any other failure is logged and the reader
+  restarts after a back-off; a malformed entry is skipped, and a batch whose
+  dispatch fails is skipped (clients can resume it from the log) instead of
+  stopping delivery for the whole process;
 - delivery is synchronous, in stream order: no task per socket, no queue per
   socket, nothing to reorder;
 - when the reader falls behind, one XREAD returns many events and each
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -42,6 +47,11 @@ logger = logging.getLogger(__name__)
 
 BLOCK_MS = 2_000  # longest wait of one XREAD (under redis-py's 5 s socket timeout); new tenants interrupt it
 BATCH = 1_000  # entries per stream per XREAD
+RESTART_BACKOFF = 0.5  # first wait before the supervisor restarts a failed reader (doubles, up to 5 s)
+
+
+def _entry_id(raw) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
 
 
 def websocket_text_frame(payload: bytes) -> bytes:
@@ -142,6 +152,25 @@ class Hub:
             pass  # the XREAD ends by itself within BLOCK_MS
 
     async def _run(self) -> None:
+        """The reader, supervised: an unexpected error (a bug, a malformed
+        entry, a Redis error reply) is logged and the reader starts again
+        after a back-off, from the last event read — it never ends silently."""
+        backoff = RESTART_BACKOFF
+        while True:
+            started = time.monotonic()
+            try:
+                await self._read()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                if time.monotonic() - started > 60:
+                    backoff = RESTART_BACKOFF  # a failure long after the last one starts over
+                logger.exception("realtime hub reader failed; restarting in %.1f s", backoff)
+                self.reader_id = None
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5)
+
+    async def _read(self) -> None:
         backoff = 0.1
         while True:
             if not self.cursors:
@@ -164,7 +193,15 @@ class Hub:
                 self.blocked = False
             backoff = 0.1
             for key, entries in reply or ():
-                self._dispatch(key.decode() if isinstance(key, bytes) else key, entries)
+                key = key.decode() if isinstance(key, bytes) else key
+                try:
+                    self._dispatch(key, entries)
+                except Exception:
+                    # Skip the batch rather than read it again and again; clients
+                    # that miss it can resume from the log.
+                    logger.exception("realtime hub failed to dispatch %d events of %s", len(entries), key)
+                    if key in self.cursors and entries:
+                        self.cursors[key] = _entry_id(entries[-1][0])
 
     def _dispatch(self, key: str, entries) -> None:
         tenant_id, cursor = self.tenant_of.get(key), self.cursors.get(key)
@@ -178,11 +215,15 @@ class Hub:
             if event_key <= last:
                 continue  # a stream re-added while this XREAD was in flight
             last = event_key
-            channel = fields[b"c"].decode()
-            subscribers = self.subscribers.get((tenant_id, channel))
-            if subscribers:
-                batch.append((Event(event_id, event_key, channel, frame_with_id(event_id, fields[b"b"].decode()),
-                                    fields.get(b"x", b"").decode()), subscribers))
+            try:
+                channel = fields[b"c"].decode()
+                subscribers = self.subscribers.get((tenant_id, channel))
+                if subscribers:
+                    batch.append((Event(event_id, event_key, channel,
+                                        frame_with_id(event_id, fields[b"b"].decode()),
+                                        fields.get(b"x", b"").decode()), subscribers))
+            except (KeyError, UnicodeDecodeError):  # not written by event_append: skip it
+                logger.error("realtime hub skipped malformed entry %s of %s", event_id, key)
         self.cursors[key] = f"{last[0]}-{last[1]}"
         if len(batch) == 1:  # keeping up: the hot path
             event, subscribers = batch[0]

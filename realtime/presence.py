@@ -29,18 +29,31 @@ def user_conns_key(tenant_id, user_id: int) -> str:
     return tenant_key(tenant_id, "conns", f"u{user_id}")
 
 
+# Check and take a slot in one step: with a separate ZCARD and ZADD, connections
+# opened at the same moment all passed the check (12 admitted under a limit of 10).
+REGISTER_LUA = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return 1
+"""
+_register_script = None
+
+
 def connection_register(tenant_id, user_id: int, conn_id: str, limit: int) -> bool:
-    """Count this connection against the user's limit; False when over it."""
-    key, now = user_conns_key(tenant_id, user_id), time.time()
-    client = redis_client()
-    client.zremrangebyscore(key, "-inf", now)
-    if client.zcard(key) >= limit:
-        return False
-    pipe = client.pipeline()
-    pipe.zadd(key, {conn_id: now + _ttl()})
-    pipe.expire(key, _ttl() * 2)
-    pipe.execute()
-    return True
+    """Count this connection (a WebSocket or an SSE stream) against the user's
+    limit in the tenant; False when over it. The slot lives PRESENCE_TTL_SECONDS
+    unless the process's heartbeat refreshes it (presence_refresh_many), so a
+    killed process's slots come back by themselves."""
+    global _register_script
+    if _register_script is None:
+        _register_script = redis_client().register_script(REGISTER_LUA)
+    now = time.time()
+    return bool(_register_script(keys=[user_conns_key(tenant_id, user_id)],
+                                 args=[now, now + _ttl(), conn_id, limit, _ttl() * 2]))
 
 
 def connection_unregister(tenant_id, user_id: int, conn_id: str) -> None:

@@ -7,6 +7,7 @@ import secrets
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -77,20 +78,51 @@ def notification_mark_read(*, notification_id: int, user) -> Notification:
 
 # --- tickets: short-lived, one-time credentials for the WebSocket URL -----------
 
-def ticket_issue(*, tenant, user, token_id: int | None = None) -> str:
+def ticket_issue(*, tenant, user, token_id: int | None = None, session_key: str | None = None) -> str:
+    """A one-time ticket, remembering the credential it was issued with (a
+    token, else a session) so that revoking that credential voids it."""
     ticket = secrets.token_urlsafe(24)
+    if token_id:
+        credential = f"k{token_id}"
+    elif session_key:
+        from accounts.services import session_credential
+
+        credential = session_credential(session_key)
+    else:
+        credential = f"u{user.pk}"
     redis_client().set(tenant_key(tenant.pk, "ws_ticket", ticket),
-                       json.dumps({"user": user.pk, "token": token_id}),
+                       json.dumps({"user": user.pk, "token": token_id, "credential": credential}),
                        ex=settings.REALTIME["TICKET_TTL_SECONDS"])
     return ticket
 
 
 def ticket_redeem(*, tenant_id, ticket: str) -> dict | None:
-    """The ticket's {user, token} once, or None (unknown, used or expired)."""
+    """The ticket's {user, token, credential} once, or None (unknown, used or expired)."""
     if not ticket or len(ticket) > 64:
         return None
     raw = redis_client().getdel(tenant_key(tenant_id, "ws_ticket", ticket))
     return json.loads(raw) if raw else None
+
+
+def ticket_credential(grant: dict) -> str:
+    """How connections opened with this ticket are named (their `ctl.<credential>` group)."""
+    if grant.get("credential"):
+        return grant["credential"]
+    return f"k{grant['token']}" if grant.get("token") else f"u{grant['user']}"
+
+
+def ticket_grant_user(grant: dict):
+    """The active user a redeemed ticket stands for, or None when the
+    credential it was issued with has been revoked (or the token expired)
+    since: such a ticket opens nothing (4401)."""
+    from accounts.models import AuthToken
+
+    if credential_revoked(ticket_credential(grant)):
+        return None
+    if grant.get("token") and not AuthToken.objects.filter(
+            pk=grant["token"], revoked_at__isnull=True, expires_at__gt=timezone.now()).exists():
+        return None
+    return get_user_model().objects.filter(pk=grant["user"], is_active=True).first()
 
 
 # --- closing live connections when access changes ----------------------------------
@@ -108,6 +140,23 @@ def connections_close_for_tenant(*, tenant_id, reason: str = "tenant_suspended")
     transaction.on_commit(lambda: _close(control_group(tenant_id), reason))
 
 
+def _revoked_key(credential: str) -> str:
+    return f"ctl:revoked:{credential}"  # platform-wide, like the credential itself
+
+
+def credential_revoked(credential: str) -> bool:
+    """Whether this credential was revoked within the last ticket lifetime."""
+    return bool(redis_client().exists(_revoked_key(credential)))
+
+
 def connections_close_for_credential(*, credential: str, reason: str = "credential_revoked") -> None:
-    """Every connection opened with this token or session, whatever its tenant."""
-    transaction.on_commit(lambda: _close(f"ctl.{credential}", reason))
+    """Every connection opened with this token or session, whatever its tenant
+    (sockets and SSE streams), and every ticket it was issued and not yet
+    redeemed: the revocation is remembered for as long as a ticket lives, and
+    remembered before the close is sent, so that a connection being opened
+    either sees it or is in the group when the close comes."""
+    def close() -> None:
+        redis_client().set(_revoked_key(credential), "1", ex=settings.REALTIME["TICKET_TTL_SECONDS"] + 5)
+        _close(f"ctl.{credential}", reason)
+
+    transaction.on_commit(close)

@@ -4,26 +4,40 @@
 `Last-Event-ID` (header or `?last_event_id=`) replays what was missed, and the
 stream stops its work (leaves its groups) as soon as the client goes away.
 Channels: the user's own and `tenant`, plus `?channels=room:1,room:2`.
+
+A stream counts against the user's MAX_CONNECTIONS_PER_USER in the tenant,
+together with their WebSockets (429 `too_many_connections` beyond it), holds
+no database connection while it waits, and ends when the tenant is suspended,
+the user loses access, or the token or session that opened it is revoked.
 """
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import uuid
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import connections
 from django.http import StreamingHttpResponse
 
 from accounts.authentication import REQUEST_TOKEN_ATTR
+from accounts.services import session_credential
 from common.errors import ApplicationError, application_error_response
+from tenants.access import capability
 from tenants.context import current_tenant, tenant_sync_to_async
 from tenants.errors import TenantNotSpecified
 
+from . import presence
 from .channels import Channel, control_group
 from .eventlog import events_since, id_key, is_event_id
+from .housekeeping import housekeeper
 from .hub import Event, hub
-from .services import room_get_for_user
+from .services import credential_revoked, room_get_for_user
+
+logger = logging.getLogger(__name__)
 
 
 QUEUE_MAX = 1_000  # events a stream may fall behind before it is ended
@@ -34,6 +48,7 @@ def sse_message(event_id: str, frame: str) -> str:
     return f"id: {event_id}\nevent: {name}\ndata: {frame}\n\n"
 
 
+@capability("realtime")  # tenants.access: 403 feature_disabled when switched off (checked by the middleware)
 async def events_stream(request):
     tenant = getattr(request, "tenant", None)
     try:
@@ -58,9 +73,26 @@ async def events_stream(request):
     except ApplicationError as exc:
         return application_error_response(exc)
 
-    controls = [control_group(tenant.pk), control_group(tenant.pk, user.pk)]
-    response = StreamingHttpResponse(_stream(str(tenant.pk), channels, controls, last_id),
-                                     content_type="text/event-stream")
+    if token is not None:
+        credential = f"k{token.pk}"
+    else:
+        credential = session_credential(getattr(request.session, "session_key", "") or "")
+    conn = StreamConnection(str(tenant.pk), user.pk)
+    limit = settings.REALTIME["MAX_CONNECTIONS_PER_USER"]  # shared with the user's WebSockets
+    if not await sync_to_async(presence.connection_register, thread_sensitive=False)(
+            conn.tenant_id, conn.user_id, conn.conn_id, limit):
+        return application_error_response(ApplicationError(
+            "Too many live connections for this user.", code="too_many_connections", status=429,
+            details={"limit": limit}))
+    try:
+        # The stream never touches the database again: give back the request's
+        # connections (the middlewares' and the view's) now, not when it ends.
+        await sync_to_async(_database_connections_release)()
+    except BaseException:  # the client left meanwhile (cancelled): the slot goes back at once
+        await asyncio.shield(sync_to_async(conn.release, thread_sensitive=False)())
+        raise
+    controls = [control_group(tenant.pk), control_group(tenant.pk, user.pk), f"ctl.{credential}"]
+    response = EventStreamResponse(conn, _stream(conn, channels, controls, credential, last_id))
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response
@@ -93,18 +125,29 @@ async def _forward_controls(layer, channel_name: str, subscriber: StreamSubscrib
             return
 
 
-async def _stream(tenant_id: str, channels: set[str], controls: list[str], last_id: str):
+async def _stream(conn: "StreamConnection", channels: set[str], controls: list[str], credential: str,
+                  last_id: str):
+    tenant_id = conn.tenant_id
     layer = get_channel_layer()
-    channel_name = await layer.new_channel()
-    for group in controls:
-        await layer.group_add(group, channel_name)
     subscriber, events = StreamSubscriber(), hub()
-    for channel in channels:
-        await events.subscribe(tenant_id, channel, subscriber)
-    watcher = asyncio.create_task(_forward_controls(layer, channel_name, subscriber))
+    channel_name, watcher, joined = None, None, []
     heartbeat = settings.REALTIME["HEARTBEAT_SECONDS"]
     last_key = None
     try:
+        housekeeper().watch(conn)  # refreshes the slot while the stream lives
+        channel_name = await layer.new_channel()
+        for group in controls:
+            await layer.group_add(group, channel_name)
+            joined.append(group)
+        # Revoked after the request was authenticated, before the group was joined?
+        # (connections_close_for_credential remembers it before it sends the close.)
+        if await sync_to_async(credential_revoked, thread_sensitive=False)(credential):
+            return
+        for channel in channels:
+            await events.subscribe(tenant_id, channel, subscriber)
+        watcher = asyncio.create_task(_forward_controls(layer, channel_name, subscriber))
+        if _client_gone():
+            return
         yield "retry: 3000\n: connected\n\n"
         if last_id:
             replay = await sync_to_async(events_since)(tenant_id, last_id, channels)
@@ -115,7 +158,7 @@ async def _stream(tenant_id: str, channels: set[str], controls: list[str], last_
                 for event_id, frame in replay.frames:
                     last_key = id_key(event_id)
                     yield sse_message(event_id, frame)
-        while True:
+        while not _client_gone():
             try:
                 event = await asyncio.wait_for(subscriber.queue.get(), heartbeat)
             except asyncio.TimeoutError:
@@ -128,8 +171,73 @@ async def _stream(tenant_id: str, channels: set[str], controls: list[str], last_
             last_key = event.key
             yield sse_message(event.id, event.text)
     finally:
-        watcher.cancel()
+        if watcher is not None:
+            watcher.cancel()
+        housekeeper().unwatch(conn)
         for channel in channels:
             events.unsubscribe(tenant_id, channel, subscriber)
-        for group in controls:
-            await layer.group_discard(group, channel_name)
+        await asyncio.shield(_stream_release(conn, layer, channel_name, joined))
+
+
+class EventStreamResponse(StreamingHttpResponse):
+    """Gives the stream's slot back when Django closes the response — also
+    when the client left before the body started (the stream's own `finally`
+    never runs then)."""
+
+    def __init__(self, conn: "StreamConnection", stream) -> None:
+        super().__init__(stream, content_type="text/event-stream")
+        self.conn = conn
+
+    def close(self) -> None:
+        try:
+            self.conn.release()
+        except Exception:
+            logger.exception("SSE stream slot release failed")
+        super().close()
+
+
+def _client_gone() -> bool:
+    """Whether Django has cancelled this stream (its client left). A library
+    awaited during the set-up may swallow the CancelledError (seen with the
+    Redis clients when the client leaves right after the headers); the
+    task's pending cancellation count still tells, and the stream must end
+    rather than run on unseen, holding its slot."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+async def _stream_release(conn: "StreamConnection", layer, channel_name, groups: list[str]) -> None:
+    """Give back the slot and leave the groups; each step on its own."""
+    steps = [sync_to_async(conn.release, thread_sensitive=False)()]
+    steps += [layer.group_discard(group, channel_name) for group in groups]
+    for step in steps:
+        try:
+            await step
+        except Exception:
+            logger.exception("SSE stream clean-up step failed")
+
+
+class StreamConnection:
+    """A stream as the process's housekeeper sees it: a connection slot to
+    keep alive (its registration expires PRESENCE_TTL_SECONDS after the last
+    refresh, so a killed process's streams give their slots back), and
+    nothing to stall-check (the server's flow control does that)."""
+
+    def __init__(self, tenant_id: str, user_id: int) -> None:
+        self.tenant_id, self.user_id, self.conn_id = tenant_id, user_id, "sse-" + uuid.uuid4().hex
+
+    def stall_check(self, now: float) -> None:
+        pass
+
+    def presence_entry(self) -> presence.Entry:
+        return presence.Entry(self.tenant_id, self.user_id, self.conn_id, [])
+
+    def release(self) -> None:
+        """Give the slot back (idempotent)."""
+        presence.connection_unregister(self.tenant_id, self.user_id, self.conn_id)
+
+
+def _database_connections_release() -> None:
+    for connection in connections.all(initialized_only=True):
+        if connection.connection is not None and not connection.in_atomic_block:
+            connection.close()

@@ -93,3 +93,27 @@ async def test_logging_out_closes_the_sessions_sockets(asgi_server, world):
     await sock.recv_type("welcome")
     await sync_to_async(client.logout)()
     assert await sock.closed_with(timeout=1) == 4403
+
+
+async def test_a_ticket_issued_before_its_token_was_revoked_is_refused_4401(asgi_server, world):
+    from tests.realtime.client import api
+
+    ticket = await ticket_for(asgi_server, "acme.localhost", world["member_token"])
+    async with api(asgi_server, "localhost", world["member_token"]) as platform:
+        assert (await platform.delete("/api/auth/token")).status_code == 204
+    sock = await Socket.open(asgi_server, "acme.localhost", ticket=ticket)
+    assert await sock.closed_with() == 4401
+
+
+async def test_a_ticket_issued_to_a_session_that_logged_out_is_refused_4401(asgi_server, world):
+    def login_and_ticket():
+        client = Client(HTTP_HOST="acme.localhost")
+        client.force_login(world["member"])
+        response = client.post("/api/realtime/ticket")
+        assert response.status_code == 200, response.content
+        return client, response.json()["ticket"]
+
+    session, ticket = await sync_to_async(login_and_ticket)()
+    await sync_to_async(session.logout)()
+    sock = await Socket.open(asgi_server, "acme.localhost", ticket=ticket)
+    assert await sock.closed_with() == 4401

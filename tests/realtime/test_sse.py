@@ -108,3 +108,73 @@ async def test_sse_stops_its_work_when_the_client_goes_away(asgi_server, world):
             break
         await asyncio.sleep(0.1)
     assert redis_client().pubsub_numsub(pubsub_channel)[0][1] == 0
+
+
+async def test_sse_refuses_event_ids_redis_cannot_take_with_a_400(asgi_server, world):
+    import httpx
+
+    async with httpx.AsyncClient(base_url=asgi_server.url) as client:
+        for bad in ("99999999999999999999999-0", "18446744073709551616-0", "1-18446744073709551616",
+                    "1_0-0", " 12-0", "١٢-0", "-1"):
+            response = await client.get("/api/events", params={"last_event_id": bad}, headers={
+                "Host": "acme.localhost", "Authorization": f"Bearer {world['member_token']}"})
+            assert response.status_code == 400, (bad, response.text)
+            assert response.json()["error"]["code"] == "validation_error"
+
+
+async def test_sse_from_an_id_in_the_future_gets_a_reset_then_live_events(asgi_server, world):
+    import httpx
+
+    async with httpx.AsyncClient(base_url=asgi_server.url) as client:
+        async with await open_stream(client, "/api/events?last_event_id=18446744073709551615-0",
+                                     world["member_token"], "acme.localhost") as response:
+            assert response.status_code == 200
+            stream = SSE(response)
+            assert (await stream.next_event())["event"] == "reset"
+            await notify(world["acme"], world["member"], 1)
+            assert (await stream.next_event())["event"] == "notification.created"
+
+
+async def ended(stream: SSE, timeout: float = 2) -> bool:
+    """True once the server ends the stream (events before the end are skipped)."""
+    try:
+        while True:
+            await stream.next_event(timeout)
+    except StopAsyncIteration:
+        return True
+    except asyncio.TimeoutError:
+        return False
+
+
+async def test_revoking_the_token_ends_the_sse_streams_it_opened(asgi_server, world):
+    import httpx
+
+    async with httpx.AsyncClient(base_url=asgi_server.url) as client:
+        async with await open_stream(client, "/api/events", world["member_token"], "acme.localhost") as response:
+            assert response.status_code == 200
+            stream = SSE(response)
+            await asyncio.sleep(0.3)
+            revoked = await client.delete("/api/auth/token", headers={
+                "Host": "localhost", "Authorization": f"Bearer {world['member_token']}"})
+            assert revoked.status_code == 204
+            assert await ended(stream)
+
+
+async def test_logging_out_ends_the_sessions_sse_streams(asgi_server, world):
+    import httpx
+    from django.test import Client
+
+    def login():
+        client = Client(HTTP_HOST="acme.localhost")
+        client.force_login(world["member"])
+        return client
+
+    session = await sync_to_async(login)()
+    async with httpx.AsyncClient(base_url=asgi_server.url) as client:
+        async with client.stream("GET", "/api/events", timeout=10, headers={
+                "Host": "acme.localhost", "Cookie": f"sessionid={session.cookies['sessionid'].value}"}) as response:
+            assert response.status_code == 200
+            stream = SSE(response)
+            await asyncio.sleep(0.3)
+            await sync_to_async(session.logout)()
+            assert await ended(stream)
