@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dj_database_url
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -15,7 +16,14 @@ if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env")
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-secret-key-change-me-in-production-0123456789")
+# No public default outside DEBUG: `make run`/`make test` pass one they keep in .data/secret_key.
+_DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me-in-production-0123456789"
+SECRET_KEY = env("SECRET_KEY", default="") or (_DEV_SECRET_KEY if DEBUG else "")
+if not DEBUG and SECRET_KEY in ("", _DEV_SECRET_KEY):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set. Set it in the environment (50+ random characters, e.g. "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))'); `make run` and `make test` "
+        "generate a local one under .data/.")
 DATA_DIR = Path(env("PLATFORM_DATA_DIR", default=str(BASE_DIR / ".data" / "dev")))
 
 # --- hosts and tenancy ------------------------------------------------------
@@ -41,6 +49,7 @@ SHARED_APPS = [
     "django.contrib.admin",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc served from the package (no CDN)
     "channels",
     "django_q",
     "jobs",  # the job system: jobs, the queue, schedules (public: the broker spans tenants)
@@ -89,7 +98,7 @@ if DB_POOL:
     _db.setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
         "max_size": env.int("DB_POOL_MAX_SIZE", default=20),
-        "timeout": 10,
+        "timeout": env.float("DB_POOL_TIMEOUT", default=10),  # longest wait for a connection (then 503)
     }
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -122,6 +131,8 @@ CHANNEL_LAYERS = {
 
 # --- Django -----------------------------------------------------------------
 MIDDLEWARE = [
+    "common.exceptions.ApiErrorsAsJsonMiddleware",  # /api/ errors are JSON, whatever produced them
+    "common.body_limits.BodyLimitMiddleware",  # the ASGI door's path limits, also under WSGI/test client
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -131,6 +142,8 @@ MIDDLEWARE = [
     "tenants.middleware.TenantMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "common.exceptions.ApplicationErrorMiddleware",  # non-DRF views (login forms) answer our JSON errors
+    "common.exceptions.DatabaseUnavailableMiddleware",  # no pooled connection in time: 503, not 500
 ]
 TEMPLATES = [
     {
@@ -158,6 +171,16 @@ PASSWORD_HASHERS = env.list("PASSWORD_HASHERS", default=[
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ])
 AUTH_TOKEN_TTL_SECONDS = env.int("AUTH_TOKEN_TTL_SECONDS", default=7 * 24 * 3600)
+TENANTS_PER_USER = env.int("TENANTS_PER_USER", default=10)  # tenants a user may own (POST /api/tenants)
+# Every password check goes through this backend: the credential limits below hold on all of them.
+AUTHENTICATION_BACKENDS = ["accounts.backends.RateLimitedModelBackend"]
+# Failed password checks and signups in any sliding window, per account (email) and per client
+# address (IPv6: per /64), on all hosts together; over it: 429 rate_limited (accounts/credential_limits.py).
+AUTH_LIMITS = {
+    "WINDOW_SECONDS": env.int("AUTH_LIMIT_WINDOW_SECONDS", default=900),
+    "PER_ACCOUNT": env.int("AUTH_LIMIT_PER_ACCOUNT", default=10),
+    "PER_IP": env.int("AUTH_LIMIT_PER_IP", default=50),
+}
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("TIME_ZONE", default="UTC")
 USE_I18N = True
@@ -185,35 +208,55 @@ if AWS_STORAGE_BUCKET_NAME:
     }}  # credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (boto3's usual chain)
 # Multipart bodies are streamed here (next to the local storage: storing is a rename).
 FILE_UPLOAD_TEMP_DIR = env("FILE_UPLOAD_TEMP_DIR", default=str(DATA_DIR / "tmp"))
+# Every request body has a limit known before it is read (common/body_limits.py): uploads the
+# tenant's, /api/imports IMPORTS["MAX_BYTES"], any other body (JSON, forms) this. Over it: 413.
+REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES", default=1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BYTES  # Django's own check on non-file data agrees
 Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)  # Django's checks want it to exist
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=False)
+# Behind a reverse proxy (BEHIND_PROXY): the proxy's X-Forwarded-Proto says https, and the client
+# address is the NUM_PROXIES-th X-Forwarded-For entry from the right (common/proxies.py). Not behind
+# one, both headers are the client's to forge and are ignored.
+BEHIND_PROXY = env.bool("BEHIND_PROXY", default=False)
+NUM_PROXIES = max(1, env.int("NUM_PROXIES", default=1)) if BEHIND_PROXY else 0
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
+# Served over HTTPS (default: when behind a proxy): secure cookies, HSTS and a redirect of plain
+# HTTP (cookiecutter-django's production settings), the probes exempt (load balancers speak HTTP).
+SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=BEHIND_PROXY)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=SESSION_COOKIE_SECURE)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60) if SESSION_COOKIE_SECURE else 0  # raise once proven
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)  # tenants are subdomains
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+CSRF_FAILURE_VIEW = "common.exceptions.csrf_failure"  # 403 csrf_failed in the JSON shape (HTML for admin)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[
+    f"https://{BASE_DOMAIN}", f"https://*.{BASE_DOMAIN}",
+] if SESSION_COOKIE_SECURE else [
     f"http://{BASE_DOMAIN}:{PORT}", f"http://*.{BASE_DOMAIN}:{PORT}",
 ])
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_PROXY", default=False) else None
 LOGIN_URL = "/api-auth/login/"
 
 # --- the API ----------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.BearerTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "accounts.authentication.SessionAuthentication",  # DRF's, CSRF refusals as 403 csrf_failed
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
+        "common.renderers.BrowsableAPIRenderer",  # HTML for browsers, except errors: always JSON
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser",
+    "DEFAULT_PARSER_CLASSES": ["common.parsers.JSONParser",  # bad JSON of any depth: 400 malformed_request
                                "rest_framework.parsers.FormParser",
                                "rest_framework.parsers.MultiPartParser"],
     "DEFAULT_PAGINATION_CLASS": "common.pagination.PagePagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "common.schema.PlatformAutoSchema",  # pagination, errors, bearer auth
     "EXCEPTION_HANDLER": "common.exceptions.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "tenants.throttling.UserRateThrottle",
@@ -225,6 +268,7 @@ REST_FRAMEWORK = {
         "anon": env("THROTTLE_ANON_RATE", default="300/min"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "NUM_PROXIES": NUM_PROXIES,  # DRF's own get_ident: the same trusted-proxy rule as common/proxies.py
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SaaS platform API",
@@ -235,6 +279,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_URLCONF": "config.urls_schema",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",  # the docs work offline: assets from drf-spectacular-sidecar
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"TenantStatusEnum": "tenants.models.Tenant.Status"},
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "common.schema.document_event_stream"],  # GET /api/events (SSE)
 }
 
 # --- real-time ---------------------------------------------------------------
@@ -305,8 +355,11 @@ EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # seconds; a hung SMTP server fails the attempt
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default=f"noreply@{BASE_DOMAIN}")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+PLATFORM_NAME = env("PLATFORM_NAME", default="SaaS platform")  # the sender of the platform's own emails (signup)
 EMAILS = {
     "MAX_RECIPIENTS": 50,
+    # POST /api/send-email: recipients per tenant per UTC day (429 email_quota_exceeded above it).
+    "RECIPIENTS_PER_TENANT_PER_DAY": env.int("EMAIL_RECIPIENTS_PER_TENANT_PER_DAY", default=200),
     # Before the 2nd of 5 attempts; doubles each time (1, 2, 4, 8 min: a 15-minute SMTP outage is ridden out).
     "RETRY_BACKOFF_SECONDS": env.float("EMAIL_RETRY_BACKOFF_SECONDS", default=60),
 }
@@ -337,6 +390,10 @@ UPLOADS = {
     # is processed by the `uploads.image_process` job (202) instead of in the request (201).
     # 12 Mpx keeps a 4000×3000 photo (~55 ms) in the request.
     "IMAGE_INLINE_MAX_PIXELS": env.int("UPLOADS_IMAGE_INLINE_MAX_PIXELS", default=12_000_000),
+    # An image whose pixels decoded (width × height × bands × bytes per band; a JPEG at the
+    # scale it is decoded at) exceed this is refused (422 invalid_image, too_many_bytes),
+    # whatever its pixel count: 16-bit and alpha bands multiply the pixel limit (uploads/images.py).
+    "IMAGE_MAX_DECODED_MB": env.int("UPLOADS_IMAGE_MAX_DECODED_MB", default=128),
     "ABANDONED_AFTER_SECONDS": 3600,  # presigns never confirmed, files stuck pending: removed after this
 }
 JOBS_TASK_MODULES = [*JOBS_TASK_MODULES, "uploads.tasks"]

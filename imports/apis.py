@@ -14,6 +14,7 @@ from .services import MANAGERS, members_import_request
 
 
 class ImportApi(TenantApi):
+    capability = "jobs"  # tenants.access: an import is a job
     parser_classes = [MultiPartParser]
 
     @extend_schema(

@@ -8,6 +8,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
+from common.negotiation import DownloadNegotiation
 from common.pagination import PagePagination
 from realtime.apis import TenantApi
 from tenants.errors import InsufficientRole
@@ -36,6 +37,8 @@ class ReportsApi(TenantApi):
 
 
 class ReportListApi(ReportsApi):
+    capability = {"POST": "jobs"}  # tenants.access: a report is built by a job
+
     @extend_schema(responses=ReportOutputSerializer(many=True), tags=["reports"])
     def get(self, request):
         paginator = PagePagination()
@@ -61,6 +64,8 @@ class ReportDetailApi(ReportsApi):
 
 
 class ReportDownloadApi(ReportsApi):
+    content_negotiation_class = DownloadNegotiation  # `Accept: text/csv` is not a 406
+
     @extend_schema(responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY)}, tags=["reports"],
                    description="The CSV, as an attachment; 409 report_not_ready before it is built.")
     def get(self, request, report_id):

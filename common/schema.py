@@ -1,0 +1,209 @@
+"""The OpenAPI schema, made to tell the truth about what the API answers.
+
+drf-spectacular reads most of it from the views. Three things it cannot see,
+added here in one place (DEFAULT_SCHEMA_CLASS) rather than in every view:
+
+- Pagination. The list views are APIViews that call a paginator by hand, so
+  spectacular documents a bare array. Here a list response of an APIView (a
+  `many=True` serializer) is paginated by the view's `pagination_class`, else by
+  DEFAULT_PAGINATION_CLASS — the rule the list views follow.
+- Errors. Every 4xx/5xx is `Error` ({"error": {code, message, details}}); each
+  operation documents the statuses it can answer: those every request can meet
+  (malformed input, unknown tenant, rate limits, overload), those of
+  authentication, of request bodies, and the view's own (`VIEW_ERRORS`).
+- Bearer tokens (`Authorization: Bearer <token>`) and the session cookie, as security
+  schemes; the X-Tenant-ID header on the tenant hosts' operations.
+"""
+from __future__ import annotations
+
+import functools
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers
+from rest_framework.settings import api_settings
+
+BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+# What each status means on every route, with the codes it carries there.
+STATUS_TEXT = {
+    400: "Bad request: `malformed_request`, `validation_error` (details name the fields), "
+         "`tenant_not_specified`, `tenant_mismatch`.",
+    401: "Not authenticated: `not_authenticated`, `authentication_failed`, `token_invalid`, "
+         "`token_expired`, `token_revoked`.",
+    403: "Forbidden: `permission_denied`, `not_a_member`, `insufficient_role`, `tenant_suspended`, "
+         "`feature_disabled`.",
+    404: "Not found: `not_found`, `tenant_not_found` (unknown tenant host or X-Tenant-ID).",
+    409: "Conflict with the current state.",
+    413: "Body too large: `request_too_large`.",
+    415: "Unsupported media type: `unsupported_media_type`.",
+    422: "The content was read and refused.",
+    429: "Rate limited: `rate_limited` (details.retry_after, header Retry-After).",
+    503: "Temporarily unavailable: `service_unavailable` (try again shortly).",
+}
+
+_UPLOAD = {400: "`file_missing`, `file_empty`, `filename_invalid`", 403: "`storage_quota_exceeded`",
+           413: "`file_too_large`", 415: "`file_type_not_allowed`, `file_type_mismatch`",
+           422: "`malware_detected`", 503: "`scanner_unavailable`"}
+
+# A view's own codes, "<module>.<View>.<method>" → {status: codes}: beyond the common ones above.
+VIEW_ERRORS: dict[str, dict[int, str]] = {
+    # Signup never says whether an address is taken (202 either way; the address is told by email).
+    "accounts.apis.SignupApi.post": {429: "`rate_limited`: too many signups for this address or from this client "
+                                          "(details.retry_after, header Retry-After)"},
+    "accounts.apis.TokenApi.post": {401: "`invalid_credentials`",
+                                    429: "`rate_limited`: too many failed logins for this account or from this "
+                                         "client, on all hosts together (details.retry_after, header Retry-After)"},
+    "tenants.apis.TenantListCreateApi.post": {400: "`slug_reserved`", 403: "`tenant_limit_reached`",
+                                              409: "`slug_taken`"},
+    "tenants.apis.TenantMembersApi.post": {404: "`user_not_found`", 409: "`already_member`"},
+    "tenants.apis.TenantMemberDetailApi.patch": {404: "`member_not_found`", 409: "`last_owner`"},
+    "tenants.apis.TenantMemberDetailApi.delete": {404: "`member_not_found`", 409: "`last_owner`"},
+    "jobs.apis.JobListApi.post": {400: "`task_unknown`, `payload_invalid`, `schedule_invalid`"},
+    "jobs.apis.JobDetailApi.get": {404: "`job_not_found`"},
+    "jobs.apis.JobRetryApi.post": {404: "`job_not_found`", 409: "`job_not_failed`"},
+    "jobs.apis.JobCancelApi.post": {404: "`job_not_found`", 409: "`job_not_cancellable`"},
+    "reports.apis.ReportListApi.post": {400: "`report_kind_unknown`, `report_params_invalid`"},
+    "reports.apis.ReportDetailApi.get": {404: "`report_not_found`"},
+    "reports.apis.ReportDownloadApi.get": {404: "`report_not_found`", 409: "`report_not_ready`"},
+    "imports.apis.ImportApi.post": {400: "`file_missing`, `csv_header_invalid`, `csv_empty`",
+                                    413: "`file_too_large`, `csv_too_many_rows`", 415: "`file_type_unsupported`"},
+    "emails.apis.SendEmailApi.post": {400: "`template_unknown`", 429: "`email_quota_exceeded`"},
+    "realtime.apis.RoomMembersApi.post": {404: "`room_not_found`, `member_not_found`"},
+    "realtime.apis.RoomMessagesApi.get": {404: "`room_not_found`"},
+    "realtime.apis.RoomMessagesApi.post": {404: "`room_not_found`"},
+    "realtime.apis.RoomPresenceApi.get": {404: "`room_not_found`"},
+    "realtime.apis.NotificationReadApi.post": {404: "`notification_not_found`"},
+    "uploads.apis.UploadApi.post": _UPLOAD,
+    "uploads.apis.UploadMultipleApi.post": {**_UPLOAD, 400: _UPLOAD[400] + ", `too_many_files`, `files_invalid`"},
+    "uploads.apis.UploadImageApi.post": {**_UPLOAD, 422: "`malware_detected`, `invalid_image`"},
+    "uploads.apis.PresignApi.post": {k: v for k, v in _UPLOAD.items() if k in (400, 403, 413, 415)},
+    "uploads.apis.DirectUploadApi.post": {400: "`file_missing`, `file_empty`", 403: "`upload_url_invalid`",
+                                          409: "`upload_already_received`"},
+    "uploads.apis.ConfirmApi.post": {**_UPLOAD, 404: "`upload_not_found`", 409: "`upload_already_confirmed`"},
+    "uploads.apis.FileDetailApi.get": {404: "`file_not_found`"},
+    "uploads.apis.FileDetailApi.delete": {404: "`file_not_found`"},
+    "uploads.apis.FileDownloadApi.get": {404: "`file_not_found`"},
+}
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable, machine-readable: `<entity>_<problem>`.")
+    message = serializers.CharField(help_text="For humans; may change.")
+    details = serializers.DictField(help_text="Context: the fields of a validation error, limits, ids.")
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every 4xx/5xx of the platform, over HTTP."""
+
+    error = ErrorDetailSerializer()
+
+
+TENANT_HEADER = OpenApiParameter(
+    "X-Tenant-ID", str, OpenApiParameter.HEADER, required=False,
+    description="The tenant (slug or id) when the host does not name one, e.g. on the platform host. "
+                "On a tenant host it must name that tenant (else 400 `tenant_mismatch`).")
+
+
+@functools.cache
+def tenant_views() -> frozenset[type]:
+    """The views of tenant hosts' own routes (config.urls_tenants.tenant_api)."""
+    from config.urls_tenants import tenant_api
+
+    return frozenset(pattern.callback.cls for pattern in tenant_api if hasattr(pattern.callback, "cls"))
+
+
+class PlatformAutoSchema(AutoSchema):
+    def get_override_parameters(self):
+        parameters = super().get_override_parameters()
+        if type(self.view) in tenant_views():
+            parameters = [TENANT_HEADER, *parameters]
+        return parameters
+
+    def _get_paginator(self):
+        pagination_class = getattr(self.view, "pagination_class", None) or api_settings.DEFAULT_PAGINATION_CLASS
+        return pagination_class() if pagination_class else None
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        own = self.view_errors()
+        for status in sorted(self.error_statuses() | set(own)):
+            text = STATUS_TEXT[status] + (f" Here also: {own[status]}." if status in own else "")
+            responses.setdefault(str(status), self._get_response_for_code(
+                ErrorSerializer, str(status), media_types=["application/json"]) | {"description": text})
+        return responses
+
+    def view_errors(self) -> dict[int, str]:
+        view = type(self.view)
+        return VIEW_ERRORS.get(f"{view.__module__}.{view.__qualname__}.{self.method.lower()}", {})
+
+    def error_statuses(self) -> set[int]:
+        # Every request: its tenant is resolved (400/404, 403 suspended or feature off), a
+        # bearer token sent is checked (401, also on anonymous routes), the database may be busy.
+        statuses = {400, 401, 403, 404, 503}
+        if self.view.get_throttles():
+            statuses.add(429)
+        if self.method in BODY_METHODS:
+            statuses.add(413)  # the body limit holds before any body is read
+            if self.get_request_serializer() is not None:
+                statuses.add(415)
+        return statuses
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "accounts.authentication.BearerTokenAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return build_bearer_security_scheme_object(header_name="Authorization", token_prefix="Bearer")
+
+
+class SessionScheme(OpenApiAuthenticationExtension):
+    """The session cookie (browsers, /api-auth/login/); unsafe methods also need the CSRF token."""
+
+    target_class = "accounts.authentication.SessionAuthentication"
+    name = "cookieAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "cookie", "name": "sessionid"}
+
+
+def document_event_stream(result, generator, request, public):
+    """POSTPROCESSING_HOOKS: GET /api/events (Server-Sent Events) is a plain async Django
+    view, which spectacular does not see; documented here like the others."""
+    error = {"$ref": "#/components/schemas/Error"}
+
+    def fails(status: int, own: str = "") -> dict:
+        text = STATUS_TEXT[status] + (f" Here also: {own}." if own else "")
+        return {"description": text, "content": {"application/json": {"schema": error}}}
+
+    result["paths"]["/api/events"] = {"get": {
+        "operationId": "events_stream",
+        "tags": ["realtime"],
+        "description": "Server-Sent Events (tenant hosts): the user's channel and `tenant`, plus rooms in "
+                       "`channels`. `id:`/`event:` lines, a heartbeat comment every REALTIME_HEARTBEAT_SECONDS; Last-Event-ID (header "
+                       "or `last_event_id`) replays what was missed. Counts against the user's live "
+                       "connections in the tenant, with their WebSockets.",
+        "parameters": [
+            {"in": "query", "name": "channels", "schema": {"type": "string"}, "required": False,
+             "description": "Comma-separated `room:<id>` channels (rooms the user may read)."},
+            {"in": "query", "name": "last_event_id", "schema": {"type": "string"}, "required": False,
+             "description": "Resume after this event id (`<ms>-<seq>`)."},
+            {"in": "header", "name": "Last-Event-ID", "schema": {"type": "string"}, "required": False},
+            {"in": "header", "name": "X-Tenant-ID", "schema": {"type": "string"}, "required": False,
+             "description": TENANT_HEADER.description},
+        ],
+        "security": [{"bearerAuth": []}, {"cookieAuth": []}],
+        "responses": {
+            "200": {"description": "The stream (never ends by itself).",
+                    "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+            "400": fails(400, "`invalid_channel`"), "401": fails(401), "403": fails(403),
+            "404": fails(404, "`room_not_found`"), "429": fails(429, "`too_many_connections`"), "503": fails(503),
+        },
+    }}
+    result["paths"] = dict(sorted(result["paths"].items()))
+    return result
