@@ -12,7 +12,7 @@ the upload handler's file once, with uvicorn's flow control as backpressure
 
 Every other request (no body, JSON, forms, chunked bodies without a
 Content-Length, which Django's multipart parser cannot read anyway, and which
-uploads/asgi.py cuts off at the limit) keeps Django's path unchanged.
+common/body_limits.py cuts off at the limit) keeps Django's path unchanged.
 
 While such a body is unread:
 - Django's `listen_for_disconnect`, started next to the view, must not take
@@ -28,11 +28,14 @@ While such a body is unread:
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from asgiref.sync import AsyncToSync, SyncToAsync
 from django.core.exceptions import BadRequest
 from django.core.handlers.asgi import ASGIHandler
 from django.db import connections
+
+logger = logging.getLogger(__name__)
 
 STREAMED_CONTENT_TYPES = (b"multipart/form-data",)
 
@@ -61,7 +64,7 @@ def body_streams(scope) -> bool:
         return False
 
 
-def _database_connections_release() -> None:
+def database_connections_release() -> None:
     """Give back this thread's open connections that no transaction needs (to the pool)."""
     for connection in connections.all(initialized_only=True):
         if connection.connection is not None and not connection.in_atomic_block:
@@ -115,7 +118,7 @@ class StreamedBody:
                 pass
             else:
                 raise RuntimeError("A streamed request body is read from sync code, not on the event loop.")
-            _database_connections_release()
+            database_connections_release()
             target = -1 if size < 0 else max(size, self.read_ahead)
             if getattr(SyncToAsync.threadlocal, "main_event_loop", None) is self._loop:
                 # A sync_to_async thread of this loop (the view's): asgiref's bridge, which
@@ -161,6 +164,14 @@ class StreamedBody:
         self._buffer = bytearray()
 
 
+async def _request_end_run(callbacks) -> None:
+    for callback in callbacks:
+        try:
+            await SyncToAsync(callback, thread_sensitive=False)()
+        except Exception:
+            logger.exception("request-end callback failed")
+
+
 class _StreamingReceive:
     """The request's `receive`, marked for streaming; holds its StreamedBody."""
 
@@ -172,11 +183,29 @@ class _StreamingReceive:
         return self.receive()
 
 
+REQUEST_END = "saas.request_end"  # scope key: callables run once the request is over, however it ended
+
+
+def at_request_end(request, callback) -> None:
+    """Run `callback` (sync, idempotent) when the ASGI request is over — also when the
+    client left while the view was still making the response: Django then drops that
+    response unsent and never calls its close(). Without an ASGI scope (test client,
+    WSGI) Django always closes the response, so nothing is needed."""
+    scope = getattr(request, "scope", None)
+    if isinstance(scope, dict):
+        scope.setdefault(REQUEST_END, []).append(callback)
+
+
 class StreamingASGIHandler(ASGIHandler):
     async def handle(self, scope, receive, send):
         if body_streams(scope):
             receive = _StreamingReceive(receive)
-        await super().handle(scope, receive, send)
+        try:
+            await super().handle(scope, receive, send)
+        finally:
+            callbacks = scope.pop(REQUEST_END, [])
+            if callbacks:
+                await asyncio.shield(_request_end_run(callbacks))
 
     async def read_body(self, receive):
         if isinstance(receive, _StreamingReceive):

@@ -1,7 +1,7 @@
 """Headers that say who and where come once (ASGI, in front of Django and the consumers).
 
 Two `Host` headers are a 400 over HTTP (Django's host check), but a WebSocket upgrade took the
-first one (tenants/asgi.py reads the first of each header) and was accepted; two `X-Tenant-ID`,
+first one (the ASGI readers take the first of each header: scope_header) and was accepted; two `X-Tenant-ID`,
 `Authorization` or `Origin` headers were likewise read differently by different readers (the
 first, or all joined with commas). A request carrying one of these twice is refused here, the
 same way for both protocols: `400 header_duplicated`, {"header": name}; a WebSocket upgrade
@@ -10,11 +10,18 @@ close code 4400 from a server without it.
 """
 from __future__ import annotations
 
-import json
-
-from .errors import error_body
+from .asgi_responses import error_body_bytes, http_error_send, websocket_refuse
 
 SINGLE_VALUED = (b"host", b"x-tenant-id", b"authorization", b"origin")
+
+
+def scope_header(scope, name: bytes) -> str | None:
+    """The value of header `name` (lower case) in an ASGI scope; None when absent.
+    Of SINGLE_VALUED there is at most one (SingleValuedHeaders refused the rest)."""
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return None
 
 
 def header_duplicated(scope) -> str | None:
@@ -36,18 +43,13 @@ class SingleValuedHeaders:
         name = header_duplicated(scope) if scope["type"] in ("http", "websocket") else None
         if name is None:
             return await self.app(scope, receive, send)
-        body = json.dumps(error_body("header_duplicated", f"The {name} header was sent more than once.",
-                                     {"header": name})).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        message, details = f"The {name} header was sent more than once.", {"header": name}
         if scope["type"] == "http":
-            await send({"type": "http.response.start", "status": 400,
-                        "headers": [*headers, (b"connection", b"close")]})
-            await send({"type": "http.response.body", "body": body})
+            await http_error_send(send, 400, "header_duplicated", message, details)
         elif "websocket.http.response" in scope.get("extensions", {}):
+            body, headers = error_body_bytes("header_duplicated", message, details)
             await receive()  # websocket.connect
             await send({"type": "websocket.http.response.start", "status": 400, "headers": headers})
             await send({"type": "websocket.http.response.body", "body": body})
         else:
-            from tenants.asgi import websocket_refuse
-
             await websocket_refuse(receive, send, 4400, "header_duplicated")

@@ -3,7 +3,7 @@
 Every endpoint has one, from its path alone or (uploads) its host's tenant:
 
 - upload paths (POST): the tenant's `max_upload_mb` × the files the path takes, plus framing
-  (uploads/asgi.py) → `413 file_too_large`;
+  (uploads/asgi.py: upload_limit) → `413 file_too_large`;
 - `/api/imports`: IMPORTS["MAX_BYTES"] plus framing → `413 file_too_large`;
 - everything else (JSON, forms, any content type): REQUEST_MAX_BYTES (1 MiB) →
   `413 request_too_large`.
@@ -17,12 +17,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE is the same REQUEST_MAX_BYTES, so Django's own check
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from .errors import error_body, error_response
+from .asgi_responses import http_error_send
+from .errors import error_response
 
 FRAMING = 64 * 1024  # multipart boundaries, part headers, form fields
 
@@ -33,9 +33,6 @@ class BodyLimit:
     code: str = "request_too_large"
     message: str = "The request body is larger than this endpoint accepts."
     details: dict = field(default_factory=dict)
-
-    def body(self) -> dict:
-        return error_body(self.code, self.message, self.details)
 
 
 def request_limit() -> BodyLimit:
@@ -106,11 +103,7 @@ class RequestBodyLimit:
 
 
 async def refuse(send, limit: BodyLimit) -> None:
-    body = json.dumps(limit.body()).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
-    await send({"type": "http.response.body", "body": body})
+    await http_error_send(send, 413, limit.code, limit.message, limit.details)
 
 
 class BodyLimitMiddleware:

@@ -26,6 +26,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from accounts.services import session_credential
+from common.asgi_headers import scope_header
 from common.errors import ApplicationError
 from common.exceptions import database_unavailable
 from tenants.context import tenant_sync_to_async
@@ -100,20 +101,14 @@ class RealtimeConsumer(EventDelivery, AsyncWebsocketConsumer):
     def _origin_allowed(self) -> bool:
         """Browsers send Origin: it must be this host or one of the tenant's
         frontend_origins. Clients that send none (servers, scripts) pass."""
-        origin = self._header(b"origin")
+        origin = scope_header(self.scope, b"origin")
         if not origin:
             return True
         parts = urlsplit(origin)
-        if parts.netloc.lower() == (self._header(b"host") or "").lower():
+        if parts.netloc.lower() == (scope_header(self.scope, b"host") or "").lower():
             return True
         allowed = settings_effective(self.tenant.settings)["frontend_origins"]
         return f"{parts.scheme}://{parts.netloc}".lower() in allowed
-
-    def _header(self, name: bytes) -> str | None:
-        for key, value in self.scope.get("headers", []):
-            if key == name:
-                return value.decode("latin-1")
-        return None
 
     async def _authenticate(self):
         """(user, credential) from a one-time ticket or the session cookie.

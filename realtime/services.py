@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.services import session_credential, token_credential
 from common.errors import ApplicationError, NotFound
 from common.redis import redis_client, tenant_key
 
@@ -83,10 +84,8 @@ def ticket_issue(*, tenant, user, token_id: int | None = None, session_key: str 
     token, else a session) so that revoking that credential voids it."""
     ticket = secrets.token_urlsafe(24)
     if token_id:
-        credential = f"k{token_id}"
+        credential = token_credential(token_id)
     elif session_key:
-        from accounts.services import session_credential
-
         credential = session_credential(session_key)
     else:
         credential = f"u{user.pk}"
@@ -108,7 +107,7 @@ def ticket_credential(grant: dict) -> str:
     """How connections opened with this ticket are named (their `ctl.<credential>` group)."""
     if grant.get("credential"):
         return grant["credential"]
-    return f"k{grant['token']}" if grant.get("token") else f"u{grant['user']}"
+    return token_credential(grant["token"]) if grant.get("token") else f"u{grant['user']}"
 
 
 def ticket_grant_user(grant: dict):

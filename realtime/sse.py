@@ -20,11 +20,11 @@ import uuid
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import connections
 from django.http import StreamingHttpResponse
 
 from accounts.authentication import REQUEST_TOKEN_ATTR
-from accounts.services import session_credential
+from accounts.services import session_credential, token_credential
+from common.asgi import at_request_end, database_connections_release
 from common.errors import ApplicationError, application_error_response
 from tenants.access import capability
 from tenants.context import current_tenant, tenant_sync_to_async
@@ -74,7 +74,7 @@ async def events_stream(request):
         return application_error_response(exc)
 
     if token is not None:
-        credential = f"k{token.pk}"
+        credential = token_credential(token.pk)
     else:
         credential = session_credential(getattr(request.session, "session_key", "") or "")
     conn = StreamConnection(str(tenant.pk), user.pk)
@@ -84,10 +84,13 @@ async def events_stream(request):
         return application_error_response(ApplicationError(
             "Too many live connections for this user.", code="too_many_connections", status=429,
             details={"limit": limit}))
+    # The slot goes back when the request is over, even if Django drops this response unsent
+    # (the client left while the view ran: then neither the stream nor close() ever runs).
+    at_request_end(request, conn.release)
     try:
         # The stream never touches the database again: give back the request's
         # connections (the middlewares' and the view's) now, not when it ends.
-        await sync_to_async(_database_connections_release)()
+        await sync_to_async(database_connections_release)()
     except BaseException:  # the client left meanwhile (cancelled): the slot goes back at once
         await asyncio.shield(sync_to_async(conn.release, thread_sensitive=False)())
         raise
@@ -235,9 +238,3 @@ class StreamConnection:
     def release(self) -> None:
         """Give the slot back (idempotent)."""
         presence.connection_unregister(self.tenant_id, self.user_id, self.conn_id)
-
-
-def _database_connections_release() -> None:
-    for connection in connections.all(initialized_only=True):
-        if connection.connection is not None and not connection.in_atomic_block:
-            connection.close()

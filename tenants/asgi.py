@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from channels.db import database_sync_to_async
 
+from common.asgi_headers import scope_header
+from common.asgi_responses import websocket_refuse
 from common.errors import ApplicationError
 
 from .context import current_tenant
@@ -16,21 +18,6 @@ from .resolution import tenant_resolve
 # WebSocket close codes (documented in the README): 4400 bad request,
 # 4401 unauthenticated, 4403 forbidden, 4404 no such tenant.
 CLOSE_FOR_STATUS = {400: 4400, 401: 4401, 403: 4403, 404: 4404}
-
-
-def _header(scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", []):
-        if key == name:
-            return value.decode("latin-1")
-    return None
-
-
-async def websocket_refuse(receive, send, code: int, reason: str) -> None:
-    """Accept, then close with our code: a close before accept reaches the
-    client only as a bare HTTP 403, and the code (and reason) would be lost."""
-    await receive()  # websocket.connect
-    await send({"type": "websocket.accept"})
-    await send({"type": "websocket.close", "code": code, "reason": reason})
 
 
 class TenantASGIMiddleware:
@@ -42,8 +29,8 @@ class TenantASGIMiddleware:
             return await self.inner(scope, receive, send)
         try:
             resolution = await database_sync_to_async(tenant_resolve)(
-                host=_header(scope, b"host") or "",
-                header_ref=_header(scope, b"x-tenant-id"),
+                host=scope_header(scope, b"host") or "",
+                header_ref=scope_header(scope, b"x-tenant-id"),
             )
         except ApplicationError as exc:
             await websocket_refuse(receive, send, CLOSE_FOR_STATUS.get(exc.status, 4400), exc.code)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from common import proxies
+from common.proxies import client_ip  # the trusted-proxy rule
 
 from .models import AuditEvent, Tenant
 
@@ -23,11 +23,6 @@ class Actor:
 
 
 SYSTEM = Actor()
-
-
-def client_ip(request) -> str | None:
-    """The trusted-proxy rule of common/proxies.py (the leftmost X-Forwarded-For entry is the client's to write)."""
-    return proxies.client_ip(request)
 
 
 def audit_record(*, tenant: Tenant | None, actor: Actor, action: str, target: str = "",

@@ -17,6 +17,7 @@ from __future__ import annotations
 from channels.db import database_sync_to_async
 from django.conf import settings
 
+from common.asgi_headers import scope_header
 from common.body_limits import FRAMING, BodyLimit
 
 PLATFORM_MAX_MB = 1024  # the largest `max_upload_mb` a tenant may set (tenants/settings_schema.py)
@@ -45,10 +46,15 @@ def is_upload_path(path: str) -> bool:
 
 async def upload_limit(scope) -> BodyLimit | None:
     """The body limit of an upload (a POST to an upload path); None for any other request."""
+    from common.asgi import body_streams
+
     files = _files_per_body(scope.get("path", "")) if scope["method"] == "POST" else None
-    if files is None:
+    if files is None or not body_streams(scope):
+        # Not an upload, or a body no upload view can take as a file (not multipart, or
+        # without a Content-Length: Django would read it whole, to a temporary file, before
+        # any view runs): the request limit, like any other endpoint.
         return None
-    host = dict(scope.get("headers", [])).get(b"host", b"").decode("latin-1")
+    host = scope_header(scope, b"host") or ""
     max_mb = await database_sync_to_async(_host_limit_mb)(host)
     return BodyLimit(files * max_mb * 1024 * 1024 + FRAMING, "file_too_large",
                      "The file is larger than this tenant accepts.", {"max_bytes": max_mb * 1024 * 1024})

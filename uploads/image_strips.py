@@ -12,9 +12,16 @@ Up/Average/Paeth filters refer to. Each decoded strip is box-reduced (Image.redu
 by the same integer factor and pasted into the reduced image: strips of a height
 divisible by the factor make exactly the boxes a whole-image reduce makes.
 
-Memory: one strip (~STRIP_BYTES of raw rows, a few copies of it) and the reduced
-image, which is under (2 × max_side)² pixels: about 40 MB at max_side 800,
-whatever the size of the PNG.
+Memory: one strip (at most STRIP_BYTES of raw rows, a few copies of it) and the
+reduced image, which is under (2 × max_side)² pixels: about 40 MB at max_side 800,
+whatever the size of the PNG. A strip holds at least one box's rows (the reduce
+factor): a PNG so wide that those rows alone pass STRIP_BYTES is not taken here
+(strips_possible), and is decoded whole under the smaller whole-decode bound.
+
+Each strip's first row is filtered against the previous strip's last row as
+Pillow re-encodes it, which is the file's own row only where every bit of it is
+a pixel: a 1-bit PNG whose rows end mid-byte (the padding bits are the encoder's
+to choose, and an Up/Average/Paeth filter carries them into pixels) is not taken.
 """
 from __future__ import annotations
 
@@ -29,9 +36,9 @@ from PIL import Image
 
 STRIP_BYTES = 4 * 1024 * 1024  # raw (inflated) bytes of rows per strip
 READ_BYTES = 256 * 1024  # compressed bytes read at a time
-# Pillow modes whose pixels give back the file's raw row bytes exactly (tobytes with
-# the tile's rawmode): the previous row must be re-encoded losslessly.
-STRIP_RAWMODES = frozenset({"1", "L", "LA", "RGB", "RGBA", "P", "I;16B"})
+# The tile rawmodes whose pixels give back the file's raw row bytes exactly (tobytes
+# with that rawmode: the previous row must be re-encoded losslessly), with their bits per pixel.
+STRIP_RAWMODES = {"1": 1, "L": 8, "LA": 16, "RGB": 24, "RGBA": 32, "P": 8, "I;16B": 16}
 _CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # PNG colour type -> samples per pixel
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -47,11 +54,19 @@ class Reduced:
     exif: bytes | None  # an eXIf chunk, wherever it was (Pillow looks for it only by loading all pixels)
 
 
-def strips_possible(im: Image.Image) -> bool:
-    """A single-frame, non-interlaced PNG whose rows Pillow decodes losslessly."""
-    return (im.format == "PNG" and len(im.tile) == 1 and im.tile[0].args in STRIP_RAWMODES
+def strips_possible(im: Image.Image, target: tuple[int, int]) -> bool:
+    """A single-frame, non-interlaced PNG whose rows Pillow decodes losslessly, and
+    whose strips, reduced to `target`, stay within STRIP_BYTES (see the module's doc)."""
+    if not (im.format == "PNG" and len(im.tile) == 1 and im.tile[0].args in STRIP_RAWMODES
             and im.tile[0].extents == (0, 0, *im.size) and getattr(im, "n_frames", 1) == 1
-            and not im.info.get("interlace"))
+            and not im.info.get("interlace")):
+        return False
+    width = im.size[0]
+    bits = STRIP_RAWMODES[im.tile[0].args]
+    if width * bits % 8:
+        return False  # rows end mid-byte: the padding bits cannot be re-encoded as they were
+    _, fy = reduce_factor(im.size, target)
+    return fy * (width * bits // 8 + 1) <= STRIP_BYTES
 
 
 def reduce_factor(size: tuple[int, int], target: tuple[int, int]) -> tuple[int, int]:
@@ -70,7 +85,7 @@ def png_reduce_in_strips(fp: IO[bytes], im: Image.Image, target: tuple[int, int]
     ihdr = walker.ihdr
     bits, colour = ihdr[8], ihdr[9]
     row_bytes = math.ceil(width * bits * _CHANNELS[colour] / 8)
-    rows_per_strip = max(fy, (STRIP_BYTES // (row_bytes + 1)) // fy * fy)
+    rows_per_strip = max(fy, (STRIP_BYTES // (row_bytes + 1)) // fy * fy)  # >= fy rows: strips_possible
     strip_bytes = rows_per_strip * (row_bytes + 1)
 
     reduced: Image.Image | None = None

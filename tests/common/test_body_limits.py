@@ -186,3 +186,29 @@ async def test_a_websocket_frame_just_over_the_limit_gets_our_close_code(asgi_se
     sock = await connect_member(asgi_server, ACME, acme.owner_token)
     await sock.ws.send("x" * (settings.REALTIME["MAX_FRAME_BYTES"] + 1))
     assert await sock.closed_with() == 4400
+
+
+# --- Upload paths: only a streamed multipart body has the upload limit ---------------------------
+
+@pytest.mark.parametrize("path", ["/api/upload", "/api/upload/multiple", "/api/upload/direct/x"])
+def test_a_body_an_upload_path_cannot_stream_has_the_request_limit(committed, asgi_server, path):
+    """A body that is not a multipart with a Content-Length is read whole by Django (to a
+    temporary file) before any view runs; on the platform host the upload limit is the most any
+    tenant may set (1 GiB, × 10 for multiple), so anyone could make the server spool gigabytes
+    to disk before its 400. Such a body has the request limit."""
+    answer, seconds = post_announced(asgi_server, path, "localhost",
+                                     {"Content-Type": "application/octet-stream"}, 200 * MIB)
+
+    assert is_413(answer, "request_too_large"), answer[:300]
+    assert seconds < 2
+
+
+def test_a_chunked_body_to_an_upload_path_is_cut_off_at_the_request_limit(committed, asgi_server):
+    before = written_by(asgi_server)
+
+    answer, sent = post_chunked(asgi_server, "/api/upload", "localhost",
+                                {"Content-Type": "multipart/form-data; boundary=b"}, 200 * MIB)
+
+    assert is_413(answer, "request_too_large"), answer[:300]
+    assert sent < 50 * MIB
+    assert written_by(asgi_server) - before < 256 * 1024

@@ -7,7 +7,7 @@ import sys
 import httpx
 import pytest
 
-from config.devstack.services import local_secret_key
+from config.devstack.services import DATA_ROOT, local_secret_key
 from tests.live import ROOT, LiveServer
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +35,7 @@ def test_without_debug_the_app_refuses_to_start_without_a_secret_key():
 
 def test_make_run_and_make_test_use_one_local_key_kept_under_data():
     key = local_secret_key()
-    path = ROOT / ".data" / "secret_key"
+    path = DATA_ROOT / "secret_key"  # .data/, unless PLATFORM_DATA_ROOT moves it
     assert len(key) >= 50 and local_secret_key() == key
     assert path.read_text().strip() == key and (path.stat().st_mode & 0o077) == 0
     assert os.environ["SECRET_KEY"] == key  # what this very run was given

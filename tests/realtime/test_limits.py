@@ -174,3 +174,29 @@ async def test_streams_opened_at_the_same_moment_cannot_pass_the_limit_together(
         assert sorted(r.status_code for r in answers) == [200] * 3 + [429] * 9
     finally:
         await streams.aclose()
+
+
+async def test_streams_whose_client_leaves_before_the_response_give_their_slots_back(capped_server, world):
+    """A client that resets the connection right after sending its request: Django cancels the
+    request while the view is still making the response, so the response is never sent and
+    never closed (EventStreamResponse.close never runs); its slot must come back anyway."""
+    import socket
+    import struct
+
+    request = (f"GET /api/events HTTP/1.1\r\nHost: {ACME}\r\n"
+               f"Authorization: Bearer {world['member_token']}\r\n\r\n").encode()
+    for _ in range(4 * 3):  # four times the limit
+        sock = socket.create_connection(("127.0.0.1", capped_server.port))
+        sock.sendall(request)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()  # RST
+    await asyncio.sleep(0.5)
+
+    streams = Streams(capped_server)
+    try:
+        async def opened():
+            return (await streams.start(world["member_token"])).status_code == 200
+        for _ in range(3):
+            assert await eventually(opened)  # within 5 s, not PRESENCE_TTL_SECONDS (45 s)
+    finally:
+        await streams.aclose()
