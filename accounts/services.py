@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from common.errors import ApplicationError, Conflict
 
-from .credential_limits import credential_attempt
+from .credential_limits import signup_attempt
 from .events import signup_requested
 from .models import AuthToken, User
 from .tokens import token_digest, token_generate
@@ -47,7 +47,7 @@ def user_signup(*, email: str, password: str, ip: str | None = None) -> str:
     except DjangoValidationError as exc:
         raise ApplicationError("Invalid input.", code="validation_error",
                                details={"password": list(exc.messages)}) from exc
-    credential_attempt(email=email, ip=ip)
+    signup_attempt(email=email, ip=ip)
     try:
         with transaction.atomic():
             user = User.objects.create_user(email=email, password=password)
@@ -86,9 +86,14 @@ def token_revoke(*, token: AuthToken) -> None:
     from realtime.services import connections_close_for_credential
 
     AuthToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
-    connections_close_for_credential(credential=f"k{token.pk}")
+    connections_close_for_credential(credential=token_credential(token.pk))
 
 
 def session_credential(session_key: str) -> str:
     """How live connections opened with a session are named (never the key itself)."""
     return "s" + hashlib.sha256(session_key.encode()).hexdigest()[:24]
+
+
+def token_credential(token_id: int) -> str:
+    """How live connections opened with a token (or a ticket it issued) are named."""
+    return f"k{token_id}"

@@ -154,7 +154,8 @@ def uvicorn_server(env: dict[str, str], *, ready_path: str = "/healthz", host: s
     port = free_port()
     proc = subprocess.Popen(
         [PYTHON, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--lifespan", "off", "--no-proxy-headers", "--no-access-log", "--log-level", "warning"],
+         "--lifespan", "off", "--ws", "websockets-sansio", "--no-proxy-headers", "--no-access-log",
+         "--log-level", "warning"],
         cwd=ROOT, env={**os.environ, "THROTTLE_USER_RATE": "1000000/min", "LOG_LEVEL": "WARNING",
                        "AUTH_LIMIT_PER_IP": "1000000", "TENANTS_PER_USER": "1000000", **env},
     )

@@ -22,12 +22,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import subprocess
 import time
 import uuid
-from contextlib import contextmanager
 
-from _bench import PYTHON, ROOT, django_setup, free_port, load, require_services, summary
+from _bench import django_setup, load, require_services, summary, uvicorn_server
 
 PASSWORD = "bench-password-1"
 
@@ -57,38 +55,6 @@ def setup_tenants(users_a: int = 1) -> dict:
                 Membership.objects.create(user=member, tenant=tenant, role=Membership.Role.MEMBER)
                 world[name]["emails"].append(member.email)
     return world
-
-
-@contextmanager
-def make_run_server(env: dict[str, str]):
-    """uvicorn as `make run` starts it (config/devstack), DB_POOL on (config/asgi.py)."""
-    import httpx
-
-    port = free_port()
-    proc = subprocess.Popen(
-        [PYTHON, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--lifespan", "off", "--ws", "websockets-sansio", "--no-proxy-headers", "--no-access-log",
-         "--log-level", "warning"],
-        cwd=ROOT, env={**os.environ, "DB_POOL": "1", "LOG_LEVEL": "WARNING", "THROTTLE_USER_RATE": "1000000/min",
-                       "AUTH_LIMIT_PER_IP": "1000000", **env},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError("the server did not become ready")
-        yield port, url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 async def token_for(client, email: str) -> str:
@@ -212,8 +178,9 @@ def main() -> None:
     import logging
 
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    with make_run_server({}) as (port, url):
-        asyncio.run(bench(url, port, world, args))
+    # As `make run` serves (config/devstack): one uvicorn process, the database pool on (config/asgi.py).
+    with uvicorn_server({"DB_POOL": "1"}) as (_, url):
+        asyncio.run(bench(url, int(url.rsplit(":", 1)[1]), world, args))
 
 
 if __name__ == "__main__":

@@ -174,12 +174,14 @@ AUTH_TOKEN_TTL_SECONDS = env.int("AUTH_TOKEN_TTL_SECONDS", default=7 * 24 * 3600
 TENANTS_PER_USER = env.int("TENANTS_PER_USER", default=10)  # tenants a user may own (POST /api/tenants)
 # Every password check goes through this backend: the credential limits below hold on all of them.
 AUTHENTICATION_BACKENDS = ["accounts.backends.RateLimitedModelBackend"]
-# Failed password checks and signups in any sliding window, per account (email) and per client
-# address (IPv6: per /64), on all hosts together; over it: 429 rate_limited (accounts/credential_limits.py).
+# Failed password checks in any sliding window per client address (IPv6: per /64) and per account
+# (refused then only from addresses that failed for it: no lockout), signups per address and per
+# email; on all hosts together; over it: 429 rate_limited (accounts/credential_limits.py).
 AUTH_LIMITS = {
     "WINDOW_SECONDS": env.int("AUTH_LIMIT_WINDOW_SECONDS", default=900),
     "PER_ACCOUNT": env.int("AUTH_LIMIT_PER_ACCOUNT", default=10),
     "PER_IP": env.int("AUTH_LIMIT_PER_IP", default=50),
+    "SIGNUPS_PER_EMAIL": env.int("AUTH_LIMIT_SIGNUPS_PER_EMAIL", default=3),  # each one emails the address
 }
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("TIME_ZONE", default="UTC")

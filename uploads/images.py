@@ -24,8 +24,9 @@ anything else, and returns JPEG bytes that fit `max_side`×`max_side`:
   RGBA PNG is under the pixel limit but 353 MB of pixels, and is refused.
 - Memory does not grow with the image where the format allows it: a JPEG is
   decoded at reduced scale (below); a PNG (8-bit, 1-bit and 16-bit grey, not
-  interlaced, not animated) is decoded and reduced in strips
-  (uploads/image_strips.py). A WebP, and the rarer PNGs, are decoded whole,
+  interlaced, not animated, not so wide that one strip would pass 4 MiB) is
+  decoded and reduced in strips (uploads/image_strips.py). A WebP, and the
+  other PNGs, are decoded whole,
   which a quarter of the byte bound limits (WHOLE_DECODE_SHARE).
   Worst case per image at the defaults (max_side 800, 128 MiB), measured as the
   growth of a fresh process's peak RSS (tests/uploads/test_image_memory.py):
@@ -186,6 +187,16 @@ def decoded_bytes_limit(*, whole: bool) -> int | None:
     return None if limit is None else (limit // WHOLE_DECODE_SHARE if whole else limit)
 
 
+def _in_strips(im: Image.Image, target: tuple[int, int]) -> bool:
+    return target != im.size and image_strips.strips_possible(im, target)
+
+
+def decoded_whole(im: Image.Image, *, max_side: int) -> bool:
+    """Whether image_process(max_side=...) decodes this (opened, not loaded) PNG or WebP
+    whole rather than in strips: upload validation applies the same bound as the job."""
+    return not _in_strips(im, _fit(im.size, max_side))
+
+
 def decoded_bytes_check(im: Image.Image, *, whole: bool) -> None:
     """InvalidImage(too_many_bytes) when `im` decoded would exceed the byte bound."""
     limit = decoded_bytes_limit(whole=whole)
@@ -227,7 +238,7 @@ def _decode(src: Source, max_side: int) -> _Decoded:
             # Shrink-on-load: libjpeg decodes at 1/2, 1/4 or 1/8 scale, the smallest
             # that is still >= the target, so the final resize only ever reduces.
             drafted = im.draft("RGB", target) is not None
-        in_strips = target != im.size and image_strips.strips_possible(im)
+        in_strips = _in_strips(im, target)
         # A JPEG counts at the scale it is decoded at; only what is decoded whole gets the smaller share.
         decoded_bytes_check(im, whole=not in_strips and im.format not in ("JPEG", "MPO"))
         if in_strips:
@@ -264,16 +275,11 @@ def _decode_in_strips(src: Source, im: Image.Image, target: tuple[int, int]) -> 
             fp.close()
     info, size = dict(im.info), im.size
     im.close()
-    reduced.image.info = info
-
-    def exif_get():
-        exif = Image.Exif()
-        if reduced.exif:
-            exif.load(reduced.exif)
-        return exif
-
-    return _Decoded(reduced.image, False, _orientation(exif_get), info.get("icc_profile") or None, size,
-                    reduced.box)
+    if reduced.exif:
+        info["exif"] = reduced.exif
+    reduced.image.info = info  # getexif reads the orientation from it as from the PNG (eXIf, raw profile, XMP)
+    return _Decoded(reduced.image, False, _orientation(reduced.image.getexif), info.get("icc_profile") or None,
+                    size, reduced.box)
 
 
 def _fit(size: tuple[int, int], max_side: int) -> tuple[int, int]:

@@ -21,11 +21,12 @@ from __future__ import annotations
 import re
 from typing import BinaryIO
 
+from django.conf import settings
 from PIL import Image
 
 from .errors import FileEmpty, FileTypeMismatch, FileTypeNotAllowed, InvalidImage
 from .handlers import StreamedUpload
-from .images import decoded_bytes, decoded_bytes_limit
+from .images import decoded_bytes, decoded_bytes_limit, decoded_whole
 from .names import extension_of
 from .sniffing import KINDS, FileKind, sniff
 
@@ -68,7 +69,10 @@ def image_check(fileobj: BinaryIO, pillow_format: str, *, name: str = "") -> Non
                                             "height": height, "max_pixels": Image.MAX_IMAGE_PIXELS})
             if pillow_format == "JPEG":
                 image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
-            limit = decoded_bytes_limit(whole=pillow_format == "WEBP")  # a WebP is decoded whole here
+            # The bound processing will apply (uploads/images.py): a JPEG at its decoded scale, a PNG
+            # that cannot be reduced in strips and a WebP (decoded whole) a quarter of it.
+            whole = pillow_format != "JPEG" and decoded_whole(image, max_side=settings.UPLOADS["IMAGE_MAX_SIDE"])
+            limit = decoded_bytes_limit(whole=whole)
             if limit is not None and decoded_bytes(image) > limit:  # a JPEG: at the 1/8 scale decoded here
                 raise InvalidImage(details={"file": name, "reason": "too_many_bytes", "width": width,
                                             "height": height, "decoded_bytes": decoded_bytes(image),

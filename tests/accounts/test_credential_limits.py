@@ -109,3 +109,15 @@ def test_without_a_proxy_x_forwarded_for_is_ignored(api, small_limits):
     for i in range(5):
         assert login(api, f"user{i}@example.com", ip=f"198.51.100.{i}").status_code == 401
     assert_rate_limited(login(api, "user9@example.com", ip="198.51.100.99"))
+
+
+def test_guessing_from_one_address_does_not_lock_the_owner_out_from_another(api, settings, small_limits):
+    settings.NUM_PROXIES = 1  # the addresses below are the ones the proxy saw
+    user = user_make("ada@example.com")
+    guesser, owner, other = "198.51.100.7", "198.51.100.8", "198.51.100.9"
+    assert [login(api, user.email, ip=guesser).status_code for _ in range(3)] == [401] * 3
+    assert_rate_limited(login(api, user.email, PASSWORD, ip=guesser))  # the guesser is stopped, right password or not
+    assert login(api, user.email, PASSWORD, ip=owner).status_code == 200  # the owner is not
+    # While the account is over its limit, any other address gets one try, then is stopped too.
+    assert login(api, user.email, ip=other).status_code == 401
+    assert_rate_limited(login(api, user.email, PASSWORD, ip=other))

@@ -66,7 +66,7 @@ def test_a_new_and_a_taken_address_take_about_as_long(api, settings):
 
 
 def test_signups_are_limited_per_address_and_per_client(api, settings):
-    settings.AUTH_LIMITS = {"WINDOW_SECONDS": 900, "PER_ACCOUNT": 2, "PER_IP": 4}
+    settings.AUTH_LIMITS = {"WINDOW_SECONDS": 900, "PER_ACCOUNT": 2, "PER_IP": 4, "SIGNUPS_PER_EMAIL": 2}
     assert [signup(api, "ada@example.com").status_code for _ in range(3)] == [202, 202, 429]
     others = [signup(api, f"user{i}@example.com").status_code for i in range(3)]
     assert others == [202, 202, 429]  # the client's 4 are spent
@@ -81,3 +81,11 @@ def test_invalid_input_spends_nothing_and_sends_nothing(api, settings):
         assert signup(api, "ada@example.com", password="123").status_code == 400
     assert signup(api, "ada@example.com").status_code == 202
     assert signup_emails() == [(["ada@example.com"], "account_created")]
+
+
+def test_signing_up_with_someones_email_does_not_lock_them_out_of_logging_in(api, settings):
+    settings.AUTH_LIMITS = {"WINDOW_SECONDS": 900, "PER_ACCOUNT": 2, "PER_IP": 50, "SIGNUPS_PER_EMAIL": 2}
+    user_make("victim@example.com")
+    assert [signup(api, "victim@example.com").status_code for _ in range(5)] == [202, 202, 429, 429, 429]
+    login = api.post("/api/auth/token", host="localhost", json={"email": "victim@example.com", "password": PASSWORD})
+    assert login.status_code == 200, login.content

@@ -105,6 +105,15 @@ def test_a_png_just_under_the_bound_is_processed_in_bounded_memory():
     assert result["grown_mib"] < 100, result  # decoded whole: 292 MiB
 
 
+def test_a_png_too_wide_for_bounded_strips_gets_the_whole_decode_bound_not_one_huge_strip():
+    """100000×330 RGBA, 132 MB of pixels (under the bound), 128 KB: reduced to 800 px wide, one
+    strip would need 110 rows of 400 kB each; it used to grow a worker by 360 MiB that way."""
+    result = measured(100_000, 330)
+
+    assert result["outcome"] == "too_many_bytes"
+    assert result["grown_mib"] < 30, result
+
+
 def test_the_byte_bound_follows_the_setting_and_counts_bands_and_their_depth(settings):
     settings.UPLOADS = {**settings.UPLOADS, "IMAGE_MAX_DECODED_MB": 1}
     image_process(io.BytesIO(zero_png(1000, 1000, "L")))  # 1 MB: 1 band of 1 byte
@@ -137,3 +146,31 @@ def test_uploading_a_byte_flood_png_is_a_422_and_stores_nothing_and_queues_no_jo
     from jobs.models import Job
 
     assert not Job.objects.filter(tenant=acme, task="uploads.image_process").exists()
+
+
+def zero_png_streamed(width: int, height: int, *, depth: int, colour: int) -> bytes:
+    """An all-zero PNG of any depth and colour type (0 grey, 2 RGB, 6 RGBA), row by row."""
+    bands = {0: 1, 2: 3, 6: 4}[colour]
+    deflate = zlib.compressobj(9)
+    row = b"\0" * (1 + width * bands * depth // 8)
+    idat = b"".join(deflate.compress(row) for _ in range(height)) + deflate.flush()
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0))
+            + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+
+
+def test_an_upload_the_job_would_refuse_for_its_bytes_is_refused_at_upload(uploader, people, acme):
+    """A 16-bit RGB PNG is decoded whole (no strips), so the job allows it a quarter of the
+    byte bound: 12.6 Mpx × 6 bytes = 76 MB passes the full bound but not that share. The
+    upload must say so at once (422), not answer 202 for a job that can only fail."""
+    settings_set(acme, max_upload_mb=1)
+    png = zero_png_streamed(3600, 3500, depth=16, colour=2)
+
+    response = uploader.file(people["member"], "scan.png", png, field="image", path="/api/upload/image")
+
+    assert (response.status_code, error_code(response)) == (422, "invalid_image"), response.content
+    assert response.json()["error"]["details"]["reason"] == "too_many_bytes"
+    assert stored_keys(acme) == [] and file_rows(acme) == []
