@@ -66,10 +66,13 @@ def token_issue(*, email: str, password: str, tenant=None, request=None) -> tupl
     if user is None:
         raise InvalidCredentials()
     if tenant is not None:
+        from tenants.access import tenant_access_check
         from tenants.selectors import membership_role
 
-        if membership_role(tenant=tenant, user=user) is None:
+        role = membership_role(tenant=tenant, user=user)
+        if role is None:
             raise ApplicationError("You are not a member of this tenant.", code="not_a_member", status=403)
+        tenant_access_check(tenant, role=role)  # a suspended tenant issues no token bound to it
     raw = token_generate()
     token = AuthToken.objects.create(
         user=user,

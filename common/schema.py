@@ -54,6 +54,7 @@ VIEW_ERRORS: dict[str, dict[int, str]] = {
     "accounts.apis.SignupApi.post": {429: "`rate_limited`: too many signups for this address or from this client "
                                           "(details.retry_after, header Retry-After)"},
     "accounts.apis.TokenApi.post": {401: "`invalid_credentials`",
+                                    403: "`not_a_member`, `tenant_suspended` (a token bound to `tenant`)",
                                     429: "`rate_limited`: too many failed logins for this account or from this "
                                          "client, on all hosts together (details.retry_after, header Retry-After)"},
     "tenants.apis.TenantListCreateApi.post": {400: "`slug_reserved`", 403: "`tenant_limit_reached`",

@@ -6,7 +6,7 @@ from jobs.models import Job
 from tenants.audit import SYSTEM
 from tenants.models import Membership
 from tenants.services import tenant_reactivate, tenant_suspend
-from tests.factories import member_make, token_make, user_make
+from tests.factories import PASSWORD, member_make, token_make, user_make
 from tests.helpers import error_code
 
 pytestmark = pytest.mark.django_db
@@ -88,3 +88,10 @@ def test_after_reactivation_owners_write_again(api, suspended):
                        json={"max_upload_mb": 50})
     assert response.status_code == 200
     assert api.get(f"/api/tenants/{suspended.pk}", token=suspended.member_token).status_code == 200
+
+
+def test_no_token_bound_to_a_suspended_tenant_is_issued(api, suspended):
+    response = api.post("/api/auth/token", json={"email": suspended.owner.email, "password": PASSWORD,
+                                                 "tenant": suspended.slug})
+    assert (response.status_code, error_code(response)) == (403, "tenant_suspended")
+    assert api.post("/api/auth/token", json={"email": suspended.owner.email, "password": PASSWORD}).status_code == 200
