@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -41,6 +41,15 @@ class MessageCursor(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def decode_cursor(self, request):
+        """DRF checks a cursor's offset and direction, not its position, which goes into
+        `id < position` as is: `p=x` or a NUL was a 500. An id or nothing; else "Invalid cursor"."""
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None and not (
+                cursor.position.isascii() and cursor.position.isdigit()):
+            raise exceptions.NotFound(self.invalid_cursor_message)  # what DRF answers a bad offset
+        return cursor
 
 
 class TicketApi(TenantApi):

@@ -46,6 +46,9 @@ def message_post(*, room_id: int, author, body: str, exclude: str = "") -> Messa
     if not body or len(body) > 4000:
         raise ApplicationError("Invalid input.", code="validation_error",
                                details={"body": ["1 to 4000 characters."]})
+    if "\x00" in body:  # PostgreSQL text cannot hold it (a WebSocket frame got it this far: 1011)
+        raise ApplicationError("Invalid input.", code="validation_error",
+                               details={"body": ["Null characters are not allowed."]})
     room = room_get_for_user(room_id=room_id, user=author)
     with transaction.atomic():
         message = Message.objects.create(room=room, author=author, body=body)

@@ -6,13 +6,14 @@ import functools
 from django.http import FileResponse, HttpResponseRedirect
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.settings import api_settings
 
+from common.errors import ApplicationError
 from common.negotiation import DownloadNegotiation
 from common.pagination import PagePagination
 from common.parsers import JSONParser
@@ -21,6 +22,7 @@ from tenants.audit import Actor
 from tenants.resolution import request_role, request_tenant
 
 from .handlers import LimitedUploadHandler
+from .models import File
 from .parsers import UploadMultiPartParser
 from .presign import (direct_upload_max_bytes, direct_upload_pending, direct_upload_receive, file_confirm,
                       upload_presign)
@@ -154,10 +156,15 @@ class ConfirmApi(TenantApi):
 
 class FileListApi(TenantApi):
     @extend_schema(responses=FileOutputSerializer(many=True), tags=["uploads"],
+                   parameters=[OpenApiParameter("status", enum=File.Status.values)],
                    description="The tenant's ready files, newest first (`?status=pending` for the others).")
     def get(self, request):
+        file_status = request.query_params.get("status")
+        if file_status and file_status not in File.Status.values:  # (a NUL in it was a 500 from PostgreSQL)
+            raise ApplicationError(code="validation_error", message="Invalid input.",
+                                   details={"status": [f"One of {', '.join(File.Status.values)}."]})
         paginator = PagePagination()
-        page = paginator.paginate_queryset(file_list(status=request.query_params.get("status")), request, view=self)
+        page = paginator.paginate_queryset(file_list(status=file_status), request, view=self)
         return paginator.get_paginated_response(FileOutputSerializer(page, many=True, context={"request": request}).data)
 
 

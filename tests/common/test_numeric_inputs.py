@@ -40,3 +40,21 @@ def test_a_huge_member_id_on_the_platform_api_is_a_4xx(api, acme, method):
                                     json={"role": "admin"} if method == "patch" else None)
 
     assert response.status_code == 404, response.content
+
+
+@pytest.mark.parametrize("position", ["x", "\x00\x00", "-1", "1.5", "١٢"])
+def test_a_message_cursor_whose_position_is_not_an_id_is_invalid_not_a_500(api, acme, position):
+    """DRF's CursorPagination checks a cursor's offset, not its position, which went into
+    `id < position` as is: a 500 (fuzzing, hand-made cursors)."""
+    import base64
+    from urllib.parse import quote, urlencode
+
+    room = api.post("/api/rooms", host="acme.localhost", token=acme.owner_token, json={"name": "r"}).json()
+    cursor = quote(base64.b64encode(urlencode({"r": "0", "p": position}).encode()).decode())
+    response = api.get(f"/api/rooms/{room['id']}/messages?cursor={cursor}", host="acme.localhost",
+                       token=acme.owner_token)
+    assert response.status_code == 404, response.content[:300]
+    assert response.json()["error"]["code"] == "not_found"
+    ok = quote(base64.b64encode(b"p=5").decode())
+    assert api.get(f"/api/rooms/{room['id']}/messages?cursor={ok}", host="acme.localhost",
+                   token=acme.owner_token).status_code == 200

@@ -48,6 +48,17 @@ def test_the_swagger_ui_loads(api):
     assert response.status_code == 200 and b"swagger-ui" in response.content
 
 
+@pytest.mark.parametrize("path", ["/api/docs/", "/api/redoc/"])
+@pytest.mark.parametrize("host", ["localhost", "acme.localhost"])
+def test_options_on_the_docs_pages_is_a_405_in_the_error_shape(api, acme, path, host):
+    """OPTIONS rendered DRF's metadata through the Swagger page's template: a 500 (fuzzing)."""
+    for token in (None, acme.owner_token):
+        response = api.request("OPTIONS", path, host=host, token=token)
+        assert response.status_code == 405, response.content[:300]
+        assert error_code(response) == "method_not_allowed"
+    assert api.request("HEAD", path, host=host).status_code == 200
+
+
 def test_an_unknown_path_is_a_404_in_the_error_shape(api):
     response = api.get("/no/such/path")
     assert response.status_code == 404

@@ -85,3 +85,18 @@ async def test_an_admin_announcement_reaches_every_member_connection(asgi_server
     event = (await sock.events(1))[0]
     assert (event["channel"], event["event"], event["data"]) == ("tenant", "announcement", {"text": "hi"})
     await sock.close()
+
+
+async def test_a_message_frame_with_a_nul_is_an_error_frame_and_the_socket_lives(asgi_server, world):
+    """PostgreSQL text holds no NUL: the frame passed validation and the socket died with 1011 (fuzzing)."""
+    room_id = world["acme_room"].pk
+    alice = await connect_member(asgi_server, "acme.localhost", world["acme"].owner_token, subscribe=[f"room:{room_id}"])
+    await alice.send(type="message", room=room_id, body="a\x00b", ref="r1")
+    error = await alice.recv_type("error")
+    assert error["code"] == "validation_error"
+    await alice.send(type="ping")
+    assert (await alice.recv_type("pong"))["type"] == "pong"
+    async with api(asgi_server, "acme.localhost", world["acme"].owner_token) as client:  # HTTP refuses it too
+        response = await client.post(f"/api/rooms/{room_id}/messages", json={"body": "a\x00b"})
+        assert response.status_code == 400 and response.json()["error"]["code"] == "validation_error"
+    await alice.close()

@@ -55,6 +55,16 @@ def test_files_are_listed_read_downloaded_and_deleted(api, uploader, people, acm
     assert error_code(api.get(f"/api/files/{file['id']}", host=ACME, token=people["member"])) == "file_not_found"
 
 
+def test_the_files_status_filter_takes_only_a_status(api, uploader, people):
+    """`?status=%00` reached PostgreSQL (no NUL in text): a 500 (fuzzing). Any value but a status is a 400."""
+    uploader.file(people["member"], "a.png", image_bytes())
+    assert api.get("/api/files?status=pending", host=ACME, token=people["member"]).json()["count"] == 0
+    for value in ("%00", "ready%00", "bogus", "READY"):
+        response = api.get(f"/api/files?status={value}", host=ACME, token=people["member"])
+        assert response.status_code == 400, (value, response.content[:200])
+        assert error_code(response) == "validation_error" and "status" in response.json()["error"]["details"]
+
+
 def test_only_the_uploader_or_an_admin_deletes_a_file(api, uploader, people, django_capture_on_commit_callbacks):
     file = uploader.file(people["member"], "a.png", image_bytes()).json()
 
