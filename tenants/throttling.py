@@ -1,13 +1,16 @@
 """Rate limits per user and per tenant (DRF throttling, 429 with Retry-After).
 
-Cache keys carry the tenant: a user's budget in tenant A is not spent in B.
-The tenant budget is the tenant's own `rate_limit_per_minute` setting.
+Keys carry the tenant: a user's budget in tenant A is not spent in B. The tenant
+budget is the tenant's own `rate_limit_per_minute` setting. Every throttle counts in
+one atomic Redis window (common.ratelimit), not DRF's read-modify-write of a cached
+list, which lost counts between concurrent requests.
 """
 from __future__ import annotations
 
 from rest_framework import throttling
 
 from common.proxies import client_ip, client_network
+from common.ratelimit import window_take
 
 from .resolution import request_tenant
 from .settings_schema import settings_effective
@@ -18,21 +21,40 @@ def _tenant_part(request) -> str:
     return str(tenant.pk) if tenant is not None else "platform"
 
 
-class UserRateThrottle(throttling.UserRateThrottle):
+class AtomicWindowMixin:
+    """DRF's throttle API (rate, cache key, wait) over common.ratelimit's atomic window."""
+
+    def allow_request(self, request, view):
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        return self._take()
+
+    def _take(self) -> bool:
+        self._wait = window_take(self.key, limit=self.num_requests, window_seconds=self.duration)
+        return self._wait == 0
+
+    def wait(self):
+        return getattr(self, "_wait", None) or None
+
+
+class UserRateThrottle(AtomicWindowMixin, throttling.UserRateThrottle):
     def get_cache_key(self, request, view):
         if not request.user or not request.user.is_authenticated:
             return None
         return f"throttle:user:{_tenant_part(request)}:{request.user.pk}"
 
 
-class AnonRateThrottle(throttling.AnonRateThrottle):
+class AnonRateThrottle(AtomicWindowMixin, throttling.AnonRateThrottle):
     def get_cache_key(self, request, view):
         if request.user and request.user.is_authenticated:
             return None
         return f"throttle:anon:{_tenant_part(request)}:{client_network(client_ip(request))}"
 
 
-class PerMinuteTenantThrottle(throttling.SimpleRateThrottle):
+class PerMinuteTenantThrottle(AtomicWindowMixin, throttling.SimpleRateThrottle):
     """A sliding one-minute window whose budget a tenant setting gives.
     Subclasses say how many requests (`per_minute`) under which key (`key_for`);
     None from either means: not limited here."""
@@ -54,13 +76,7 @@ class PerMinuteTenantThrottle(throttling.SimpleRateThrottle):
         if self.num_requests is None or self.key is None:
             return True
         self.duration = 60
-        self.history = self.cache.get(self.key, [])
-        self.now = self.timer()
-        while self.history and self.history[-1] <= self.now - self.duration:
-            self.history.pop()
-        if len(self.history) >= self.num_requests:
-            return self.throttle_failure()
-        return self.throttle_success()
+        return self._take()
 
 
 class TenantRateThrottle(PerMinuteTenantThrottle):
