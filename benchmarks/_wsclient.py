@@ -31,11 +31,17 @@ def client_frame(payload: bytes, opcode: int = 0x1) -> bytes:
 class LeanSocket(asyncio.Protocol):
     """Counts the `event` frames of one event name (others, such as presence,
     are skipped); every `sample`-th one is decoded for its latency (the
-    publisher puts {"t": send time} in the event's text)."""
+    publisher puts {"t": send time} in the event's `field`: an announcement's
+    text, a chat message's body). Also counts `ack` and `error` replies (for a
+    socket that sends chat messages)."""
 
-    def __init__(self, host: str, path: str, sample: int, latencies: list[float], name: str = "announcement"):
+    def __init__(self, host: str, path: str, sample: int, latencies: list[float], name: str = "announcement",
+                 field: str = "text"):
         self.host, self.path = host, path
         self.marker = f'"event":"{name}"'.encode()
+        self.field = field
+        self.acks = 0
+        self.errors: list[str] = []
         self.sample, self.latencies = sample, latencies
         self.buffer = bytearray()
         self.opened = asyncio.get_running_loop().create_future()
@@ -91,11 +97,15 @@ class LeanSocket(asyncio.Protocol):
                     self.last_event_at = time.time()
                     if self.events % self.sample == 0:
                         frame = json.loads(buffer[start:pos])
-                        self.latencies.append(time.time() - json.loads(frame["data"]["text"])["t"])
+                        self.latencies.append(time.time() - json.loads(frame["data"][self.field])["t"])
                 elif buffer.startswith(b'{"type":"welcome"', start):
                     self.welcomed.set()
                 elif buffer.startswith(b'{"type":"pong"', start):
                     self.ponged.set()
+                elif buffer.startswith(b'{"type":"ack"', start):
+                    self.acks += 1
+                elif buffer.startswith(b'{"type":"error"', start):
+                    self.errors.append(bytes(buffer[start:pos]).decode(errors="replace"))
             elif opcode == 0x9:  # ping -> pong
                 self.transport.write(client_frame(bytes(buffer[start:pos]), 0xA))
             elif opcode == 0x8:
@@ -109,8 +119,10 @@ class LeanSocket(asyncio.Protocol):
             self.opened.set_exception(ConnectionError("closed during handshake"))
 
 
-async def lean_connect(port: int, host: str, path: str, sample: int, latencies: list[float]) -> LeanSocket:
+async def lean_connect(port: int, host: str, path: str, sample: int, latencies: list[float],
+                       name: str = "announcement", field: str = "text") -> LeanSocket:
     loop = asyncio.get_running_loop()
-    _, sock = await loop.create_connection(lambda: LeanSocket(host, path, sample, latencies), "127.0.0.1", port)
+    _, sock = await loop.create_connection(lambda: LeanSocket(host, path, sample, latencies, name, field),
+                                           "127.0.0.1", port)
     await asyncio.wait_for(sock.opened, 60)
     return sock

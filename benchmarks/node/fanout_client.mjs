@@ -1,6 +1,8 @@
 // Fan-out load client in Node (the `ws` package), as a cross-check of the
 // Python client in benchmarks/_wsclient.py: same protocol, same counting.
-// Input (stdin, one JSON line): {port, host, room, tickets, expected, sample}.
+// Input (stdin, one JSON line): {port, host, room, tickets, expected, sample, event?, field?}
+// (event: the event name counted, "announcement" by default; field: the one of
+// its data holding {"t": publish time}, "text" by default).
 // Prints "ready <connect seconds>" once every socket is live, starts counting
 // when it reads "go" on stdin, and prints one JSON line of results.
 import { createInterface } from "node:readline";
@@ -9,7 +11,8 @@ import WebSocket from "ws";
 const lines = createInterface({ input: process.stdin });
 const input = await new Promise((resolve) => lines.once("line", (line) => resolve(JSON.parse(line))));
 const { port, host, room, tickets, expected, sample } = input;
-const marker = '"event":"announcement"';
+const event = input.event || "announcement", field = input.field || "text";
+const marker = `"event":"${event}"`;
 const latencies = [];
 let lastEventAt = 0;
 
@@ -24,7 +27,7 @@ function open(ticket) {
         if (!text.slice(0, 160).includes(marker)) return;
         ws.events += 1;
         lastEventAt = Date.now() / 1000;
-        if (ws.events % sample === 0) latencies.push(Date.now() / 1000 - JSON.parse(JSON.parse(text).data.text).t);
+        if (ws.events % sample === 0) latencies.push(Date.now() / 1000 - JSON.parse(JSON.parse(text).data[field]).t);
       } else if (text.startsWith('{"type":"welcome"')) {
         ws.send(JSON.stringify({ type: "subscribe", channel: `room:${room}` }));
         ws.send(JSON.stringify({ type: "ping" }));
