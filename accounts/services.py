@@ -12,10 +12,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from common.errors import ApplicationError, Conflict
+from common.localcache import invalidate
 
 from .credential_limits import signup_attempt
 from .events import signup_requested
 from .models import AuthToken, User
+from .selectors import token_cache_key
 from .tokens import token_digest, token_generate
 
 
@@ -89,6 +91,7 @@ def token_revoke(*, token: AuthToken) -> None:
     from realtime.services import connections_close_for_credential
 
     AuthToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    invalidate(token_cache_key(token.digest))  # every process's cached copy
     connections_close_for_credential(credential=token_credential(token.pk))
 
 

@@ -1,10 +1,15 @@
-"""Live connections end when the credential or the account behind them does (the only
-thing done here): a session logging out, a token revoked or deleted other than through
-`token_revoke` (the admin's change form and delete action save or delete the object), a
-user deactivated or deleted (the admin again)."""
+"""Live connections end when the credential or the account behind them does: a session
+logging out, a token revoked or deleted other than through `token_revoke` (the admin's
+change form and delete action save or delete the object), a user deactivated or deleted
+(the admin again). And every process forgets its cached copy of a token or user that
+changed, however it was saved (common/localcache.py)."""
 from django.contrib.auth.signals import user_logged_out
 from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
+
+from common.localcache import invalidate
+
+from .selectors import token_cache_key, user_cache_tag
 
 
 @receiver(user_logged_out)
@@ -26,13 +31,16 @@ def _token_connections_close(token) -> None:
 
 
 @receiver(post_save, sender="accounts.AuthToken")
-def _token_saved(sender, instance, **kwargs):
+def _token_saved(sender, instance, created, **kwargs):
+    if not created:
+        invalidate(token_cache_key(instance.digest))
     if instance.revoked_at is not None:
         _token_connections_close(instance)
 
 
 @receiver(post_delete, sender="accounts.AuthToken")
 def _token_deleted(sender, instance, **kwargs):
+    invalidate(token_cache_key(instance.digest))
     _token_connections_close(instance)
 
 
@@ -46,10 +54,13 @@ def _user_connections_close(user, reason: str) -> None:
 
 @receiver(post_save, sender="accounts.User")
 def _user_saved(sender, instance, created, **kwargs):
+    if not created:
+        invalidate(user_cache_tag(instance.pk))
     if not created and not instance.is_active:
         _user_connections_close(instance, "user_deactivated")
 
 
 @receiver(pre_delete, sender="accounts.User")
 def _user_deleted(sender, instance, **kwargs):
+    invalidate(user_cache_tag(instance.pk))
     _user_connections_close(instance, "user_deleted")  # its memberships go with it

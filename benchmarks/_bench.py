@@ -23,6 +23,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+from config.server import server_command  # noqa: E402  (as make run serves)
+
 
 def require_services() -> None:
     """Exit with a hint unless run under `python -m config.devstack exec`."""
@@ -153,9 +155,7 @@ def uvicorn_server(env: dict[str, str], *, ready_path: str = "/healthz", host: s
 
     port = free_port()
     proc = subprocess.Popen(
-        [PYTHON, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--lifespan", "off", "--ws", "websockets-sansio", "--no-proxy-headers", "--no-access-log",
-         "--log-level", "warning"],
+        server_command(host="127.0.0.1", port=port, access_log=False, log_level="warning"),
         cwd=ROOT, env={**os.environ, "THROTTLE_USER_RATE": "1000000/min", "LOG_LEVEL": "WARNING",
                        "AUTH_LIMIT_PER_IP": "1000000", "TENANTS_PER_USER": "1000000", **env},
     )

@@ -41,6 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+from config.server import server_command  # noqa: E402
+
 SERVER_ENV = {"REALTIME_MAX_CONNECTIONS_PER_USER": "100000", "THROTTLE_USER_RATE": "1000000/min",
               "LOG_LEVEL": "WARNING"}
 # Chat through the API: the default per-user throttle (1200/min) stays; the
@@ -114,8 +116,7 @@ def room_message_count(tenant_id: str, room: int) -> int:
 def start_server(port: int, server_env: dict[str, str]) -> subprocess.Popen:
     env = {**os.environ, **server_env}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--lifespan", "off", "--ws", "websockets-sansio", "--no-proxy-headers", "--no-access-log", "--log-level", "warning"],
+        server_command(host="127.0.0.1", port=port, access_log=False, log_level="warning"),  # as make run
         cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
     import httpx
 

@@ -48,9 +48,8 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from _bench import PYTHON, ROOT, django_setup, free_port, load, machine, require_services
+from _bench import PYTHON, ROOT, django_setup, free_port, load, machine, require_services, server_command
 
-WS_MAX_SIZE = "131072"  # as config/devstack/__main__.py
 TENANT_BUDGET = 100_000  # the largest rate_limit_per_minute the settings schema accepts
 STOCK_DB = "stock_bench"
 
@@ -225,9 +224,7 @@ def ours_server(log: Path):
     """As config/devstack/__main__.py's `run` (HOST 127.0.0.1, the port a free one)."""
     env = dict(os.environ)
     env.pop("THROTTLE_USER_RATE", None)  # the default throttles
-    cmd = [PYTHON, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(free_port()),
-           "--lifespan", "off", "--ws", "websockets-sansio", "--no-proxy-headers", "--ws-max-size", WS_MAX_SIZE,
-           "--no-access-log" if env.get("ACCESS_LOG") == "0" else "--access-log"]
+    cmd = server_command(host="127.0.0.1", port=free_port(), access_log=env.get("ACCESS_LOG") != "0")
     return server(cmd, env, log, ("/healthz", "localhost"))
 
 

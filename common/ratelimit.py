@@ -12,30 +12,58 @@ import secrets
 
 from .redis import redis_client
 
-# ARGV: window (ms), limit, a unique member. Returns 0 when a slot was taken, else the ms
-# until the oldest counted request leaves the window (nothing taken).
-_TAKE = """
+# Several windows at once (a request counts against its user's and its tenant's): a slot is
+# taken in every window or, if any is full, in none. ARGV: window (ms) and limit per key,
+# then a unique member. Returns 0, or the ms until the fullest window has room.
+_TAKE_ALL = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local window, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local count = redis.call('ZCARD', KEYS[1])
-if count >= limit then
-  local oldest = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
-  return math.max(1, tonumber(oldest[2]) + window - now)
+local wait = 0
+for i, key in ipairs(KEYS) do
+  local window, limit = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  local count = redis.call('ZCARD', key)
+  if count >= limit then
+    local oldest = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
+    wait = math.max(wait, tonumber(oldest[2]) + window - now, 1)
+  end
 end
-redis.call('ZADD', KEYS[1], now, ARGV[3])
-redis.call('PEXPIRE', KEYS[1], window)
+if wait > 0 then return wait end
+local member = ARGV[2 * #KEYS + 1]
+for i, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now, member)
+  redis.call('PEXPIRE', key, tonumber(ARGV[2 * i - 1]))
+end
 return 0
 """
+_scripts: dict[str, object] = {}
+
+
+def _script(source: str):
+    """The script registered once per process: later calls send its SHA, not its text."""
+    if source not in _scripts:
+        _scripts[source] = redis_client().register_script(source)
+    return _scripts[source]
 
 
 def window_take(key: str, *, limit: int, window_seconds: float) -> float:
     """Take a slot in `key`'s window of `limit` per `window_seconds`: 0 if taken, else the
     seconds to wait (> 0)."""
-    if limit <= 0:
-        return window_seconds
-    wait_ms = redis_client().eval(_TAKE, 1, key, int(window_seconds * 1000), limit, secrets.token_hex(8))
+    return windows_take([(key, limit, window_seconds)])
+
+
+def windows_take(windows: list[tuple[str, int, float]]) -> float:
+    """Take a slot in each (key, limit, window_seconds), all or none, in one round trip:
+    0 if taken, else the seconds until every window has room."""
+    if not windows:
+        return 0.0
+    closed = [seconds for _, limit, seconds in windows if limit <= 0]
+    if closed:
+        return max(closed)
+    args: list = []
+    for _, limit, seconds in windows:
+        args += [int(seconds * 1000), limit]
+    wait_ms = _script(_TAKE_ALL)(keys=[key for key, _, _ in windows], args=[*args, secrets.token_hex(8)])
     return int(wait_ms) / 1000
 
 

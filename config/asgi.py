@@ -7,11 +7,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("DB_POOL", "1")  # each request runs in its own thread: pool connections
 django.setup(set_prefix=False)  # what django.core.asgi.get_asgi_application() does, before its handler
 
-from common.asgi import StreamingASGIHandler  # noqa: E402
+from common.asgi_handler import PlatformASGIHandler  # noqa: E402
 
-# Django's ASGIHandler, except that a multipart body streams from `receive` to the
-# upload handler instead of being spooled to a temporary file first (common/asgi.py).
-django_asgi_app = StreamingASGIHandler()
+# Django's ASGIHandler, except that a request's sync part is one call on a thread pool
+# (common/asgi_handler.py) and a multipart body streams from `receive` to the upload
+# handler instead of being spooled to a temporary file first (common/asgi.py).
+django_asgi_app = PlatformASGIHandler()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

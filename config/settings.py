@@ -130,6 +130,10 @@ CHANNEL_LAYERS = {
 }
 
 # --- Django -----------------------------------------------------------------
+# Threads per server process that run requests' sync part (common/asgi_handler.py); a
+# streamed upload gets a thread of its own. Above the pool's size, requests wait for a
+# thread without holding anything.
+REQUEST_THREADS = env.int("REQUEST_THREADS", default=8)
 MIDDLEWARE = [
     "common.exceptions.ApiErrorsAsJsonMiddleware",  # /api/ errors are JSON, whatever produced them
     "common.body_limits.BodyLimitMiddleware",  # the ASGI door's path limits, also under WSGI/test client
@@ -261,9 +265,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "common.schema.PlatformAutoSchema",  # pagination, errors, bearer auth
     "EXCEPTION_HANDLER": "common.exceptions.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "tenants.throttling.UserRateThrottle",
-        "tenants.throttling.TenantRateThrottle",
-        "tenants.throttling.AnonRateThrottle",
+        "tenants.throttling.RequestRateThrottle",  # user + tenant (or anonymous) windows, one round trip
     ],
     "DEFAULT_THROTTLE_RATES": {
         "user": env("THROTTLE_USER_RATE", default="1200/min"),

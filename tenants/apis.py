@@ -152,4 +152,4 @@ class CurrentTenantApi(APIView):
         if tenant is None:
             raise TenantNotSpecified()
         tenant.role = request_role(request)
-        return Response(TenantWithRoleOutputSerializer(tenant).data)
+        return Response(TenantWithRoleOutputSerializer(tenant, context={"domains_cached": True}).data)

@@ -1,8 +1,10 @@
 """The cached lookups that make tenant resolution free of SQL in steady state.
 
 host → tenant, ref (slug or id) → tenant and (tenant, user) → role live in the
-"platform" cache (Redis). Entries are dropped by tenants.signals whenever a
-Tenant, Domain or Membership is saved or deleted, whatever saved it.
+"platform" cache (Redis), and in front of it in each process (common/localcache.py:
+no round trip at all). Entries are dropped — in Redis and in every process — by
+tenants.signals whenever a Tenant, Domain or Membership is saved or deleted,
+whatever saved it.
 
 A ref is made canonical (`ref_canonical`) before it touches the cache, so each
 tenant has one ref entry per slug and one per id however a client spells it
@@ -18,13 +20,17 @@ import uuid
 from django.core.cache import caches
 from django.db import transaction
 
+from common.localcache import LocalCache, invalidate
+
 from .models import SLUG_RE, Domain, Membership, Tenant
 
 MISSING = "-"
 NEGATIVE_TTL = 60  # unknown hosts/refs: cached briefly, and dropped when one is created
 TENANT_TTL = 300  # known hosts/refs: dropped on every change, and at the latest after this
 ROLE_TTL = 3600
+LOCAL_TTL = 60  # in-process copies: dropped on every change too, and at the latest after this
 _SLUG = re.compile(SLUG_RE)
+_local = LocalCache("tenants", ttl=LOCAL_TTL)
 
 
 def _cache():
@@ -43,7 +49,21 @@ def role_key(tenant_id, user_id) -> str:
     return f"role:{tenant_id}:{user_id}"
 
 
+def tenant_tag(tenant_id) -> str:
+    return f"tenant:{tenant_id}"
+
+
+def _tenant_tags(tenant: Tenant | None):
+    """Kept in-process under its tenant's tag; an unknown host or ref is not (the shared
+    cache keeps those briefly), so made-up hosts cannot crowd out real tenants."""
+    return (tenant_tag(tenant.pk),) if tenant is not None else None
+
+
 def cached_tenant_for_host(host: str) -> Tenant | None:
+    return _local.get_or_load(host_key(host), lambda: _shared_tenant_for_host(host), tags=_tenant_tags)
+
+
+def _shared_tenant_for_host(host: str) -> Tenant | None:
     cache = _cache()
     hit = cache.get(host_key(host))
     if hit is not None:
@@ -71,6 +91,10 @@ def cached_tenant_for_ref(ref) -> Tenant | None:
     ref = ref_canonical(ref)
     if ref is None:
         return None
+    return _local.get_or_load(ref_key(ref), lambda: _shared_tenant_for_ref(ref), tags=_tenant_tags)
+
+
+def _shared_tenant_for_ref(ref: str) -> Tenant | None:
     cache = _cache()
     hit = cache.get(ref_key(ref))
     if hit is not None:
@@ -84,6 +108,11 @@ def cached_tenant_for_ref(ref) -> Tenant | None:
 
 
 def cached_role(tenant_id, user_id) -> str | None:
+    return _local.get_or_load(role_key(tenant_id, user_id), lambda: _shared_role(tenant_id, user_id),
+                              tags=lambda role: (tenant_tag(tenant_id),) if role else None)
+
+
+def _shared_role(tenant_id, user_id) -> str | None:
     cache = _cache()
     hit = cache.get(role_key(tenant_id, user_id))
     if hit is not None:
@@ -97,21 +126,34 @@ def cached_role(tenant_id, user_id) -> str | None:
     return role
 
 
+def domains_key(tenant_id) -> str:
+    return f"domains:{tenant_id}"
+
+
+def cached_domains(tenant_id) -> list[str]:
+    """The tenant's domain names (in-process only: a short list, dropped when a domain changes)."""
+    return _local.get_or_load(
+        domains_key(tenant_id),
+        lambda: list(Domain.objects.filter(tenant_id=tenant_id).values_list("domain", flat=True)),
+        tags=lambda domains: (tenant_tag(tenant_id),))
+
+
 def forget(*keys: str) -> None:
     """Drop keys now and again after the commit, so a request that read the old
     row between the two cannot leave a stale entry behind."""
     cache = _cache()
     cache.delete_many(keys)
     transaction.on_commit(lambda: cache.delete_many(keys))
+    invalidate(*keys)  # the same keys are the in-process copies' tags
 
 
 def forget_tenant(tenant: Tenant) -> None:
     domains = Domain.objects.filter(tenant_id=tenant.pk).values_list("domain", flat=True)
-    forget(*[host_key(d) for d in domains], ref_key(str(tenant.pk)), ref_key(tenant.slug))
+    forget(*[host_key(d) for d in domains], ref_key(str(tenant.pk)), ref_key(tenant.slug), tenant_tag(tenant.pk))
 
 
-def forget_host(host: str) -> None:
-    forget(host_key(host))
+def forget_host(host: str, tenant_id=None) -> None:
+    forget(host_key(host), *([domains_key(tenant_id)] if tenant_id else []))
 
 
 def forget_role(tenant_id, user_id) -> None:

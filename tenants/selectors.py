@@ -7,6 +7,7 @@ from datetime import date
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
+from common import counters
 from common.redis import redis_client, tenant_key
 
 from .access import tenant_access_check
@@ -73,6 +74,7 @@ def tenant_usage(*, tenant: Tenant) -> dict:
     from uploads.selectors import tenant_storage_usage
 
     members = Membership.objects.filter(tenant=tenant).count()
+    counters.flush()  # this process's counts of the last second; other processes' within a second
     api_today = int(redis_client().get(api_requests_key(tenant.pk)) or 0)
     return {
         "members": members,

@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from .cache import cached_domains
 from .models import AuditEvent, Membership, Tenant
 from .settings_schema import settings_effective
 
@@ -20,7 +21,9 @@ class TenantOutputSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_domains(self, tenant):
-        return [d.domain for d in tenant.domains.all()]
+        if self.context.get("domains_cached"):  # one tenant: this process's copy, no query
+            return cached_domains(tenant.pk)
+        return [d.domain for d in tenant.domains.all()]  # a page of tenants prefetches them
 
     @extend_schema_field(serializers.DictField())
     def get_settings(self, tenant):

@@ -27,14 +27,16 @@ def _tenant_changed(sender, instance: Tenant, **kwargs):
 @receiver(pre_save, sender=Domain)
 def _domain_renamed(sender, instance: Domain, **kwargs):
     if instance.pk:
-        old = Domain.objects.filter(pk=instance.pk).values_list("domain", flat=True).first()
-        if old and old != instance.domain:
-            cache.forget_host(old)
+        old = Domain.objects.filter(pk=instance.pk).values_list("domain", "tenant_id").first()
+        if old and old[0] != instance.domain:
+            cache.forget_host(old[0], old[1])
+        if old and old[1] != instance.tenant_id:
+            cache.forget_host(old[0], old[1])
 
 
 @receiver([post_save, post_delete], sender=Domain)
 def _domain_changed(sender, instance: Domain, **kwargs):
-    cache.forget_host(instance.domain)
+    cache.forget_host(instance.domain, instance.tenant_id)
 
 
 @receiver([post_save, post_delete], sender=Membership)

@@ -4,13 +4,17 @@ Keys carry the tenant: a user's budget in tenant A is not spent in B. The tenant
 budget is the tenant's own `rate_limit_per_minute` setting. Every throttle counts in
 one atomic Redis window (common.ratelimit), not DRF's read-modify-write of a cached
 list, which lost counts between concurrent requests.
+
+`RequestRateThrottle` is the default: the user (or anonymous network) window and the
+tenant window of a request, taken together in one round trip — in both or, when
+either is full, in neither.
 """
 from __future__ import annotations
 
 from rest_framework import throttling
 
 from common.proxies import client_ip, client_network
-from common.ratelimit import window_take
+from common.ratelimit import window_take, windows_take
 
 from .resolution import request_tenant
 from .settings_schema import settings_effective
@@ -35,6 +39,13 @@ class AtomicWindowMixin:
     def _take(self) -> bool:
         self._wait = window_take(self.key, limit=self.num_requests, window_seconds=self.duration)
         return self._wait == 0
+
+    def window(self, request, view) -> tuple[str, int, float] | None:
+        """(key, limit, seconds) this throttle would count the request in, or None."""
+        if self.rate is None:
+            return None
+        key = self.get_cache_key(request, view)
+        return None if key is None else (key, self.num_requests, self.duration)
 
     def wait(self):
         return getattr(self, "_wait", None) or None
@@ -69,14 +80,18 @@ class PerMinuteTenantThrottle(AtomicWindowMixin, throttling.SimpleRateThrottle):
         raise NotImplementedError
 
     def allow_request(self, request, view):
+        window = self.window(request, view)
+        if window is None:
+            return True
+        self.key, self.num_requests, self.duration = window
+        return self._take()
+
+    def window(self, request, view) -> tuple[str, int, float] | None:
         tenant = request_tenant(request)
         if tenant is None:
-            return True
-        self.num_requests, self.key = self.per_minute(request, tenant), self.key_for(request, tenant)
-        if self.num_requests is None or self.key is None:
-            return True
-        self.duration = 60
-        return self._take()
+            return None
+        limit, key = self.per_minute(request, tenant), self.key_for(request, tenant)
+        return None if limit is None or key is None else (key, limit, 60)
 
 
 class TenantRateThrottle(PerMinuteTenantThrottle):
@@ -87,3 +102,17 @@ class TenantRateThrottle(PerMinuteTenantThrottle):
 
     def key_for(self, request, tenant) -> str:
         return f"throttle:tenant:{tenant.pk}"
+
+
+class RequestRateThrottle(throttling.BaseThrottle):
+    """The default throttles — user, tenant, anonymous — counted in one round trip."""
+
+    parts = (UserRateThrottle, TenantRateThrottle, AnonRateThrottle)
+
+    def allow_request(self, request, view):
+        windows = [w for part in self.parts if (w := part().window(request, view)) is not None]
+        self._wait = windows_take(windows)
+        return self._wait == 0
+
+    def wait(self):
+        return self._wait or None

@@ -14,6 +14,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
+from common.localcache import flush_everywhere
 from common.redis import redis_client
 from tenants.provisioning import POOL_PREFIX, schema_drop, template_ensure
 
@@ -37,8 +38,10 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 @pytest.fixture(autouse=True)
 def _clean_slate():
-    """Each test starts in the public schema with an empty Redis."""
+    """Each test starts in the public schema with an empty Redis, and no process (this
+    one, live servers) holding cached tokens or tenants of earlier tests."""
     redis_client().flushdb()
+    flush_everywhere()
     connection.set_schema_to_public()
     yield
     connection.set_schema_to_public()

@@ -10,10 +10,12 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import psutil
 from django.conf import settings
 
+from config.server import server_command
+
 ROOT = Path(__file__).resolve().parents[1]
-WS_MAX_SIZE = "131072"  # as `make run` serves (config/devstack): 2 × REALTIME["MAX_FRAME_BYTES"]
 
 
 def free_port() -> int:
@@ -43,9 +45,9 @@ class LiveServer:
 
     def start(self) -> "LiveServer":
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
-             "--port", str(self.port), "--lifespan", "off", "--ws", self.ws, "--ws-max-size", WS_MAX_SIZE, "--no-proxy-headers", "--no-access-log", "--log-level", "warning"],
-            cwd=ROOT, env=self.env,
+            # as `make run` serves (config/server.py): one process per core unless WEB_CONCURRENCY
+            server_command(host="127.0.0.1", port=self.port, ws=self.ws, access_log=False, log_level="warning"),
+            cwd=ROOT, env=self.env, start_new_session=True,  # kill() takes the workers with it
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -58,13 +60,36 @@ class LiveServer:
                 time.sleep(0.1)
         raise RuntimeError("uvicorn did not become healthy in 30 s")
 
+    def processes(self) -> list[psutil.Process]:
+        """The processes serving requests: uvicorn's workers (or uvicorn itself with one)."""
+        main = psutil.Process(self.proc.pid)
+        workers = [child for child in main.children() if "spawn_main" in " ".join(child.cmdline())]
+        return workers or [main]
+
+    def written_chars(self) -> int:
+        """Bytes the serving processes have written so far (write(2) on any file)."""
+        return sum(p.io_counters().write_chars for p in self.processes())
+
+    def rss_bytes(self) -> int:
+        return sum(p.memory_info().rss for p in self.processes())
+
+    def kill(self) -> None:
+        """SIGKILL to every process of the server at once: nothing says goodbye."""
+        os.killpg(self.proc.pid, 9)
+        self.proc.wait(10)
+
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
+            self.proc.terminate()  # uvicorn stops its workers
             try:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                pass
+        if self.proc:
+            try:
+                os.killpg(self.proc.pid, 9)  # whatever is left of the group
+            except ProcessLookupError:
+                pass
 
 
 class QCluster:

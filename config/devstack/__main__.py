@@ -15,12 +15,11 @@ import subprocess
 import sys
 import time
 
+from config.server import server_command, web_concurrency
+
 from .services import ROOT, local_secret_key, stack_down, stack_up, stop_postgres, stop_redis
 
 PYTHON = sys.executable
-# uvicorn buffers a WebSocket frame whole before the consumer sees it (and refuses one over
-# REALTIME["MAX_FRAME_BYTES"], 64 KiB): frames over twice that are refused by uvicorn itself.
-WS_MAX_SIZE = "131072"
 
 
 def _env(stack, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -53,12 +52,9 @@ def run(_args) -> int:
     try:
         _manage(env, "migrate_schemas", "--noinput", "-v", "0")
         _manage(env, "seed_demo")
-        procs.append(subprocess.Popen(
-            [PYTHON, "-m", "uvicorn", "config.asgi:application",
-             "--host", env.get("HOST", "127.0.0.1"), "--port", port,
-             "--lifespan", "off", "--ws", "websockets-sansio", "--no-proxy-headers",  # common/proxies.py reads them
-             "--ws-max-size", WS_MAX_SIZE,  # a bigger frame is refused (1009) before it is read, not buffered
-             "--no-access-log" if env.get("ACCESS_LOG") == "0" else "--access-log"],
+        procs.append(subprocess.Popen(  # config/server.py: one process per core
+            server_command(host=env.get("HOST", "127.0.0.1"), port=port,
+                           workers=web_concurrency(env), access_log=env.get("ACCESS_LOG") != "0"),
             cwd=ROOT, env=env, start_new_session=True,
         ))
         procs.append(subprocess.Popen(

@@ -8,7 +8,6 @@ import socket
 import threading
 import time
 
-import psutil
 import pytest
 from django.conf import settings
 
@@ -72,8 +71,8 @@ def post_chunked(server, path: str, host: str, headers: dict, total: int) -> tup
 
 
 def written_by(server) -> int:
-    """Bytes the server process has written so far (write(2) on any file: /proc/<pid>/io wchar)."""
-    return psutil.Process(server.proc.pid).io_counters().write_chars
+    """Bytes the server's processes have written so far (write(2) on any file: /proc/<pid>/io wchar)."""
+    return server.written_chars()
 
 
 def is_413(answer: bytes, code: str) -> bool:

@@ -20,14 +20,6 @@ def impatient_server(world):
     server.stop()
 
 
-def rss_bytes(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS")
-
-
 def stalled_socket(server, ticket: str) -> socket.socket:
     """A WebSocket client that completes the handshake, then never reads."""
     sock = socket.socket()
@@ -71,9 +63,9 @@ async def test_a_client_that_stops_reading_is_dropped_not_buffered(impatient_ser
 
     await publish_big(acme, healthy, 200)  # 12 MB the stalled client never reads: its sends block
     await asyncio.sleep(1.5)  # the stall deadline (REALTIME_SEND_TIMEOUT_SECONDS=1) passes
-    settled = rss_bytes(impatient_server.proc.pid)
+    settled = impatient_server.rss_bytes()
     await publish_big(acme, healthy, 200)  # once dropped, nothing more is queued for it
-    growth = rss_bytes(impatient_server.proc.pid) - settled
+    growth = impatient_server.rss_bytes() - settled
     assert growth < 4 * 1024 * 1024, f"server grew {growth / 2**20:.1f} MiB after the drop"
     assert await asyncio.to_thread(connection_ends, stalled, 5), "the dropped client's connection is still open"
     stalled.close()

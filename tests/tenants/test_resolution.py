@@ -169,10 +169,10 @@ def test_a_tenant_request_runs_in_its_own_schema_with_one_search_path_set(commit
 
 
 def test_consecutive_requests_to_one_tenant_set_no_search_path_again(committed, api, acme):
-    current(api, host="acme.localhost", token=acme.owner_token)
+    api.get("/api/rooms", host="acme.localhost", token=acme.owner_token)
     with CaptureQueriesContext(connection) as queries:
-        current(api, host="acme.localhost", token=acme.owner_token)
-    assert len(queries) > 1 and search_paths(queries) == []
+        assert api.get("/api/rooms", host="acme.localhost", token=acme.owner_token).status_code == 200
+    assert len(queries) >= 1 and search_paths(queries) == []
 
 
 def test_a_platform_request_after_a_tenant_request_is_back_in_public(committed, api, acme):
@@ -187,9 +187,8 @@ def test_resolving_the_tenant_costs_no_sql_once_cached(committed, api, acme):
     with CaptureQueriesContext(connection) as queries:
         response = api.get("/api/me", host="acme.localhost", token=acme.owner_token)
     assert response.status_code == 200
-    # What remains is authenticating the bearer token: one query, nothing for tenancy.
-    sql = [q["sql"] for q in queries.captured_queries]
-    assert len(sql) == 1 and 'FROM "accounts_authtoken"' in sql[0], sql
+    # The token, its user, the tenant and the role: this process's copies (common/localcache.py).
+    assert [q["sql"] for q in queries.captured_queries] == []
 
 
 def test_an_anonymous_healthz_on_a_tenant_host_runs_no_query_once_cached(api, acme):
