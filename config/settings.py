@@ -89,7 +89,7 @@ DATABASE_URL = env("DATABASE_URL", default="postgresql://postgres@localhost:5432
 # turns on psycopg's connection pool (DB_POOL=1). Management commands and the
 # forking qcluster keep plain persistent connections (a pool must not cross a fork).
 DB_POOL = env.bool("DB_POOL", default=False)
-_db = dj_database_url.parse(DATABASE_URL, engine="django_tenants.postgresql_backend",
+_db = dj_database_url.parse(DATABASE_URL, engine="common.postgresql",  # django-tenants' (+ fewer SETs)
                             conn_max_age=0 if DB_POOL else env.int("CONN_MAX_AGE", default=60),
                             conn_health_checks=not DB_POOL)
 if "host" in _db.get("OPTIONS", {}):  # unix socket given as ?host=/path
