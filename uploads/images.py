@@ -102,14 +102,20 @@ class InvalidImage(Exception):
         self.reason = reason
 
 
-def image_process(src: Source, *, max_side: int = 800, quality: int = 80) -> tuple[bytes, int, int]:
+def image_process(src: Source, *, max_side: int = 800, quality: int = 80,
+                  formats: tuple[str, ...] = ACCEPTED_FORMATS) -> tuple[bytes, int, int]:
     """Decode `src` (a path or a binary file object), fit it in `max_side`×`max_side`
-    and return `(jpeg_bytes, width, height)` of the output. Raises InvalidImage."""
+    and return `(jpeg_bytes, width, height)` of the output. Raises InvalidImage.
+    `formats` (some of ACCEPTED_FORMATS): the only decoders tried, e.g. the one of
+    the upload's extension; the whole stream is decoded, so a truncated or corrupt
+    image never gets through (the upload endpoint's structure check for a JPEG or WebP)."""
     if max_side < 1:
         raise ValueError("max_side must be at least 1")
     if not 1 <= quality <= 100:
         raise ValueError("quality must be between 1 and 100")
-    decoded = _decode(src, max_side)
+    if not formats or not set(formats) <= set(ACCEPTED_FORMATS):
+        raise ValueError(f"formats must be some of {ACCEPTED_FORMATS}")
+    decoded = _decode(src, max_side, formats)
     im = decoded.image
     try:
         im = _to_processable_mode(im)
@@ -214,11 +220,11 @@ class _Decoded:
     box: tuple[float, float, float, float] | None = None  # reduced in strips: the area it covers
 
 
-def _decode(src: Source, max_side: int) -> _Decoded:
+def _decode(src: Source, max_side: int, formats: tuple[str, ...]) -> _Decoded:
     """Open, check and load the image (at reduced scale for a JPEG): every failure of
     untrusted data ends here as InvalidImage."""
     try:
-        im = Image.open(src, formats=ACCEPTED_FORMATS)
+        im = Image.open(src, formats=formats)
     except UnidentifiedImageError as exc:
         raise InvalidImage(_NOT_AN_IMAGE, reason="not_an_image") from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:

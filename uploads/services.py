@@ -33,7 +33,7 @@ from .scanning import scanner_get
 from .selectors import storage_used, upload_rules
 from .sniffing import IMAGE_EXTENSIONS, KINDS, FileKind
 from .storage import key_derived, key_make, object_delete, object_fetch, object_size, object_store
-from .validation import upload_check
+from .validation import image_check, upload_check
 
 logger = logging.getLogger(__name__)
 MANAGERS = (Membership.Role.OWNER, Membership.Role.ADMIN)
@@ -157,7 +157,12 @@ class ImageUpload:
 
 def image_upload(*, tenant, user, upload, actor: Actor) -> ImageUpload:
     """The original (checked like any upload) and a JPEG fitting IMAGE_MAX_SIDE² (uploads.images):
-    made here for an image of at most IMAGE_INLINE_MAX_PIXELS, else by the job `uploads.image_process`."""
+    made here for an image of at most IMAGE_INLINE_MAX_PIXELS, else by the job `uploads.image_process`.
+
+    An image made here is decoded once: making the JPEG is its structure check (the whole
+    stream through the extension's decoder, under the same pixel and byte bounds), so
+    upload_check leaves the decode out. The order of refusals is any upload's: type,
+    structure, malware, quota."""
     from . import images
 
     if upload is None:
@@ -167,17 +172,23 @@ def image_upload(*, tenant, user, upload, actor: Actor) -> ImageUpload:
     if extension_of(name) not in IMAGE_EXTENSIONS:
         raise FileTypeNotAllowed("Send an image.", details={"file": name, "extension": extension_of(name),
                                                             "allowed": sorted(IMAGE_EXTENSIONS & set(rules.allowed_types))})
-    original = upload_accept(tenant=tenant, upload=upload, actor=actor, allowed=rules.allowed_types)
+    kind = upload_check(upload, name=name, allowed=rules.allowed_types, decode=False)
+    made = None
     try:
-        if original.kind.pillow_format not in images.ACCEPTED_FORMATS:  # a GIF: the engine takes none
+        if kind.pillow_format not in images.ACCEPTED_FORMATS:  # a GIF: the engine takes none
             raise images.InvalidImage("Not a JPEG, PNG or WebP image.", reason="not_an_image")
-        pixels = images.image_pixels(upload.temporary_file_path())
-        if pixels > settings.UPLOADS["IMAGE_INLINE_MAX_PIXELS"]:
-            return _image_upload_deferred(tenant=tenant, user=user, original=original)
-        data, width, height = images.image_process(upload.temporary_file_path(), max_side=settings.UPLOADS["IMAGE_MAX_SIDE"],
-                                                   quality=settings.UPLOADS["IMAGE_QUALITY"])
+        if images.image_pixels(upload.temporary_file_path()) > settings.UPLOADS["IMAGE_INLINE_MAX_PIXELS"]:
+            image_check(upload, kind.pillow_format, name=name)  # decoded whole now; the job makes the JPEG
+        else:
+            made = images.image_process(upload.temporary_file_path(), max_side=settings.UPLOADS["IMAGE_MAX_SIDE"],
+                                        quality=settings.UPLOADS["IMAGE_QUALITY"], formats=(kind.pillow_format,))
     except images.InvalidImage as exc:
-        raise InvalidImage(str(exc), details={"file": name}) from None
+        raise InvalidImage(str(exc), details={"file": name, "reason": exc.reason}) from None
+    scan_or_refuse(tenant=tenant, actor=actor, fileobj=upload, name=name, size=upload.size, sha256=upload.sha256)
+    original = Incoming(upload, name, kind, extension_of(name), upload.size, upload.sha256)
+    if made is None:
+        return _image_upload_deferred(tenant=tenant, user=user, original=original)
+    data, width, height = made
     processed = Incoming(ContentFile(data), processed_name(name, width, height), KINDS["jpg"], "jpg", len(data),
                          hashlib.sha256(data).hexdigest())
     original_file, processed_file = files_record(tenant=tenant, user=user, incoming=[original, processed])

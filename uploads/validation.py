@@ -15,6 +15,11 @@ Order of the refusals, and their codes:
    decoded take more than UPLOADS["IMAGE_MAX_DECODED_MB"] (byte flood: 16-bit or
    alpha bands; uploads.images.decoded_bytes) → 422 invalid_image
 5. a PDF with JavaScript, launch actions or embedded files → 415 file_type_not_allowed
+
+`decode=False` leaves out only step 4's decoding of a JPEG's or WebP's pixels (the
+header's bounds and a PNG's chunk checks still apply): for a caller that decodes the
+image itself right after, with the same decoder and bounds (POST /api/upload/image,
+uploads.images.image_process), so that the upload is decoded once.
 """
 from __future__ import annotations
 
@@ -37,7 +42,7 @@ _PDF_NAME = re.compile(rb"/[A-Za-z0-9#]+")
 _PDF_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
 
 
-def upload_check(upload: StreamedUpload, *, name: str, allowed: list[str]) -> FileKind:
+def upload_check(upload: StreamedUpload, *, name: str, allowed: list[str], decode: bool = True) -> FileKind:
     """The kind of an acceptable upload; raises the refusal otherwise."""
     extension = extension_of(name)
     if extension not in allowed or extension not in KINDS:
@@ -49,17 +54,18 @@ def upload_check(upload: StreamedUpload, *, name: str, allowed: list[str]) -> Fi
     if detected != kind.sniffed:
         raise FileTypeMismatch(details={"file": name, "extension": extension, "detected": detected or "unknown"})
     if kind.pillow_format:
-        image_check(upload, kind.pillow_format, name=name)
+        image_check(upload, kind.pillow_format, name=name, decode=decode)
     if extension == "pdf":
         pdf_check(upload, name=name)
     upload.seek(0)
     return kind
 
 
-def image_check(fileobj: BinaryIO, pillow_format: str, *, name: str = "") -> None:
+def image_check(fileobj: BinaryIO, pillow_format: str, *, name: str = "", decode: bool = True) -> None:
     """Decodable with exactly this decoder, to the end; not a pixel flood.
     JPEGs are decoded at 1/8 scale (the whole stream is still read); PNGs are
-    verified chunk by chunk (CRCs, to IEND) without decoding pixels."""
+    verified chunk by chunk (CRCs, to IEND) without decoding pixels.
+    `decode=False`: the bounds and a PNG's verification only (the caller decodes)."""
     fileobj.seek(0)
     try:
         with Image.open(fileobj, formats=[pillow_format]) as image:
@@ -79,7 +85,7 @@ def image_check(fileobj: BinaryIO, pillow_format: str, *, name: str = "") -> Non
                                             "max_decoded_bytes": limit})
             if pillow_format == "PNG":
                 image.verify()
-            else:
+            elif decode:
                 image.load()
     except InvalidImage:
         raise
