@@ -7,7 +7,9 @@ through under load than it allows. Here check-and-take is one Lua script.
 """
 from __future__ import annotations
 
+import itertools
 import math
+import os
 import secrets
 
 from .redis import redis_client
@@ -37,6 +39,14 @@ end
 return 0
 """
 _scripts: dict[str, object] = {}
+_PROCESS_TAG = secrets.token_hex(4)
+_sequence = itertools.count()
+
+
+def _member() -> str:
+    """A name for this request's entry, unique across processes and threads without a
+    system call per request (the pid tells forked children apart)."""
+    return f"{os.getpid()}.{_PROCESS_TAG}.{next(_sequence)}"
 
 
 def _script(source: str):
@@ -63,7 +73,7 @@ def windows_take(windows: list[tuple[str, int, float]]) -> float:
     args: list = []
     for _, limit, seconds in windows:
         args += [int(seconds * 1000), limit]
-    wait_ms = _script(_TAKE_ALL)(keys=[key for key, _, _ in windows], args=[*args, secrets.token_hex(8)])
+    wait_ms = _script(_TAKE_ALL)(keys=[key for key, _, _ in windows], args=[*args, _member()])
     return int(wait_ms) / 1000
 
 
