@@ -1,32 +1,46 @@
-"""Job system: no-op jobs through a real `manage.py qcluster` on the real broker.
+"""Job system: no-op jobs through a real `manage.py qcluster` on the real broker, beside BullMQ.
 
-Prints, for our job system (jobs.broker.PostgresBroker) and then for stock django-q2
-on its Redis broker and on its ORM broker:
+One run prints, for our job system (jobs.broker.PostgresBroker, `Q_WORKERS` 2) and for
+BullMQ (benchmarks/node/bullmq_noop.mjs: one Worker, concurrency 8, the profile's Redis,
+completed jobs and return values kept), and the ratio ours / BullMQ:
 
-- throughput: N no-op jobs; jobs/s sustained from the first job's start to the last
-  job's result being recorded, and the enqueue rate. Ours are enqueued in bulk while
-  the cluster runs. Stock django-q2 can only enqueue one at a time, which on two
-  cores is slower than its Redis cluster drains: its N are timed twice, enqueued
-  while the cluster runs ("enqueued during") and enqueued before it starts (the
-  headline: what the cluster itself sustains);
-- latency: jobs enqueued one at a time at a paced rate; enqueue→start and
-  enqueue→finish p50/p99.
+- throughput: N no-op jobs, results recorded; jobs/s from the first job's start to the
+  last job's result being recorded. Both sides drain N jobs enqueued in bulk: ours
+  in one `job_enqueue_many` committed while the cluster runs, BullMQ's by `addBulk`
+  before its Worker starts;
+- latency: jobs enqueued one at a time at a paced rate while the workers are idle;
+  enqueue->start and enqueue->finish p50/p99 (each side's own stamps: ours the job's
+  columns, set with the database's clock; BullMQ's timestamp/processedOn/finishedOn).
 
-Ours: jobs of one benchmark tenant, enqueued in bulk (`job_enqueue_many(job_build(…))`)
-for throughput and one by one (`job_enqueue`) for latency; a job's times are its own
-columns (created_at when the enqueuer saved it, started_at and finished_on set by the
-runner with the database's clock). Stock: `async_task("benchmarks.qtasks.noop")` one
-at a time (django-q2 has no bulk enqueue), results saved as stock does (Success rows),
-run in a child process under benchmarks/settings_stock_q2.py.
+`--rounds R` alternates the two sides R times (the machine is shared: read the
+ratio of each round, not one side's figure across runs).
+
+How cost grows (`--backlog 1000000 --tenants 1000`): after the rounds, the same N-job
+throughput again, first with N jobs spread over T tenants and an otherwise empty
+queue, then with B jobs of those T tenants ready in the queue (inserted in bulk by
+SQL while the cluster is stopped; each tenant's n-th job gets its fair vt as an
+enqueue would give it, so the tenants interleave). The cluster then drains the
+backlog's head: jobs/s over its first N jobs' starts -> results, and the ratio to
+the empty-queue figure (target >= 0.90). The T tenants are tenant rows of their
+own (`bjt-NNNN`) without schemas — a no-op never touches its schema — deleted at
+the end of the run (and before the next one starts).
+
+Stock django-q2 (Redis and ORM brokers, child processes under
+benchmarks/settings_stock_q2.py) is optional: `--with-stock`.
 
     .venv/bin/python -m config.devstack exec --profile bench-jobs -- .venv/bin/python benchmarks/jobs.py
-    # options: --n 20000 --workers 2 --rate 100 --seconds 10 --stock-n 20000 --skip-stock
+    # options: --n 20000 --workers 2 --rate 100 --seconds 10 --rounds 1
+    #          --backlog 1000000 --tenants 1000   --with-stock --stock-n 20000
+    # about 40 s per round; --backlog 1000000 adds about 1.5 min; --with-stock about 2 min
+
+(`cd benchmarks/node && npm ci` once first.)
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -138,29 +152,159 @@ def ours_latency(tenant, rate: float, seconds: float) -> dict:
             "finish": [(r[3] - r[1]).total_seconds() for r in done]}
 
 
-def ours(args) -> dict:
+def ours_config(args) -> str:
     from django.conf import settings
 
+    q = settings.Q_CLUSTER
+    return (f"workers {args.workers}, bulk {q['bulk']}, queue_limit {q['queue_limit']}, "
+            f"recycle {q.get('recycle', 500)}, poll {q['poll']} s (LISTEN/NOTIFY wake-ups)")
+
+
+def ours_cluster(args) -> _bench.QCluster:
+    """A started qcluster that has run 200 warm-up jobs."""
     from jobs.models import Job
     from jobs.services import job_build, job_enqueue_many
 
     tenant = ours_setup()
-    q = settings.Q_CLUSTER
-    config = (f"workers {args.workers}, bulk {q['bulk']}, queue_limit {q['queue_limit']}, "
-              f"recycle {q.get('recycle', 500)}, poll {q['poll']} s (LISTEN/NOTIFY wake-ups)")
     cluster = _bench.QCluster(log_path("qcluster-ours"), {"Q_WORKERS": str(args.workers)}).start()
     try:
         warm = job_enqueue_many(job_build(tenant, "noop", {"value": i}) for i in range(200))
         wait_until(lambda: not Job.objects.filter(pk__in=[j.pk for j in warm]).exclude(state="completed").exists(),
                    120, "the cluster to start (200 warm-up jobs)")
-        load_before = _bench.load()
-        tp = ours_throughput(tenant, args.n, args.batch or args.n)
-        lat = ours_latency(tenant, args.rate, args.seconds)
-        load_after = _bench.load()
-    finally:
+    except BaseException:
         cluster.stop()
-    return {"name": "ours: PostgresBroker", "config": config, "throughput": tp, "latency": lat,
-            "load": (load_before, load_after)}
+        raise
+    return cluster
+
+
+def ours(args, tenant) -> dict:
+    """One round with the cluster running: throughput, then paced latency."""
+    load_before = _bench.load()
+    tp = ours_throughput(tenant, args.n, args.batch or args.n)
+    lat = ours_latency(tenant, args.rate, args.seconds)
+    return {"name": "ours: PostgresBroker, qcluster", "config": ours_config(args), "throughput": tp, "latency": lat,
+            "load": (load_before, _bench.load())}
+
+
+# --- BullMQ (node benchmarks/node/bullmq_noop.mjs) -----------------------------
+
+def bullmq(args) -> dict:
+    script = HERE / "node" / "bullmq_noop.mjs"
+    if not (HERE / "node" / "node_modules" / "bullmq").exists():
+        sys.exit("BullMQ is not installed: cd benchmarks/node && npm ci")
+    load_before = _bench.load()
+    out = subprocess.run(["node", str(script), "--n", str(args.n), "--rate", str(args.rate),
+                          "--seconds", str(args.seconds), "--concurrency", "8"],
+                         cwd=HERE / "node", check=True, stdout=subprocess.PIPE, text=True).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    result["load"] = (load_before, _bench.load())
+    return result
+
+
+# --- how cost grows: many tenants, a deep backlog --------------------------------
+
+BACKLOG_SLUG = "bjt-"
+
+
+def backlog_tenants_drop() -> None:
+    """Delete the tenant rows an earlier backlog run left (they have no schemas)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM jobs_queueentry WHERE fair_key IN (SELECT id FROM tenants_tenant WHERE slug LIKE %s)",
+                       [BACKLOG_SLUG + "%"])
+        cursor.execute("DELETE FROM jobs_job WHERE tenant_id IN (SELECT id FROM tenants_tenant WHERE slug LIKE %s)",
+                       [BACKLOG_SLUG + "%"])
+        cursor.execute("DELETE FROM tenants_tenant WHERE slug LIKE %s", [BACKLOG_SLUG + "%"])
+
+
+def backlog_tenants(count: int) -> list:
+    from tenants.models import Tenant
+
+    backlog_tenants_drop()
+    return Tenant.objects.bulk_create([Tenant(slug=f"{BACKLOG_SLUG}{i:04d}", name=f"Backlog tenant {i}",
+                                              schema_name=f"bjt_{i:04d}") for i in range(count)])
+
+
+def backlog_fill(tenants: list, count: int) -> float:
+    """`count` ready no-op jobs, job i of tenant i % T, inserted by two INSERT … SELECT
+    statements; each tenant's k-th job gets vt = clock + k (what `entries_create` gives a
+    tenant's k-th job in an empty queue). Seconds taken."""
+    from django.db import connection, transaction
+
+    t0 = time.time()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("""
+            INSERT INTO jobs_job (tenant_id, task, payload, state, priority, progress, message, attempts, max_attempts,
+                                  timeout, critical, failed_reason, worker, created_at)
+            SELECT (%(tenants)s::uuid[])[1 + (g %% %(t)s)], 'noop', jsonb_build_object('value', g), 'queued', 1, 0, '',
+                   0, 3, 30, false, '', '', now()
+              FROM generate_series(0, %(n)s - 1) g""", {"tenants": [t.pk for t in tenants], "t": len(tenants),
+                                                        "n": count})
+        cursor.execute("""
+            INSERT INTO jobs_queueentry (job_id, fair_key, priority, vt, ready_at, lease_seconds, deliveries, held,
+                                         created_at)
+            SELECT j.id, j.tenant_id, 1,
+                   (SELECT last_value FROM jobs_vclock) + row_number() OVER (PARTITION BY j.tenant_id ORDER BY j.id),
+                   now(), 35, 0, false, now()
+              FROM jobs_job j WHERE j.tenant_id = ANY(%(tenants)s::uuid[])""", {"tenants": [t.pk for t in tenants]})
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE jobs_job")
+        cursor.execute("ANALYZE jobs_queueentry")
+    return time.time() - t0
+
+
+def first_n_throughput(n: int) -> dict:
+    """Jobs/s over the first n jobs to finish: first start -> n-th result."""
+    from jobs.models import Job
+
+    def enough():
+        return Job.objects.filter(state="completed").count() >= n
+
+    wait_until(enough, 600, f"{n} backlog jobs")
+    done = Job.objects.filter(state="completed").order_by("finished_on")
+    last = done.values_list("finished_on", flat=True)[n - 1]
+    first = Job.objects.filter(started_at__isnull=False).order_by("started_at").values_list("started_at", flat=True)[0]
+    rerun = Job.objects.filter(attempts__gt=1).count()
+    return {"n": n, "completed": n, "reruns": rerun, "span_s": (last - first).total_seconds()}
+
+
+def backlog(args) -> dict:
+    """Empty queue vs a deep backlog, both over `args.tenants` tenants (see the docstring)."""
+    from django.db import connection
+
+    from jobs.services import job_build, job_enqueue_many
+
+    tenants = backlog_tenants(args.tenants)
+    try:
+        cluster = ours_cluster(args)
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("TRUNCATE jobs_queueentry, jobs_job CASCADE")
+            t0 = time.time()
+            job_enqueue_many(job_build(tenants[i % len(tenants)], "noop", {"value": i}) for i in range(args.n))
+            enqueue_s = time.time() - t0
+            wait_until(ours_idle, 600, f"{args.n} jobs of {len(tenants)} tenants")
+            empty = first_n_throughput(args.n)
+            empty["enqueue_s"] = enqueue_s
+        finally:
+            cluster.stop()
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE jobs_queueentry, jobs_job CASCADE")
+        fill_s = backlog_fill(tenants, args.backlog)
+        cluster = _bench.QCluster(log_path("qcluster-ours"), {"Q_WORKERS": str(args.workers)}).start()
+        try:
+            deep = first_n_throughput(args.n)
+        finally:
+            cluster.stop()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM jobs_queueentry WHERE job_id IS NOT NULL")
+            left = cursor.fetchone()[0]
+            cursor.execute("TRUNCATE jobs_queueentry, jobs_job CASCADE")
+    finally:
+        backlog_tenants_drop()
+    return {"tenants": len(tenants), "backlog": args.backlog, "fill_s": fill_s, "empty": empty, "deep": deep,
+            "left": left}
 
 
 # --- stock django-q2 (child process, settings_stock_q2) -------------------------
@@ -293,6 +437,8 @@ def report(result: dict, args) -> None:
     print(f"  load average before / after: {result['load'][0]} / {result['load'][1]}")
     if result["name"].startswith("ours"):
         report_throughput("throughput", tp, "bulk, job_enqueue_many, while the cluster runs")
+    elif result["name"].startswith("BullMQ"):
+        report_throughput("throughput", tp, "addBulk x1000, before the Worker starts")
     else:
         report_throughput("throughput", tp, "one at a time, async_task, before the cluster starts")
         report_throughput("while enqueuing", result["concurrent"], "one at a time, async_task, while the cluster runs")
@@ -303,6 +449,36 @@ def report(result: dict, args) -> None:
         print(f"    enqueue -> finish  {ms(lat['finish'])}")
 
 
+def rate(r: dict) -> float:
+    return r["throughput"]["completed"] / r["throughput"]["span_s"]
+
+
+def p50(samples: list[float]) -> float:
+    return _bench.percentile(samples, 50) * 1000 if samples else float("nan")
+
+
+def summary(results: list[dict]) -> None:
+    print("\nsummary                                   jobs/s   start p50   start p99   finish p50")
+    for r in results:
+        lat = r["latency"]
+        p99 = _bench.percentile(lat["start"], 99) * 1000 if lat["start"] else float("nan")
+        tag = f"{r['name']}" + (f" #{r['round']}" if "round" in r else "")
+        print(f"  {tag:<38} {rate(r):7,.0f}   {p50(lat['start']):7.1f} ms  {p99:7.1f} ms  {p50(lat['finish']):8.1f} ms")
+
+
+def report_backlog(b: dict, single: float | None) -> None:
+    e, d = b["empty"], b["deep"]
+    er, dr = e["completed"] / e["span_s"], d["completed"] / d["span_s"]
+    print(f"\nhow cost grows: {b['tenants']:,} tenants, backlog {b['backlog']:,} ready jobs "
+          f"(inserted in {b['fill_s']:.1f} s by SQL, cluster stopped)")
+    print(f"  empty queue: {e['n']:,} jobs of {b['tenants']:,} tenants (job_enqueue_many, {e['enqueue_s']:.2f} s) "
+          f"-> {er:,.0f} jobs/s")
+    print(f"  backlog:     first {d['n']:,} of {b['backlog']:,} ready jobs -> {dr:,.0f} jobs/s "
+          f"({b['left']:,} still queued when stopped; run more than once: {d['reruns']})")
+    print(f"  backlog / empty queue: {dr / er:.2f}  (target >= 0.90)"
+          + (f"; backlog / one tenant, empty queue (rounds above): {dr / single:.2f}" if single else ""))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=20_000, help="no-op jobs for the throughput run")
@@ -310,9 +486,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="Q_WORKERS of the cluster")
     parser.add_argument("--rate", type=float, default=100, help="jobs/s for the latency run")
     parser.add_argument("--seconds", type=float, default=10, help="length of the latency run")
+    parser.add_argument("--rounds", type=int, default=1, help="ours then BullMQ, this many times")
+    parser.add_argument("--skip-bullmq", action="store_true")
+    parser.add_argument("--backlog", type=int, default=0, help="how cost grows: ready jobs queued (e.g. 1000000)")
+    parser.add_argument("--tenants", type=int, default=1000, help="how cost grows: tenants the jobs belong to")
+    parser.add_argument("--with-stock", action="store_true", help="also stock django-q2 (Redis and ORM brokers)")
     parser.add_argument("--stock-n", type=int, default=20_000, help="tasks for stock django-q2's throughput run")
-    parser.add_argument("--skip-stock", action="store_true")
-    parser.add_argument("--only-stock", action="store_true")
     parser.add_argument("--stock", choices=["redis", "orm"], help=argparse.SUPPRESS)  # the child's mode
     args = parser.parse_args()
 
@@ -324,28 +503,42 @@ def main() -> None:
 
     from django.conf import settings
 
-    print(f"Jobs: no-op jobs through a real qcluster (benchmark tenant {SLUG!r})")
-    print(f"machine: {_bench.machine()}; Redis {_bench.redis_version()}")
+    print(f"Jobs: no-op jobs through a real qcluster (benchmark tenant {SLUG!r}) beside BullMQ")
+    print(f"machine: {_bench.machine()}; Redis {_bench.redis_version()}; "
+          f"node {subprocess.run(['node', '--version'], stdout=subprocess.PIPE, text=True).stdout.strip()}")
     print(f"database: {settings.DATABASES['default']['NAME']} (profile data {os.environ.get('PLATFORM_DATA_DIR')})")
+    backlog_tenants_drop()  # rows an interrupted backlog run left: no schemas, so not for migrate
     _bench.manage("migrate_schemas", "--noinput")
-    results = [] if args.only_stock else [ours(args)]
-    if results:
-        report(results[0], args)
-    if not args.skip_stock:
+    results, ratios = [], []
+    for i in range(1, args.rounds + 1):
+        cluster = ours_cluster(args)
+        try:
+            from tenants.models import Tenant
+
+            mine = ours(args, Tenant.objects.get(slug=SLUG))
+        finally:
+            cluster.stop()
+        report(mine, args)
+        mine["round"] = i
+        results.append(mine)
+        if not args.skip_bullmq:
+            theirs = bullmq(args)
+            report(theirs, args)
+            theirs["round"] = i
+            results.append(theirs)
+            ratios.append(rate(mine) / rate(theirs))
+    if args.with_stock:
         for kind in ("redis", "orm"):
             results.append(stock_in_child(kind, args))
             report(results[-1], args)
-
-    print("\nsummary                               jobs/s   (enqueued during)   start p50   start p99   finish p50")
-    for r in results:
-        tp, lat = r["throughput"], r["latency"]
-        during = r.get("concurrent", tp)
-        p50 = _bench.percentile(lat["start"], 50) * 1000 if lat["start"] else float("nan")
-        p99 = _bench.percentile(lat["start"], 99) * 1000 if lat["start"] else float("nan")
-        f50 = _bench.percentile(lat["finish"], 50) * 1000 if lat["finish"] else float("nan")
-        print(f"  {r['name']:<34} {tp['completed'] / tp['span_s']:7,.0f}   ({during['completed'] / during['span_s']:7,.0f})"
-              f"          {p50:7.1f} ms  {p99:7.1f} ms  {f50:8.1f} ms")
-    print("targets: BullMQ ~4,500 no-op jobs/s on this kind of machine; p50 enqueue->start <= 5 ms")
+    summary(results)
+    if ratios:
+        print("ours / BullMQ jobs/s, per round: " + ", ".join(f"{r:.2f}" for r in ratios)
+              + f"  (target >= 1.5; start p50 <= 5 ms)")
+    if args.backlog:
+        singles = [rate(r) for r in results if r["name"].startswith("ours")]
+        single = statistics.median(singles) if singles else None
+        report_backlog(backlog(args), single)
 
 
 if __name__ == "__main__":

@@ -90,19 +90,28 @@ HOLD = "UPDATE jobs_queueentry SET held = true, vt = NULL WHERE fair_key = %s AN
 # Released entries get a fresh vt on the next tick (PROMOTE), like delayed ones.
 RELEASE = "UPDATE jobs_queueentry SET held = false WHERE fair_key = %s AND held"
 
-DEQUEUE = """
-WITH picked AS (
-  SELECT id FROM jobs_queueentry WHERE vt IS NOT NULL AND ready_at <= now()
-  ORDER BY priority, vt, id LIMIT %(bulk)s FOR UPDATE SKIP LOCKED
+# The pick-and-lease order, written once: the pusher's DEQUEUE and the runner's
+# COMPLETE_CLAIM (jobs/runner.py) take ready entries the same way. `{where}` narrows
+# the pick, `{limit}` caps it; `clock` moves the global virtual time up to the
+# newest vt leased (reference it, e.g. `(SELECT count(*) FROM clock)`, or it is skipped).
+PICK_LEASE = """
+picked AS (
+  SELECT id FROM public.jobs_queueentry WHERE vt IS NOT NULL AND ready_at <= now() {where}
+  ORDER BY priority, vt, id LIMIT {limit} FOR UPDATE SKIP LOCKED
 ), leased AS (
-  UPDATE jobs_queueentry e
+  UPDATE public.jobs_queueentry e
      SET ready_at = now() + make_interval(secs => e.lease_seconds), deliveries = e.deliveries + 1
     FROM picked WHERE e.id = picked.id
   RETURNING e.id, e.job_id, e.payload, e.deliveries, e.lease_seconds, e.priority, e.vt
 ), clock AS (
-  SELECT setval('jobs_vclock', GREATEST((SELECT max(vt) FROM leased), (SELECT last_value FROM jobs_vclock)))
-)
-SELECT l.id, l.job_id, l.payload, l.deliveries, l.lease_seconds FROM leased l, clock ORDER BY l.priority, l.vt, l.id
+  SELECT setval('public.jobs_vclock', top.vt) FROM (SELECT max(vt) AS vt FROM leased) top
+   WHERE top.vt > (SELECT last_value FROM public.jobs_vclock)
+)"""
+
+DEQUEUE = f"""
+WITH {PICK_LEASE.format(where="", limit="%(bulk)s")}
+SELECT l.id, l.job_id, l.payload, l.deliveries, l.lease_seconds, (SELECT count(*) FROM clock)
+  FROM leased l ORDER BY l.priority, l.vt, l.id
 """
 
 # Delayed entries (run_at, retry backoff) come due: give them their fair vt.
@@ -194,7 +203,7 @@ class PostgresBroker(Broker):
             connection.close()  # a broken connection is replaced on the next call
             raise
         if rows:
-            return [self._package(*row) for row in rows]
+            return [self._package(*row[:5]) for row in rows]
         self._wait(Conf.POLL)
         return None
 

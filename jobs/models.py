@@ -35,9 +35,11 @@ class Job(models.Model):
     WAITING_STATES = (State.QUEUED, State.SCHEDULED, State.RETRYING)
     FINISHED_STATES = (State.COMPLETED, State.FAILED, State.CANCELLED)
 
-    tenant = models.ForeignKey("tenants.Tenant", null=True, blank=True, on_delete=models.CASCADE,
+    # Few indexes, on purpose: every claim and every outcome rewrites the row, and each
+    # index costs an insert per write. The tenant is indexed by jobs_tenant_state.
+    tenant = models.ForeignKey("tenants.Tenant", null=True, blank=True, on_delete=models.CASCADE, db_index=False,
                                related_name="jobs", help_text="Empty for platform jobs (run in public).")
-    task = models.CharField(max_length=100, db_index=True)
+    task = models.CharField(max_length=100)
     payload = models.JSONField(default=dict, blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
     priority = models.SmallIntegerField(choices=Priority.choices, default=Priority.DEFAULT)
@@ -50,7 +52,7 @@ class Job(models.Model):
     failed_reason = models.TextField(blank=True, default="")
     result = models.JSONField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, db_index=False,
                                    on_delete=models.SET_NULL, related_name="+")
     worker = models.CharField(max_length=200, blank=True, default="",
                               help_text="host:pid of the worker running the current attempt.")
@@ -63,7 +65,9 @@ class Job(models.Model):
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["tenant", "state", "-id"], name="jobs_tenant_state"),
-            models.Index(fields=["state", "finished_on"], name="jobs_state_finished"),
+            models.Index(fields=["state", "finished_on"], condition=Q(finished_on__isnull=False),
+                         name="jobs_state_finished"),
+            models.Index(fields=["created_by"], condition=Q(created_by__isnull=False), name="jobs_created_by"),
             models.Index(fields=["worker"], condition=Q(state="active"), name="jobs_active_worker"),
         ]
         constraints = [

@@ -5,11 +5,12 @@ The broker hands each worker `job_run(job_id, entry_id, delivery)`. The claim
 only succeeds for the current delivery of a live entry, so a delivery that
 lost its lease (and was handed to someone else) or a cancelled job never runs.
 
-A busy worker then takes the next ready jobs itself, for up to LOOP_SECONDS:
-the statement that records a job's outcome also leases and claims the next
-entry in (priority, vt) order, so under load a job costs one round trip and no
-trip through django-q2's pusher, task queue and monitor. Each job is still
-claimed only when it starts, under its own lease, timeout and process title.
+A busy worker then takes the next ready jobs itself, in batches, for up to
+LOOP_SECONDS: one statement records the outcomes of a batch and leases and
+claims the next batch in (priority, vt) order (COMPLETE_CLAIM), so under load
+a batch costs one round trip and no trip through django-q2's pusher, task
+queue and monitor. Each job still runs under its own lease, timeout and
+process title; a batch is sized to a few milliseconds of work (see _Run).
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from django_q.timeout import TimeoutHandler
 from tenants.context import schema_activate
 from tenants.models import Tenant
 
-from .broker import RUNNER, worker_name
+from .broker import PICK_LEASE, RUNNER, worker_name
 from .registry import TaskSpec, task_get
 
 try:
@@ -53,46 +54,49 @@ RETURNING j.task, j.payload, j.tenant_id, j.attempts, j.max_attempts, j.created_
 UNLEASE_HELD = """
 UPDATE public.jobs_queueentry SET ready_at = now() WHERE id = %(entry)s AND deliveries = %(delivery)s AND held
 """
-COMPLETE = """
-WITH upd AS (
-  UPDATE public.jobs_job SET state = 'completed', progress = 100, result = %(result)s, finished_on = now(),
+# Many outcomes and the next claims in one statement: record the completed
+# attempts of a batch, drop their entries, then lease and claim the next `claim`
+# ready jobs in (priority, vt) order (PICK_LEASE, as the broker's DEQUEUE), with
+# `claim` 0 to record only. One round trip and one commit per batch while a
+# worker has work (see job_run).
+COMPLETE_CLAIM = f"""
+WITH outcomes AS (
+  SELECT * FROM unnest(%(jobs)s::bigint[], %(entries)s::bigint[], %(attempts)s::integer[], %(results)s::text[])
+         AS o(job, entry, attempt, result)
+), upd AS (
+  UPDATE public.jobs_job j SET state = 'completed', progress = 100, result = o.result::jsonb, finished_on = now(),
          worker = '', failed_reason = ''
-   WHERE id = %(job)s AND attempts = %(attempt)s AND state = 'active' RETURNING id)
-DELETE FROM public.jobs_queueentry WHERE id = %(entry)s AND EXISTS (SELECT 1 FROM upd)
-"""
-# COMPLETE, then lease and claim the next ready job in (priority, vt) order, as
-# the broker's DEQUEUE and CLAIM would: one round trip and one commit per job
-# while a worker has work (see job_run).
-COMPLETE_NEXT = """
-WITH upd AS (
-  UPDATE public.jobs_job SET state = 'completed', progress = 100, result = %(result)s, finished_on = now(),
-         worker = '', failed_reason = ''
-   WHERE id = %(job)s AND attempts = %(attempt)s AND state = 'active' RETURNING id
+    FROM outcomes o WHERE j.id = ANY(%(jobs)s::bigint[]) AND j.id = o.job AND j.attempts = o.attempt
+     AND j.state = 'active' RETURNING o.entry
 ), done AS (
-  DELETE FROM public.jobs_queueentry WHERE id = %(entry)s AND EXISTS (SELECT 1 FROM upd)
+  DELETE FROM public.jobs_queueentry e USING upd WHERE e.id = upd.entry RETURNING e.id
 ), best AS (
   -- the best priority waiting anywhere, leased entries included: a worker must not
   -- go on with default jobs while a high one sits in django-q2's task queue
-  SELECT min(priority) AS priority FROM public.jobs_queueentry WHERE vt IS NOT NULL AND id <> %(entry)s
-), picked AS (
-  SELECT id FROM public.jobs_queueentry WHERE vt IS NOT NULL AND ready_at <= now() AND job_id IS NOT NULL
-     AND priority <= (SELECT priority FROM best)
-  ORDER BY priority, vt, id LIMIT 1 FOR UPDATE SKIP LOCKED
-), leased AS (
-  UPDATE public.jobs_queueentry e
-     SET ready_at = now() + make_interval(secs => e.lease_seconds), deliveries = e.deliveries + 1
-    FROM picked WHERE e.id = picked.id
-  RETURNING e.id, e.job_id, e.deliveries, e.vt
-), clock AS (
-  SELECT setval('public.jobs_vclock', l.vt) FROM leased l WHERE l.vt > (SELECT last_value FROM public.jobs_vclock)
-), claimed AS (
+  SELECT min(priority) AS priority FROM public.jobs_queueentry
+   WHERE vt IS NOT NULL AND id <> ALL(%(entries)s::bigint[])
+), {PICK_LEASE.format(where="AND job_id IS NOT NULL AND priority <= (SELECT priority FROM best)",
+                      limit="%(claim)s")}, claimed AS (
   UPDATE public.jobs_job j SET state = 'active', attempts = j.attempts + 1, started_at = now(), worker = %(worker)s,
          message = ''
     FROM leased WHERE j.id = leased.job_id AND j.state IN ('queued', 'scheduled', 'retrying', 'active')
   RETURNING j.id, leased.id AS entry, j.task, j.payload, j.tenant_id, j.attempts, j.max_attempts, j.created_by_id,
-            j.timeout
+            j.timeout, leased.priority, leased.vt
 )
-SELECT claimed.*, (SELECT count(*) FROM clock) FROM claimed
+SELECT id, entry, task, payload, tenant_id, attempts, max_attempts, created_by_id, timeout,
+       (SELECT count(*) FROM clock), (SELECT count(*) FROM done)
+  FROM claimed ORDER BY priority, vt, entry
+"""
+# Claimed jobs a worker will not start after all (the batch ran long, or a job of
+# it failed): back to waiting at once, in their place (their vt is kept), with
+# their attempt given back.
+RELEASE_CLAIMS = """
+WITH r AS (
+  SELECT * FROM unnest(%(jobs)s::bigint[], %(entries)s::bigint[], %(attempts)s::integer[]) AS r(job, entry, attempt)
+), back AS (
+  UPDATE public.jobs_job j SET state = 'queued', attempts = j.attempts - 1, worker = ''
+    FROM r WHERE j.id = r.job AND j.attempts = r.attempt AND j.state = 'active' RETURNING r.entry)
+UPDATE public.jobs_queueentry e SET ready_at = now() FROM back WHERE e.id = back.entry
 """
 RETRY = """
 WITH upd AS (
@@ -111,20 +115,38 @@ RETURNING (SELECT count(*) FROM upd)
 # How long a worker keeps taking jobs itself before going back to django-q2's
 # task queue, where the pusher's prefetched entries and plain django-q2 tasks wait.
 LOOP_SECONDS = 0.1
+BATCH_MAX = 64  # jobs one worker claims at once
+BATCH_WINDOW = 0.005  # seconds of work (at the last batch's pace) a worker claims at once
+FLUSH_AFTER = 0.005  # seconds a completed job's outcome waits for others before it is recorded
+RELEASE_AFTER = 0.5  # seconds after which claimed jobs not started yet are released
 PROGRESS_MIN_INTERVAL = 0.2  # seconds between two progress writes/events (100% always goes out)
 
 _tenants: dict[str, tuple[float, Tenant]] = {}
 
 
+TENANT_TTL = 5.0  # seconds a worker trusts the Tenant row it read (status, settings)
+
+
 def _tenant(tenant_id) -> Tenant | None:
-    """The job's tenant, cached in this worker for a few seconds."""
+    """The job's tenant, cached in this worker for TENANT_TTL seconds."""
     cached = _tenants.get(str(tenant_id))
-    if cached and time.monotonic() - cached[0] < 5:
+    if cached and time.monotonic() - cached[0] < TENANT_TTL:
         return cached[1]
     tenant = Tenant.objects.filter(pk=tenant_id).first()
     if tenant is not None:
         _tenants[str(tenant_id)] = (time.monotonic(), tenant)
     return tenant
+
+
+def _tenants_load(tenant_ids) -> None:
+    """Read the tenants of a claimed batch that are not cached (fresh) in one query:
+    with many tenants interleaved by fairness, consecutive jobs rarely share one."""
+    now = time.monotonic()
+    missing = {str(t) for t in tenant_ids if t}
+    missing = [t for t in missing if not (t in _tenants and now - _tenants[t][0] < TENANT_TTL)]
+    if len(missing) > 1:
+        for tenant in Tenant.objects.filter(pk__in=missing):
+            _tenants[str(tenant.pk)] = (now, tenant)
 
 
 @dataclass
@@ -183,9 +205,17 @@ def _sql(query: str, params: dict):
         return cursor.fetchone() if cursor.description else None
 
 
+def _sql_all(query: str, params: dict) -> list[tuple]:
+    """_sql for a statement returning many rows."""
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(query, params, prepare=True)
+        return cursor.fetchall() if cursor.description else []
+
+
 @dataclass
 class Claim:
-    """One claimed attempt of a job: what CLAIM / COMPLETE_NEXT return about it."""
+    """One claimed attempt of a job: what CLAIM / COMPLETE_CLAIM return about it."""
 
     job: int
     entry: int
@@ -228,43 +258,93 @@ class WorkerSlot:
 
 def job_run(job_id: int, entry_id: int, delivery: int) -> None:
     """Run the job django-q2 handed this worker, then, while ready jobs are
-    waiting and for up to LOOP_SECONDS, the next ones: each job's outcome is
-    recorded in the same statement that claims the next (COMPLETE_NEXT), so a
-    busy worker spends one round trip per job and no multiprocessing queue hop.
-    A job that does not complete (retry, failure, timeout) ends the run, and the
-    next job waits for the next task; so does every job outside a qcluster worker."""
+    waiting and for up to LOOP_SECONDS, the next ones, in batches: the statement
+    that records a batch's outcomes also claims the next batch (COMPLETE_CLAIM),
+    so a busy worker spends one round trip per batch and no multiprocessing
+    queue hop per job. A job that does not complete (retry, failure, timeout)
+    ends the run, and the next job waits for the next task; so does every job
+    outside a qcluster worker."""
     row = _sql(CLAIM, {"entry": entry_id, "delivery": delivery, "job": job_id, "worker": worker_name()})
     if row is None:  # cancelled, finished, this delivery's lease lost to another one, or its tenant suspended
         _sql(UNLEASE_HELD, {"entry": entry_id, "delivery": delivery})
         return
     claim = Claim(job_id, entry_id, *row)
-    slot = WorkerSlot.current()
-    deadline = time.monotonic() + LOOP_SECONDS
-    while claim is not None:
-        outcome = _attempt(claim, timed=slot is not None)
-        if outcome is None:
-            return
-        ctx, result = outcome
-        params = {**claim.ids, "result": json.dumps(result)}
-        claim = _complete(params, next_job=slot is not None and time.monotonic() < deadline)
-        _completed_notify(ctx, result)
-        if claim is not None:
-            slot.job_started(claim)
+    _Run(WorkerSlot.current()).go([claim], handed=claim)
 
 
-def _complete(params: dict, *, next_job: bool) -> Claim | None:
-    """Record a completed attempt; with `next_job`, claim the next ready job in
-    the same statement. Should that statement fail (a deadlock with a cancel,
-    say), the outcome is recorded on its own: it must not wait for a lease to run out."""
-    if next_job:
+class _Run:
+    """One call of job_run: claimed jobs run one at a time, each under its own
+    timeout; completed ones are recorded together, within FLUSH_AFTER of the
+    first of them completing (so a slow job never holds back the results of the
+    jobs before it). The next batch is as large as BATCH_WINDOW of work at the
+    last batch's pace (at most BATCH_MAX): a batch of no-ops is dozens of jobs, a
+    batch of slow jobs is one. Claimed jobs not started within RELEASE_AFTER of
+    their claim are released (back to waiting, attempt given back): a batch never
+    sits on jobs other workers could run, nor on a lease that could run out."""
+
+    def __init__(self, slot: WorkerSlot | None):
+        self.slot = slot
+        self.deadline = time.monotonic() + LOOP_SECONDS
+        self.done: list[tuple[Claim, JobContext, object]] = []  # completed, not recorded yet
+        self.done_at = 0.0  # when the first of them completed
+
+    def go(self, claims: list[Claim], *, handed: Claim | None = None) -> None:
+        """Run `claims` and the batches claimed after them. `handed`: the job
+        django-q2 handed the worker (it set the worker's title and timer for it)."""
+        while claims:
+            claimed_at = time.monotonic()
+            _tenants_load(c.tenant_id for c in claims)
+            for i, claim in enumerate(claims):
+                now = time.monotonic()
+                if self.done and now - self.done_at > FLUSH_AFTER:
+                    self.record(0)
+                if now - claimed_at > RELEASE_AFTER:
+                    _release(claims[i:])
+                    break
+                if claim is not handed and self.slot is not None:
+                    self.slot.job_started(claim)
+                outcome = _attempt(claim, timed=self.slot is not None)
+                if outcome is None:  # its retry or failure is recorded: stop here
+                    self.record(0)
+                    _release(claims[i + 1:])
+                    return
+                if not self.done:
+                    self.done_at = time.monotonic()
+                self.done.append((claim, *outcome))
+            else:
+                pace = (time.monotonic() - claimed_at) / len(claims)
+                size = max(1, min(BATCH_MAX, int(BATCH_WINDOW / pace) if pace > 0 else BATCH_MAX))
+                more = self.slot is not None and time.monotonic() < self.deadline
+                claims = self.record(size if more else 0)
+                continue
+            claims = self.record(0)  # released the rest: record what ran, claim nothing
+
+    def record(self, claim: int) -> list[Claim]:
+        """Record the completed outcomes and claim up to `claim` next jobs, in one
+        statement. Should it fail (a deadlock with a cancel, say), the outcomes
+        are recorded on their own: they must not wait for a lease to run out."""
+        done, self.done = self.done, []
+        if not done and not claim:
+            return []
+        params = {"jobs": [c.job for c, _, _ in done], "entries": [c.entry for c, _, _ in done],
+                  "attempts": [c.attempt for c, _, _ in done],
+                  "results": [json.dumps(result) for _, _, result in done], "worker": worker_name()}
         try:
-            row = _sql(COMPLETE_NEXT, {**params, "worker": worker_name()})
-            return Claim(*row[:-1]) if row else None
+            rows = _sql_all(COMPLETE_CLAIM, {**params, "claim": claim})
         except psycopg.errors.OperationalError:
-            logger.warning("claiming the next job failed; recording job %s's outcome alone", params["job"],
-                           exc_info=True)
-    _sql(COMPLETE, params)
-    return None
+            if not claim:
+                raise
+            logger.warning("claiming the next jobs failed; recording %d outcome(s) alone", len(done), exc_info=True)
+            rows = _sql_all(COMPLETE_CLAIM, {**params, "claim": 0})
+        for _, ctx, result in done:
+            _completed_notify(ctx, result)
+        return [Claim(*row[:9]) for row in rows]
+
+
+def _release(claims: list[Claim]) -> None:
+    if claims:
+        _sql(RELEASE_CLAIMS, {"jobs": [c.job for c in claims], "entries": [c.entry for c in claims],
+                              "attempts": [c.attempt for c in claims]})
 
 
 def _attempt(claim: Claim, *, timed: bool) -> tuple[JobContext, object] | None:

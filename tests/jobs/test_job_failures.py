@@ -50,7 +50,7 @@ def test_an_attempt_past_its_timeout_is_stopped_and_fails_with_the_reason(commit
 
 def test_a_job_a_busy_worker_takes_itself_is_timed_out_on_its_own(committed, qcluster, acme):
     """Behind 30 no-ops the hang is claimed by a worker running jobs back to back
-    (jobs/runner.py: COMPLETE_NEXT), past django-q2's one timeout per task."""
+    (jobs/runner.py: COMPLETE_CLAIM), past django-q2's one timeout per task."""
     jobs = job_enqueue_many([*(job_build(acme, "noop", {"value": i}) for i in range(30)), job_build(acme, "test.hang")])
 
     hang = job_wait(jobs[-1], timeout=10)
