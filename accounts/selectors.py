@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from common.errors import ApplicationError
-from common.localcache import LocalCache
+from common.localcache import LocalCache, generation
 
 from .models import AuthToken
 from .tokens import token_digest
@@ -49,6 +49,7 @@ def token_get_valid(raw: str) -> AuthToken:
     """The live token for a raw bearer string, or an error saying why not."""
     digest = token_digest(raw)
     key = token_cache_key(digest)
+    seen = generation()  # before the read: a copy read before a revocation is not put back
     token = _tokens.get_or_load(
         key,
         lambda: AuthToken.objects.select_related("user", "tenant").filter(digest=digest).first(),
@@ -64,5 +65,5 @@ def token_get_valid(raw: str) -> AuthToken:
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
         AuthToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
-        _tokens.put(key, token, tags=_token_tags(token))
+        _tokens.put(key, token, tags=_token_tags(token), generation=seen)
     return token

@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from common.serializers import ModelSerializer  # fields built once per class
+
 from .models import User
 
 
@@ -27,7 +29,7 @@ class TokenOutputSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
-class UserOutputSerializer(serializers.ModelSerializer):
+class UserOutputSerializer(ModelSerializer):
     class Meta:
         model = User
         fields = ["id", "email"]

@@ -50,6 +50,13 @@ from .asgi import (
 )
 
 
+async def _file_chunks(file, size: int):
+    """A file's bytes, `size` at a time, each read in a worker thread."""
+    read = SyncToAsync(file.read, thread_sensitive=False)
+    while chunk := await read(size):
+        yield chunk
+
+
 class PlatformASGIHandler(StreamingASGIHandler):
     def __init__(self):
         base.BaseHandler.__init__(self)
@@ -81,6 +88,11 @@ class PlatformASGIHandler(StreamingASGIHandler):
         response._handler_class = self.__class__
         if isinstance(response, FileResponse):
             response.block_size = self.chunk_size  # the server chunks the bytes itself
+            if response.file_to_stream is not None:
+                # Django serves a sync iterator with sync_to_async(list): the whole file in
+                # memory (and read on the process's one thread-sensitive thread). Read it a
+                # chunk at a time instead, as the client takes it.
+                response.streaming_content = _file_chunks(response.file_to_stream, self.chunk_size)
         if response.streaming:
             database_connections_release()  # a stream waits on the network, not on the database
         else:

@@ -13,8 +13,9 @@ read here instead, and drops it when told:
   connection drops, every cache is emptied and bypassed until it is subscribed again
   (a message published meanwhile is lost to it), so a lost message cannot leave a
   revoked token usable.
-- A read that raced an invalidation is not kept: each invalidation bumps a generation,
-  and a value loaded under an older one is returned but not stored.
+- A read that raced an invalidation is not kept: each invalidation (and each emptying,
+  e.g. on resubscribing) bumps a generation, and a value loaded under an older one is
+  returned but not stored.
 - Every entry expires after its cache's `ttl` (a change that no code path invalidates,
   e.g. raw SQL, lasts at most that long); a cache holds at most `max_entries`.
 - Values are stored pickled and unpickled on every hit: a request never shares a model
@@ -114,6 +115,7 @@ _caches: dict[str, "LocalCache"] = {}
 
 
 def _clear_all() -> None:
+    _listener.generation += 1  # a load in flight may predate what made us clear: not kept
     for cache in list(_caches.values()):
         cache.clear()
 
@@ -128,6 +130,7 @@ class LocalCache:
     def __init__(self, name: str, *, ttl: float, max_entries: int = 10_000):
         self.name, self.ttl, self.max_entries = name, ttl, max_entries
         self._entries: OrderedDict[str, tuple[float, bytes, tuple[str, ...]]] = OrderedDict()
+        self._keys_by_tag: dict[str, set[str]] = {}  # an invalidation drops its keys, scans nothing
         self._lock = threading.Lock()
         _caches[name] = self
 
@@ -149,32 +152,53 @@ class LocalCache:
             self._store(key, value, (key, *extra), generation, now)
         return value
 
-    def put(self, key: str, value, *, tags: tuple = ()) -> None:
-        """Replace the entry after this process changed the value itself."""
+    def put(self, key: str, value, *, tags: tuple = (), generation: int | None = None) -> None:
+        """Replace the entry after this process changed the value itself. `generation`:
+        `generation()` from before the value was read; if anything was invalidated since,
+        the value may be the old one and is not stored."""
         if _listener.ensure():
-            self._store(key, value, (key, *tags), _listener.generation, time.monotonic())
+            self._store(key, value, (key, *tags),
+                        _listener.generation if generation is None else generation, time.monotonic())
 
     def _store(self, key, value, tags, generation, now) -> None:
         data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
         with self._lock:
             if generation != _listener.generation or not _listener.live:
                 return
+            self._remove(key)
             self._entries[key] = (now + self.ttl, data, tags)
-            self._entries.move_to_end(key)
+            for tag in tags:
+                self._keys_by_tag.setdefault(tag, set()).add(key)
             while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+                self._remove(next(iter(self._entries)))
+
+    def _remove(self, key) -> None:
+        """Drop `key`'s entry and its index (the lock held)."""
+        entry = self._entries.pop(key, None)
+        if entry is None:
+            return
+        for tag in entry[2]:
+            keys = self._keys_by_tag.get(tag)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._keys_by_tag[tag]
 
     def drop_tags(self, tags) -> None:
-        tags = set(tags)
         with self._lock:
-            if not tags:
-                return
-            for key in [k for k, (_, _, entry_tags) in self._entries.items() if tags.intersection(entry_tags)]:
-                del self._entries[key]
+            for tag in set(tags):
+                for key in list(self._keys_by_tag.get(tag, ())):
+                    self._remove(key)
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._keys_by_tag.clear()
+
+
+def generation() -> int:
+    """A mark to pass to `LocalCache.put` for a value read after it."""
+    return _listener.generation
 
 
 def invalidate(*tags: str) -> None:

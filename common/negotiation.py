@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from rest_framework import exceptions
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.renderers import JSONRenderer
+from common.renderers import JSONRenderer
 
 
 class DownloadNegotiation(DefaultContentNegotiation):

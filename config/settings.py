@@ -255,7 +255,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
+        "common.renderers.JSONRenderer",  # orjson
         "common.renderers.BrowsableAPIRenderer",  # HTML for browsers, except errors: always JSON
     ],
     "DEFAULT_PARSER_CLASSES": ["common.parsers.JSONParser",  # bad JSON of any depth: 400 malformed_request

@@ -1,9 +1,11 @@
 from rest_framework import serializers
 
+from common.serializers import ModelSerializer  # fields built once per class
+
 from .models import Job
 
 
-class JobOutputSerializer(serializers.ModelSerializer):
+class JobOutputSerializer(ModelSerializer):
     priority = serializers.CharField(source="priority_name")
 
     class Meta:

@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from common.serializers import ModelSerializer  # fields built once per class
+
 from .models import Message, Notification, Room
 
 
@@ -8,7 +10,7 @@ class RoomInputSerializer(serializers.Serializer):
     is_private = serializers.BooleanField(default=False)
 
 
-class RoomOutputSerializer(serializers.ModelSerializer):
+class RoomOutputSerializer(ModelSerializer):
     class Meta:
         model = Room
         fields = ["id", "name", "is_private", "created_by", "created_at"]
@@ -22,13 +24,13 @@ class MessageInputSerializer(serializers.Serializer):
     body = serializers.CharField(max_length=4000)
 
 
-class MessageOutputSerializer(serializers.ModelSerializer):
+class MessageOutputSerializer(ModelSerializer):
     class Meta:
         model = Message
         fields = ["id", "room", "author", "body", "created_at"]
 
 
-class NotificationOutputSerializer(serializers.ModelSerializer):
+class NotificationOutputSerializer(ModelSerializer):
     class Meta:
         model = Notification
         fields = ["id", "event", "data", "read_at", "created_at"]

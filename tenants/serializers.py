@@ -1,6 +1,8 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from common.serializers import ModelSerializer  # fields built once per class
+
 from .cache import cached_domains
 from .models import AuditEvent, Membership, Tenant
 from .settings_schema import settings_effective
@@ -11,7 +13,7 @@ class TenantCreateInputSerializer(serializers.Serializer):
     slug = serializers.CharField(max_length=50, help_text="Lowercase, DNS-safe; the tenant's subdomain.")
 
 
-class TenantOutputSerializer(serializers.ModelSerializer):
+class TenantOutputSerializer(ModelSerializer):
     domains = serializers.SerializerMethodField()
     settings = serializers.SerializerMethodField()
 
@@ -55,7 +57,7 @@ class MemberRoleInputSerializer(serializers.Serializer):
     role = serializers.CharField(max_length=16)
 
 
-class MemberOutputSerializer(serializers.ModelSerializer):
+class MemberOutputSerializer(ModelSerializer):
     user_id = serializers.IntegerField(source="user.id")
     email = serializers.EmailField(source="user.email")
     joined_at = serializers.DateTimeField(source="created_at")
@@ -65,7 +67,7 @@ class MemberOutputSerializer(serializers.ModelSerializer):
         fields = ["user_id", "email", "role", "joined_at"]
 
 
-class AuditEventOutputSerializer(serializers.ModelSerializer):
+class AuditEventOutputSerializer(ModelSerializer):
     actor = serializers.CharField(source="actor_email")
 
     class Meta:

@@ -100,7 +100,12 @@ class TenantRateThrottle(PerMinuteTenantThrottle):
     def per_minute(self, request, tenant) -> int:
         return settings_effective(tenant.settings)["rate_limit_per_minute"]
 
-    def key_for(self, request, tenant) -> str:
+    def key_for(self, request, tenant) -> str | None:
+        # The members' budget: anyone can send anonymous requests to a tenant's host (or name
+        # it in X-Tenant-ID), so those count per network (AnonRateThrottle), not here, or a
+        # few wrong logins a minute would answer 429 to every member.
+        if not request.user or not request.user.is_authenticated:
+            return None
         return f"throttle:tenant:{tenant.pk}"
 
 

@@ -1,11 +1,13 @@
 from django.core.validators import ProhibitNullCharactersValidator
 from rest_framework import serializers
+
+from common.serializers import ModelSerializer  # fields built once per class
 from rest_framework.reverse import reverse
 
 from .models import File
 
 
-class FileOutputSerializer(serializers.ModelSerializer):
+class FileOutputSerializer(ModelSerializer):
     uploaded_by = serializers.IntegerField(source="uploaded_by_id", allow_null=True)
     download_url = serializers.SerializerMethodField()
 
