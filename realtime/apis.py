@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from accounts.models import AuthToken
 from common.errors import NotFound
 from common.pagination import PagePagination
+from common.serializers import page_representation
 from tenants.errors import InsufficientRole, TenantNotSpecified
 from tenants.resolution import request_role, request_tenant
 
@@ -68,8 +69,9 @@ class RoomListApi(TenantApi):
     @extend_schema(responses=RoomOutputSerializer(many=True), tags=["realtime"])
     def get(self, request):
         paginator = PagePagination()
-        page = paginator.paginate_queryset(room_list_for_user(user=request.user), request, view=self)
-        return paginator.get_paginated_response(RoomOutputSerializer(page, many=True).data)
+        rooms = page_representation(paginator, RoomOutputSerializer, room_list_for_user(user=request.user),
+                                    request, self)
+        return paginator.get_paginated_response(rooms)
 
     @extend_schema(request=RoomInputSerializer, responses={201: RoomOutputSerializer}, tags=["realtime"])
     def post(self, request):
@@ -101,8 +103,8 @@ class RoomMessagesApi(TenantApi):
     def get(self, request, room_id):
         room = room_get_for_user(room_id=room_id, user=request.user)
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(room.messages.all(), request, view=self)
-        return paginator.get_paginated_response(MessageOutputSerializer(page, many=True).data)
+        messages = page_representation(paginator, MessageOutputSerializer, room.messages.all(), request, self)
+        return paginator.get_paginated_response(messages)
 
     @extend_schema(request=MessageInputSerializer, responses={201: MessageOutputSerializer}, tags=["realtime"])
     def post(self, request, room_id):
@@ -125,8 +127,9 @@ class NotificationListApi(TenantApi):
     @extend_schema(responses=NotificationOutputSerializer(many=True), tags=["realtime"])
     def get(self, request):
         paginator = PagePagination()
-        page = paginator.paginate_queryset(notification_list(user=request.user), request, view=self)
-        return paginator.get_paginated_response(NotificationOutputSerializer(page, many=True).data)
+        notifications = page_representation(paginator, NotificationOutputSerializer, notification_list(user=request.user),
+                                            request, self)
+        return paginator.get_paginated_response(notifications)
 
 
 class NotificationReadApi(TenantApi):
