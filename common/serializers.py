@@ -27,8 +27,8 @@ class ModelSerializer(serializers.ModelSerializer):
 
 # --- lists read as rows ------------------------------------------------------------------
 
-_PLAIN = (serializers.CharField, serializers.IntegerField, serializers.BooleanField,
-          serializers.FloatField)
+_PLAIN = (serializers.CharField, serializers.IntegerField, serializers.BigIntegerField,
+          serializers.BooleanField, serializers.FloatField)
 
 
 def _formatter(field):
@@ -37,18 +37,14 @@ def _formatter(field):
     if isinstance(field, serializers.ChoiceField) or getattr(field, "source", None) not in (None, field.field_name):
         return None
     if isinstance(field, serializers.DateTimeField):
-        if field.format not in (serializers.empty, None, "iso-8601") or \
-                (field.format is serializers.empty and
-                 serializers.api_settings.DATETIME_FORMAT not in (None, "iso-8601")):
-            return None
-        return _datetime
+        format_ = getattr(field, "format", serializers.api_settings.DATETIME_FORMAT)
+        return _datetime if format_ == "iso-8601" and getattr(field, "timezone", None) is None else None
     if isinstance(field, serializers.PrimaryKeyRelatedField) and not field.pk_field:
         return _same
     if isinstance(field, serializers.UUIDField) and field.uuid_format == "hex_verbose":
         return _text
-    if isinstance(field, _PLAIN) and type(field) in (serializers.CharField, serializers.IntegerField,
-                                                     serializers.BooleanField, serializers.FloatField):
-        return _same
+    if type(field) in _PLAIN and not getattr(field, "coerce_to_string", False):
+        return _same  # str, int, bool, float as read (DRF's str()/int()/float() change nothing)
     if type(field) is serializers.JSONField and not field.binary:
         return _same
     return None
