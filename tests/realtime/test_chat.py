@@ -100,3 +100,31 @@ async def test_a_message_frame_with_a_nul_is_an_error_frame_and_the_socket_lives
         response = await client.post(f"/api/rooms/{room_id}/messages", json={"body": "a\x00b"})
         assert response.status_code == 400 and response.json()["error"]["code"] == "validation_error"
     await alice.close()
+
+
+def _messages(tenant) -> list[str]:
+    with tenant_context(tenant):
+        return list(Message.objects.values_list("body", flat=True))
+
+
+async def test_posting_to_a_private_room_needs_its_membership_and_stores_nothing_otherwise(asgi_server, world):
+    private = world["private_room"].pk
+    async with api(asgi_server, "acme.localhost", world["member_token"]) as outsider:
+        refused = await outsider.post(f"/api/rooms/{private}/messages", json={"body": "let me in"})
+    async with api(asgi_server, "acme.localhost", world["acme"].owner_token) as owner:
+        accepted = await owner.post(f"/api/rooms/{private}/messages", json={"body": "owners only"})
+    assert refused.status_code == 404 and refused.json()["error"]["code"] == "room_not_found"
+    assert accepted.status_code == 201 and accepted.json()["room"] == private
+    assert await sync_to_async(_messages)(world["acme"]) == ["owners only"]
+
+
+async def test_another_tenants_room_is_out_of_reach_by_its_id(asgi_server, world):
+    """globex's user posting to room 2 (acme's private room; globex has only room 1) through
+    globex's host, and to room 1 through acme's host: neither reaches acme."""
+    async with api(asgi_server, "globex.localhost", world["globex"].owner_token) as globex:
+        own_host = await globex.post(f"/api/rooms/{world['private_room'].pk}/messages", json={"body": "x"})
+    async with api(asgi_server, "acme.localhost", world["globex"].owner_token) as globex_at_acme:
+        acme_host = await globex_at_acme.post(f"/api/rooms/{world['acme_room'].pk}/messages", json={"body": "x"})
+    assert own_host.status_code == 404 and own_host.json()["error"]["code"] == "room_not_found"
+    assert acme_host.status_code in (403, 404)
+    assert await sync_to_async(_messages)(world["acme"]) == []
