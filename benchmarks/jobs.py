@@ -210,6 +210,8 @@ def backlog_tenants_drop() -> None:
     """Delete the tenant rows an earlier backlog run left (they have no schemas)."""
     from django.db import connection
 
+    if "jobs_queueentry" not in connection.introspection.table_names():
+        return  # a new profile: nothing migrated yet
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM jobs_queueentry WHERE fair_key IN (SELECT id FROM tenants_tenant WHERE slug LIKE %s)",
                        [BACKLOG_SLUG + "%"])

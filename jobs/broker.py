@@ -7,8 +7,8 @@ a write per task to acknowledge it. This broker keeps what is good about the
 ORM broker (the queue is a table, so a job is enqueued in the same transaction
 as the write that caused it and exists exactly when that commits) and adds:
 
-- **Leases, not pops.** `dequeue` leases entries (`ready_at` pushed forward,
-  `deliveries` + 1). A job's entry is deleted in the same transaction that
+- **Leases, not pops.** `dequeue` leases entries (`leased_until` set, `deliveries`
+  + 1: neither is indexed, so a lease is a HOT update that writes no index entry). A job's entry is deleted in the same transaction that
   records its outcome (jobs/runner.py), so a job is done exactly when its
   result is stored. A killed worker's lease is released by the reaper as soon
   as its pid is gone (same host) or runs out (any host): at-least-once.
@@ -48,6 +48,8 @@ GRACE_SECONDS = 5  # beyond a job's timeout before its lease lapses
 CHANNEL = "jobs_ready"
 HOST = socket.gethostname()
 RUNNER = "jobs.runner.job_run"
+# An entry nobody holds: never leased, released, or its lease ran out.
+LEASE_FREE = "(leased_until IS NULL OR leased_until <= now())"
 
 _FAIR_VT = ("GREATEST(COALESCE((SELECT max(x.vt) FROM jobs_queueentry x WHERE x.fair_key = {key}), 0),"
             " (SELECT last_value FROM jobs_vclock))")
@@ -96,11 +98,12 @@ RELEASE = "UPDATE jobs_queueentry SET held = false WHERE fair_key = %s AND held"
 # newest vt leased (reference it, e.g. `(SELECT count(*) FROM clock)`, or it is skipped).
 PICK_LEASE = """
 picked AS (
-  SELECT id FROM public.jobs_queueentry WHERE vt IS NOT NULL AND ready_at <= now() {where}
+  SELECT id FROM public.jobs_queueentry
+   WHERE vt IS NOT NULL AND ready_at <= now() AND """ + LEASE_FREE + """ {where}
   ORDER BY priority, vt, id LIMIT {limit} FOR UPDATE SKIP LOCKED
 ), leased AS (
   UPDATE public.jobs_queueentry e
-     SET ready_at = now() + make_interval(secs => e.lease_seconds), deliveries = e.deliveries + 1
+     SET leased_until = now() + make_interval(secs => e.lease_seconds), deliveries = e.deliveries + 1
     FROM picked WHERE e.id = picked.id
   RETURNING e.id, e.job_id, e.payload, e.deliveries, e.lease_seconds, e.priority, e.vt
 ), clock AS (
@@ -118,6 +121,7 @@ SELECT l.id, l.job_id, l.payload, l.deliveries, l.lease_seconds, (SELECT count(*
 PROMOTE = f"""
 WITH due AS (
   SELECT id, fair_key, ready_at FROM jobs_queueentry WHERE vt IS NULL AND NOT held AND ready_at <= now()
+     AND {LEASE_FREE}
   ORDER BY ready_at LIMIT 1000 FOR UPDATE SKIP LOCKED
 ), numbered AS (
   SELECT id, fair_key, row_number() OVER (PARTITION BY fair_key ORDER BY ready_at, id) AS k FROM due
@@ -220,12 +224,12 @@ class PostgresBroker(Broker):
 
     def queue_size(self) -> int:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM jobs_queueentry WHERE ready_at <= now() AND NOT held")
+            cursor.execute(f"SELECT count(*) FROM jobs_queueentry WHERE ready_at <= now() AND NOT held AND {LEASE_FREE}")
             return cursor.fetchone()[0]
 
     def lock_size(self) -> int:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM jobs_queueentry WHERE ready_at > now() AND deliveries > 0")
+            cursor.execute("SELECT count(*) FROM jobs_queueentry WHERE leased_until > now()")
             return cursor.fetchone()[0]
 
     def purge_queue(self) -> None:
@@ -276,7 +280,7 @@ class PostgresBroker(Broker):
         cursor.execute("SELECT id, worker FROM jobs_job WHERE state = 'active' AND worker LIKE %s", [HOST + ":%"])
         dead = [job_id for job_id, worker in cursor.fetchall() if not _pid_alive(int(worker.rsplit(":", 1)[1]))]
         if dead:
-            cursor.execute("UPDATE jobs_queueentry SET ready_at = now() WHERE job_id = ANY(%s) AND ready_at > now()",
+            cursor.execute("UPDATE jobs_queueentry SET leased_until = NULL WHERE job_id = ANY(%s) AND leased_until > now()",
                            [dead])
             logger.warning("released %d job(s) of dead workers: %s", cursor.rowcount, dead)
 

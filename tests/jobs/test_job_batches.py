@@ -24,8 +24,8 @@ class Slot:
 
 
 def claim_batch(size: int, worker: str) -> list[runner.Claim]:
-    rows = runner._sql_all(runner.COMPLETE_CLAIM, {"jobs": [], "entries": [], "attempts": [], "results": [],
-                                                   "worker": worker, "claim": size})
+    rows = runner._sql_all(runner.COMPLETE_CLAIM[size], {"jobs": [], "entries": [], "attempts": [], "results": [],
+                                                         "worker": worker})
     return [runner.Claim(*row[:9]) for row in rows]
 
 
@@ -53,13 +53,13 @@ def test_a_batch_records_each_jobs_own_result_in_fair_order(db, acme, globex, mo
 
 
 def test_a_worker_that_dies_holding_a_batch_leaves_every_job_of_it_to_run_again(db, acme):
-    jobs = job_enqueue_many(job_build(acme, "noop", {"value": i}) for i in range(5))
-    held = claim_batch(5, dead_worker())  # claimed, then the worker is gone before it records anything
-    assert Job.objects.filter(state="active", attempts=1).count() == 5
+    jobs = job_enqueue_many(job_build(acme, "noop", {"value": i}) for i in range(4))
+    held = claim_batch(4, dead_worker())  # claimed, then the worker is gone before it records anything
+    assert Job.objects.filter(state="active", attempts=1).count() == 4
 
     with connection.cursor() as cursor:
         PostgresBroker()._reap(cursor)  # the pusher's tick: this host's dead pids lose their leases
-    again = claim_batch(5, runner.worker_name())
+    again = claim_batch(4, runner.worker_name())
     runner._Run(Slot()).go(again)
 
     assert {c.job for c in held} == {c.job for c in again} == {j.pk for j in jobs}
@@ -67,13 +67,13 @@ def test_a_worker_that_dies_holding_a_batch_leaves_every_job_of_it_to_run_again(
 
 
 def test_claimed_jobs_a_batch_does_not_start_go_back_at_once_with_their_attempt(db, acme):
-    job_enqueue_many(job_build(acme, "noop", {"value": i}) for i in range(3))
-    claims = claim_batch(3, runner.worker_name())
+    job_enqueue_many(job_build(acme, "noop", {"value": i}) for i in range(2))
+    claims = claim_batch(2, runner.worker_name())
 
     runner._release(claims)
 
     assert set(Job.objects.values_list("state", "attempts", "worker")) == {("queued", 0, "")}
-    assert [c.job for c in claim_batch(3, runner.worker_name())] == [c.job for c in claims]  # in their place
+    assert [c.job for c in claim_batch(2, runner.worker_name())] == [c.job for c in claims]  # in their place
 
 
 def test_after_a_failed_job_the_rest_of_its_batch_is_released_not_run(db, acme):

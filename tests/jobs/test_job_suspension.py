@@ -62,7 +62,7 @@ def test_a_job_leased_just_before_the_suspension_goes_back_to_waiting_without_us
     with transaction.atomic():  # leased to "a worker" before the cluster can see it
         job = job_enqueue(acme, "noop", {"value": 3})
         with connection.cursor() as cursor:
-            cursor.execute("UPDATE jobs_queueentry SET ready_at = now() + interval '1 hour', deliveries = 1"
+            cursor.execute("UPDATE jobs_queueentry SET leased_until = now() + interval '1 hour', deliveries = 1"
                            " WHERE job_id = %s RETURNING id", [job.pk])
             (entry_id,) = cursor.fetchone()
     tenant_suspend(tenant=acme, actor=SYSTEM)
@@ -72,7 +72,7 @@ def test_a_job_leased_just_before_the_suspension_goes_back_to_waiting_without_us
     job.refresh_from_db()
     entry = QueueEntry.objects.get(pk=entry_id)
     assert (job.state, job.attempts, job.started_at) == ("queued", 0, None)
-    assert entry.held and entry.ready_at <= timezone.now()  # not left waiting for the hour-long lease
+    assert entry.held and entry.leased_until is None  # not left waiting for the hour-long lease
     tenant_reactivate(tenant=acme, actor=SYSTEM)
     done = job_wait(job)
     assert (done.state, done.attempts) == ("completed", 1)
