@@ -15,8 +15,12 @@ room are counted at the end) and reach each of the N sockets once as a
 `message.created` event; its publish time is when the sender sent the
 request/frame. Prints connect time, deliveries per second, publish→receive
 latency p50/p99, lost and duplicated events, the CPU spent, and the server's
-memory per idle connection. `--servers 2` puts two uvicorn processes behind the
-same Redis (clients and senders split between them).
+memory per idle connection. Each server is uvicorn as `make run` starts it (one worker
+process per core, config/server.py); `--servers 2` puts two of them behind the same Redis
+(clients and senders split between them). Then, in the same run, Socket.IO 4.8
+(benchmarks/node/socketio_fanout.mjs, as many server processes as ours, events through
+its Redis adapter) under the same clients and rate, and the p99 ratio (`--no-anchor`
+skips it; `cd benchmarks/node && npm ci` first). About a minute a run.
 
     .venv/bin/python -m config.devstack exec --profile fan -- \
         .venv/bin/python benchmarks/fanout.py --clients 1000 --rate 100 --seconds 10 \
@@ -41,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from config.server import server_command  # noqa: E402
+from config.server import server_command, web_concurrency  # noqa: E402
 
 SERVER_ENV = {"REALTIME_MAX_CONNECTIONS_PER_USER": "100000", "THROTTLE_USER_RATE": "1000000/min",
               "LOG_LEVEL": "WARNING"}
@@ -51,16 +55,41 @@ CHAT_SERVER_ENV = {"REALTIME_MAX_CONNECTIONS_PER_USER": "100000", "LOG_LEVEL": "
 TENANT_RATE = 100_000  # rate_limit_per_minute of the benchmark's tenant (the default is 600)
 
 
+def _tree(pid: int) -> list[int]:
+    """The server process and its workers (uvicorn runs one per core)."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        return [pid, *[child.pid for child in root.children(recursive=True)]]
+    except psutil.NoSuchProcess:
+        return []
+
+
 def cpu_split(pid: int) -> tuple[float, float]:
-    """(user, system) CPU seconds of a process so far."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) / os.sysconf("SC_CLK_TCK"), int(fields[12]) / os.sysconf("SC_CLK_TCK")
+    """(user, system) CPU seconds of a server (all its processes) so far."""
+    user = system = 0.0
+    for each in _tree(pid):
+        try:
+            with open(f"/proc/{each}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        user += int(fields[11]) / os.sysconf("SC_CLK_TCK")
+        system += int(fields[12]) / os.sysconf("SC_CLK_TCK")
+    return user, system
 
 
 def rss(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS:"))
+    """Resident memory of a server: all its processes."""
+    total = 0
+    for each in _tree(pid):
+        try:
+            with open(f"/proc/{each}/status") as status:
+                total += next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS:"))
+        except FileNotFoundError:
+            continue
+    return total
 
 
 def setup_world(senders: int = 0):
@@ -383,6 +412,8 @@ def main() -> None:
                              "/api/rooms/{id}/messages; ws: WebSocket `message` frames from connected clients")
     parser.add_argument("--senders", type=int, default=20,
                         help="api/ws: members sending the messages (round robin), each with its own token/socket")
+    parser.add_argument("--no-anchor", action="store_true",
+                        help="skip Socket.IO (benchmarks/node/socketio_fanout.mjs), run after ours by default")
     args = parser.parse_args()
 
     import logging
@@ -461,7 +492,8 @@ def main() -> None:
            "api": f"chat messages/s through POST /api/rooms/{{id}}/messages by {args.senders} members",
            "ws": f"chat messages/s as WebSocket `message` frames from {args.senders} other connected clients"}
     print(f"fan-out: {clients} clients, 1 room, {args.rate} {how[args.publish]} for {args.seconds} s, "
-          f"{args.servers} server process(es), {args.client_procs} {args.client} client process(es)")
+          f"{args.servers} server(s) x {web_concurrency()} worker processes (as make run), "
+          f"{args.client_procs} {args.client} client process(es)")
     print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}; load average before "
           f"{load_before}, after {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"connect: {max(connect_times):.2f} s for {clients} sockets (ticket, handshake, welcome, subscribe)")
@@ -490,6 +522,39 @@ def main() -> None:
           f"{server_sys / max(server_cpu, 1e-9):.0%} in the kernel), "
           f"clients {client_cpu:.2f} s ({client_cpu / max(received, 1) * 1e6:.1f} µs per delivery)")
     print(f"server memory per idle connection: {(idle_after - idle_before) / clients / 1024:.1f} KiB")
+    if not args.no_anchor and latencies:
+        ours_p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
+        anchor_p99 = socketio_anchor(args, processes=args.servers * web_concurrency())
+        if anchor_p99 is not None:
+            verdict = "met" if ours_p99 <= anchor_p99 else "MISSED"
+            print(f"ratio p99 ours/Socket.IO: {ours_p99 / anchor_p99:.2f}x "
+                  f"({ours_p99:.1f} vs {anchor_p99:.1f} ms) -> goal (p99 <= Socket.IO's, 0 lost): "
+                  f"{verdict if lost == 0 else 'MISSED'}")
+
+
+def socketio_anchor(args, processes: int) -> float | None:
+    """Socket.IO 4.8 under the same load, on as many server processes as ours, right after
+    ours (the same run): its output, and its publish->receive p99 in ms."""
+    import re
+    import shutil
+
+    node_dir = ROOT / "benchmarks" / "node"
+    if not shutil.which("node") or not (node_dir / "node_modules" / "socket.io").exists():
+        print("anchor: Socket.IO skipped (node or benchmarks/node/node_modules missing: cd benchmarks/node && npm ci)")
+        return None
+    cmd = ["node", "socketio_fanout.mjs", "--clients", str(args.clients), "--rate", str(args.rate),
+           "--seconds", str(args.seconds), "--servers", str(processes)]
+    print(f"anchor: {' '.join(cmd)} (in benchmarks/node)", flush=True)
+    try:
+        out = subprocess.run(cmd, cwd=node_dir, capture_output=True, text=True, timeout=args.seconds + 180,
+                             env=os.environ).stdout
+    except subprocess.TimeoutExpired:
+        print("anchor: Socket.IO did not finish in time (a client that never connected); no ratio")
+        return None
+    for line in out.splitlines():
+        print(f"  socket.io | {line}")
+    found = re.search(r"p99 ([0-9.]+) ms", out.split("latency", 1)[-1]) if "latency" in out else None
+    return float(found.group(1)) if found else None
 
 
 if __name__ == "__main__":

@@ -7,8 +7,9 @@ One run, both servers up side by side, requests interleaved (ours, anchor, ancho
   file storage (make run's default: no AWS_STORAGE_BUCKET_NAME) in a fresh directory,
   the built-in scanner (CLAMAV_URL unset). `POST /api/upload/image` on a tenant's host
   with a bearer token: the upload streamed to disk and hashed, sniffed, checked
-  (pixel and decoded-byte bounds, full decode), scanned, quota-checked, both files
-  stored and recorded, the 800×800 q80 JPEG made in the request (a 12 Mpx image is not
+  (pixel and decoded-byte bounds, full decode, which makes the JPEG and starts while
+  the body still arrives: uploads/image_streaming.py), scanned, quota-checked, both
+  files stored and recorded, the 800×800 q80 JPEG made in the request (a 12 Mpx image is not
   over IMAGE_INLINE_MAX_PIXELS, so no job and no qcluster: the answer is a 201).
   The tenant has the default settings (5 MB uploads, jpeg/jpg/png/pdf) except
   `uploads_per_minute`, raised so the run is not throttled (the check runs either way).

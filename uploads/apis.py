@@ -22,6 +22,7 @@ from tenants.audit import Actor
 from tenants.resolution import request_role, request_tenant
 
 from .handlers import LimitedUploadHandler
+from .image_streaming import image_stream_start
 from .models import File
 from .parsers import UploadMultiPartParser
 from .presign import (direct_upload_max_bytes, direct_upload_pending, direct_upload_receive, file_confirm,
@@ -55,10 +56,15 @@ class StreamingUploadApi(TenantApi):
     def initial(self, request, *args, **kwargs):
         tenant = request_tenant(request)
         if tenant is not None:
+            rules = upload_rules(tenant)
             request._request.upload_handlers = [LimitedUploadHandler(
-                request._request, fields=self.upload_fields, max_bytes=upload_rules(tenant).max_bytes,
-                max_files=self.max_files)]
+                request._request, fields=self.upload_fields, max_bytes=rules.max_bytes,
+                max_files=self.max_files, on_head=self.on_head(rules))]
         super().initial(request, *args, **kwargs)
+
+    def on_head(self, rules):
+        """What starts on a file's first bytes (handlers.py); nothing by default."""
+        return None
 
     def file_out(self, file) -> dict:
         return FileOutputSerializer(file, context={"request": self.request}).data
@@ -93,6 +99,9 @@ class UploadMultipleApi(StreamingUploadApi):
 class UploadImageApi(StreamingUploadApi):
     throttle_classes = THROTTLES
     upload_fields = ("image",)
+
+    def on_head(self, rules):
+        return functools.partial(image_stream_start, allowed=rules.allowed_types)  # decode as it arrives
 
     @extend_schema(request=_multipart("image"), responses={201: ImageOutputSerializer, 202: ImageQueuedOutputSerializer},
                    tags=["uploads"],

@@ -9,6 +9,12 @@ parts than allowed raise `too_many_files` as the first extra part begins.
 
 The temporary files live in FILE_UPLOAD_TEMP_DIR (next to the local storage, so
 storing one is a rename) and are deleted when the request ends.
+
+`on_head(upload, name=, head=)`, when given, is called once a file's first
+HEAD_BYTES are in; what it returns (a stream: `grew(size, complete=)`,
+`cancel()`) is told of every byte written after and cancelled when the file is
+dropped or closed (uploads/image_streaming.py: the image endpoint's decode
+while the body arrives).
 """
 from __future__ import annotations
 
@@ -28,14 +34,22 @@ class StreamedUpload(TemporaryUploadedFile):
 
     sha256: str = ""
     head: bytes = b""
+    image_stream = None  # what on_head started (uploads.image_streaming.ImageStream)
+
+    def close(self):
+        if self.image_stream is not None:
+            self.image_stream.cancel()
+        return super().close()
 
 
 class LimitedUploadHandler(FileUploadHandler):
     chunk_size = 256 * 1024
 
-    def __init__(self, request=None, *, fields: tuple[str, ...], max_bytes: int, max_files: int = 1):
+    def __init__(self, request=None, *, fields: tuple[str, ...], max_bytes: int, max_files: int = 1,
+                 on_head=None):
         super().__init__(request)
         self.fields, self.max_bytes, self.max_files = fields, max_bytes, max_files
+        self.on_head = on_head
         self.files_seen = 0
         self.current: StreamedUpload | None = None
 
@@ -61,9 +75,16 @@ class LimitedUploadHandler(FileUploadHandler):
             self.current.close()  # deletes the partial file
             raise FileTooLarge(details={"file": self.file_name, "max_bytes": self.max_bytes})
         self.hasher.update(raw_data)
-        if len(self.head) < HEAD_BYTES:
+        head_was_short = len(self.head) < HEAD_BYTES
+        if head_was_short:
             self.head += raw_data[:HEAD_BYTES - len(self.head)]
-        self.current.write(raw_data)
+        upload = self.current
+        upload.write(raw_data)
+        if head_was_short and len(self.head) >= HEAD_BYTES and self.on_head is not None:
+            upload.image_stream = self.on_head(upload, name=self.file_name, head=bytes(self.head))
+        if upload.image_stream is not None:
+            upload.flush()  # the stream reads the file by its descriptor
+            upload.image_stream.grew(self.received)
         return None  # consumed: no other handler sees the bytes
 
     def discard(self) -> None:
@@ -74,7 +95,9 @@ class LimitedUploadHandler(FileUploadHandler):
 
     def file_complete(self, file_size):
         upload, self.current = self.current, None
-        upload.seek(0)
+        upload.seek(0)  # (flushes what is buffered)
+        if upload.image_stream is not None:
+            upload.image_stream.grew(file_size, complete=True)
         upload.size = file_size
         upload.sha256 = self.hasher.hexdigest()
         upload.head = bytes(self.head)

@@ -26,11 +26,13 @@ from tenants.audit import Actor, audit_record
 from tenants.errors import InsufficientRole
 from tenants.models import Membership
 
-from .errors import FileMissing, FilesInvalid, FileTypeNotAllowed, InvalidImage, MalwareDetected, StorageQuotaExceeded
+from .errors import (FileMissing, FilesInvalid, FileTypeNotAllowed, InvalidImage, MalwareDetected,
+                     ScannerUnavailable, StorageQuotaExceeded)
+from .image_streaming import DEFERRED, image_made
 from .models import File
 from .names import extension_of, filename_clean
 from .scanning import scanner_get
-from .selectors import storage_used, upload_rules
+from .selectors import COUNTED, upload_rules
 from .sniffing import IMAGE_EXTENSIONS, KINDS, FileKind
 from .storage import key_derived, key_make, object_delete, object_fetch, object_size, object_store
 from .validation import image_check, upload_check
@@ -60,10 +62,11 @@ def upload_accept(*, tenant, upload, actor: Actor, allowed: list[str]) -> Incomi
     return Incoming(upload, name, kind, extension_of(name), upload.size, upload.sha256)
 
 
-def scan_or_refuse(*, tenant, actor: Actor, fileobj, name: str, size: int, sha256: str) -> None:
-    """Scan; an infected file is audited (`upload.malware_detected`) and refused (422)."""
+def scan_or_refuse(*, tenant, actor: Actor, fileobj, name: str, size: int, sha256: str, result=None) -> None:
+    """Scan (unless `result` is the scan's, already made); an infected file is audited
+    (`upload.malware_detected`) and refused (422)."""
     scanner = scanner_get()
-    result = scanner.scan(fileobj)
+    result = result if result is not None else scanner.scan(fileobj)
     fileobj.seek(0)
     if result.infected:
         audit_record(tenant=tenant, actor=actor, action="upload.malware_detected", target=f"file:{name}",
@@ -72,10 +75,23 @@ def scan_or_refuse(*, tenant, actor: Actor, fileobj, name: str, size: int, sha25
         raise MalwareDetected(details={"file": name, "signature": result.signature})
 
 
-def _quota_lock(tenant) -> None:
-    """Serialise quota checks of one tenant (until the transaction ends)."""
+QUOTA_LOCK = 0x75706C64  # pg_advisory_xact_lock's first key: "upld"
+
+
+def _storage_used_locked(tenant, *, reservation: bool = False) -> int:
+    """The tenant's bytes in storage, read under its quota lock (which serialises the
+    tenant's quota checks until the transaction ends). One round trip: the lock, then the
+    sum in a statement of its own, so that its snapshot comes after the lock.
+    `reservation`: this transaction's commit is not waited on to disk (synchronous_commit
+    off, for it alone; see files_record)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x75706C64, hash_int32(tenant.pk.bytes)])
+        cursor.execute(
+            f"SELECT pg_advisory_xact_lock(%s, %s){', set_config(%s, %s, true)' if reservation else ''}; "
+            f"SELECT COALESCE(SUM(size), 0) FROM {File._meta.db_table} WHERE status IN (%s, %s)",
+            [QUOTA_LOCK, hash_int32(tenant.pk.bytes), *(("synchronous_commit", "off") if reservation else ()),
+             *COUNTED])
+        cursor.nextset()
+        return cursor.fetchone()[0]
 
 
 def hash_int32(data: bytes) -> int:
@@ -84,19 +100,25 @@ def hash_int32(data: bytes) -> int:
 
 def files_record(*, tenant, user, incoming: list[Incoming]) -> list[File]:
     """Quota check and `pending` rows under the tenant's lock, then the objects stored
-    (unless they already are), then `ready`. Nothing is left behind on failure."""
+    (unless they already are), then `ready`. Nothing is left behind on failure.
+
+    Four round trips: the lock with the sum, one INSERT, the commit, the UPDATE to
+    `ready`. The reservation's commit (when it is a transaction of its own) is not waited
+    on to disk: a crash may lose it, leaving at most an object no row names (the
+    `orphaned_files` sweep removes it); the UPDATE's commit is durable, and flushes the
+    log up to it, the rows' INSERT included."""
     rules = upload_rules(tenant)
+    adding = sum(item.size for item in incoming)
+    files = [File(key=item.key or key_make(tenant, item.extension), original_name=item.name, size=item.size,
+                  mime_type=item.kind.mime, sha256=item.sha256, uploaded_by=user, status=File.Status.PENDING)
+             for item in incoming]
+    outermost = not connection.in_atomic_block  # else the caller's transaction: its commit is as it chose
     with transaction.atomic():
-        _quota_lock(tenant)
-        used = storage_used()["storage_bytes"]
-        adding = sum(item.size for item in incoming)
+        used = _storage_used_locked(tenant, reservation=outermost)
         if used + adding > rules.quota_bytes:
             raise StorageQuotaExceeded(details={"used_bytes": used, "adding_bytes": adding,
                                                 "quota_bytes": rules.quota_bytes})
-        files = [File.objects.create(key=item.key or key_make(tenant, item.extension), original_name=item.name,
-                                     size=item.size, mime_type=item.kind.mime, sha256=item.sha256,
-                                     uploaded_by=user, status=File.Status.PENDING)
-                 for item in incoming]
+        File.objects.bulk_create(files)
     stored = []
     try:
         for file, item in zip(files, incoming):
@@ -161,8 +183,8 @@ def image_upload(*, tenant, user, upload, actor: Actor) -> ImageUpload:
 
     An image made here is decoded once: making the JPEG is its structure check (the whole
     stream through the extension's decoder, under the same pixel and byte bounds), so
-    upload_check leaves the decode out. The order of refusals is any upload's: type,
-    structure, malware, quota."""
+    upload_check leaves the decode out; that decode starts while the body still arrives
+    (image_streaming). The order of refusals is any upload's: type, structure, malware, quota."""
     from . import images
 
     if upload is None:
@@ -173,18 +195,21 @@ def image_upload(*, tenant, user, upload, actor: Actor) -> ImageUpload:
         raise FileTypeNotAllowed("Send an image.", details={"file": name, "extension": extension_of(name),
                                                             "allowed": sorted(IMAGE_EXTENSIONS & set(rules.allowed_types))})
     kind = upload_check(upload, name=name, allowed=rules.allowed_types, decode=False)
+    scanned = _scan_meanwhile(upload)
     made = None
     try:
         if kind.pillow_format not in images.ACCEPTED_FORMATS:  # a GIF: the engine takes none
             raise images.InvalidImage("Not a JPEG, PNG or WebP image.", reason="not_an_image")
-        if images.image_pixels(upload.temporary_file_path()) > settings.UPLOADS["IMAGE_INLINE_MAX_PIXELS"]:
+        made = image_made(upload, kind.pillow_format, max_side=settings.UPLOADS["IMAGE_MAX_SIDE"],
+                          quality=settings.UPLOADS["IMAGE_QUALITY"],
+                          inline_max_pixels=settings.UPLOADS["IMAGE_INLINE_MAX_PIXELS"])
+        if made is DEFERRED:
+            made = None
             image_check(upload, kind.pillow_format, name=name)  # decoded whole now; the job makes the JPEG
-        else:
-            made = images.image_process(upload.temporary_file_path(), max_side=settings.UPLOADS["IMAGE_MAX_SIDE"],
-                                        quality=settings.UPLOADS["IMAGE_QUALITY"], formats=(kind.pillow_format,))
     except images.InvalidImage as exc:
         raise InvalidImage(str(exc), details={"file": name, "reason": exc.reason}) from None
-    scan_or_refuse(tenant=tenant, actor=actor, fileobj=upload, name=name, size=upload.size, sha256=upload.sha256)
+    scan_or_refuse(tenant=tenant, actor=actor, fileobj=upload, name=name, size=upload.size, sha256=upload.sha256,
+                   result=scanned)
     original = Incoming(upload, name, kind, extension_of(name), upload.size, upload.sha256)
     if made is None:
         return _image_upload_deferred(tenant=tenant, user=user, original=original)
@@ -193,6 +218,17 @@ def image_upload(*, tenant, user, upload, actor: Actor) -> ImageUpload:
                          hashlib.sha256(data).hexdigest())
     original_file, processed_file = files_record(tenant=tenant, user=user, incoming=[original, processed])
     return ImageUpload(original_file, processed_file, width, height)
+
+
+def _scan_meanwhile(upload):
+    """The scan, made while a stream still decodes the image (image_streaming); its verdict
+    waits its turn (after the structure's). A scanner that fails is asked again then."""
+    if getattr(upload, "image_stream", None) is None:
+        return None
+    try:
+        return scanner_get().scan(upload)
+    except ScannerUnavailable:
+        return None
 
 
 def processed_name(name: str, width: int, height: int) -> str:
@@ -238,8 +274,7 @@ def image_processed_record(*, tenant, original: File, data: bytes, width: int, h
         if existing is not None:
             return existing, False
         rules = upload_rules(tenant)
-        _quota_lock(tenant)
-        used = storage_used()["storage_bytes"]
+        used = _storage_used_locked(tenant)
         if used + len(data) > rules.quota_bytes:
             raise StorageQuotaExceeded(details={"used_bytes": used, "adding_bytes": len(data),
                                                 "quota_bytes": rules.quota_bytes})
