@@ -45,7 +45,15 @@ def synchronous_commit() -> str:
         return cursor.fetchone()[0]
 
 
+def durable_session() -> None:
+    """This connection waits for the disk at commit (whatever the server's default: the test
+    profile's PostgreSQL runs with synchronous_commit off)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO on")
+
+
 def test_the_reservation_alone_skips_waiting_for_the_disk(committed, acme):
+    durable_session()
     with tenant_context(acme), CaptureQueriesContext(connection) as queries:
         (file,) = files_record(tenant=acme, user=acme.owner, incoming=[incoming(1000)])
         after = synchronous_commit()  # the same connection, once recorded
@@ -57,6 +65,7 @@ def test_the_reservation_alone_skips_waiting_for_the_disk(committed, acme):
 
 
 def test_inside_a_callers_transaction_its_commit_is_left_as_it_is(acme):
+    durable_session()
     with tenant_context(acme), transaction.atomic():
         (file,) = files_record(tenant=acme, user=acme.owner, incoming=[incoming(1000)])
         assert synchronous_commit() == "on"
