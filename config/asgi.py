@@ -27,3 +27,11 @@ application = ProtocolTypeRouter({
     "websocket": TenantASGIMiddleware(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
 })
 application = SingleValuedHeaders(application)  # two Host (X-Tenant-ID, …) headers: 400, on either protocol
+
+# Everything loaded so far lives as long as the process: keep it out of the cyclic
+# garbage collector's full passes, which otherwise walk the whole app on every one of
+# them (measured: the long tail of request latency under load). docs/performance.md
+import gc  # noqa: E402
+
+gc.collect()
+gc.freeze()

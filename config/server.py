@@ -2,7 +2,10 @@
 server, the benchmarks and the documented production topology, so that all four
 measure and run the same thing.
 
-uvicorn serves HTTP and WebSocket from `config.asgi:application`:
+uvicorn serves HTTP and WebSocket from `config.asgi:application`, in worker processes
+started by `config/serve.py` (each binds the port itself with SO_REUSEPORT, so the
+kernel spreads connections evenly; uvicorn's own --workers shares one socket, and
+keep-alive clients piled onto one worker):
 
 - `--workers` (WEB_CONCURRENCY, default one per core): one process per core, each with
   its own event loop, its own hub (one Redis subscription per process) and its own
@@ -12,8 +15,8 @@ uvicorn serves HTTP and WebSocket from `config.asgi:application`:
 - `--ws-max-size`: uvicorn buffers a WebSocket frame whole before the consumer sees it
   (and the consumer refuses one over REALTIME["MAX_FRAME_BYTES"], 64 KiB): a frame over
   twice that is refused (1009) by uvicorn itself before it is read.
-- `--no-proxy-headers`: common/proxies.py reads X-Forwarded-* itself, only behind a proxy.
-- `--lifespan off`: Django has no lifespan handler.
+- no proxy headers (config/serve.py): common/proxies.py reads X-Forwarded-* itself, only behind a proxy.
+- lifespan off (config/serve.py): Django has no lifespan handler.
 """
 from __future__ import annotations
 
@@ -34,11 +37,10 @@ def web_concurrency(env: dict[str, str] | None = None) -> int:
 def server_command(*, host: str, port: int | str, workers: int | None = None, ws: str = "websockets-sansio",
                    access_log: bool = True, log_level: str | None = None) -> list[str]:
     """The uvicorn command line serving the platform on host:port."""
-    cmd = [sys.executable, "-m", "uvicorn", "config.asgi:application",
-           "--host", host, "--port", str(port),
+    cmd = [sys.executable, "-m", "config.serve", "--host", host, "--port", str(port),
            "--workers", str(workers or web_concurrency()),
-           "--lifespan", "off", "--ws", ws, "--ws-max-size", str(WS_MAX_SIZE),
-           "--no-proxy-headers", "--access-log" if access_log else "--no-access-log"]
+           "--ws", ws, "--ws-max-size", str(WS_MAX_SIZE),
+           "--access-log" if access_log else "--no-access-log"]
     if log_level:
         cmd += ["--log-level", log_level]
     return cmd

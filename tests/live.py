@@ -61,9 +61,9 @@ class LiveServer:
         raise RuntimeError("uvicorn did not become healthy in 30 s")
 
     def processes(self) -> list[psutil.Process]:
-        """The processes serving requests: uvicorn's workers (or uvicorn itself with one)."""
+        """The processes serving requests: the workers config/serve.py started."""
         main = psutil.Process(self.proc.pid)
-        workers = [child for child in main.children() if "spawn_main" in " ".join(child.cmdline())]
+        workers = [child for child in main.children() if "--worker" in child.cmdline()]
         return workers or [main]
 
     def written_chars(self) -> int:

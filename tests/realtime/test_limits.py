@@ -61,15 +61,18 @@ def capped_server(world):
 
 @pytest.fixture
 def small_pool_server(world):
-    """At most 2 pooled database connections, and a 1 s wait for one."""
-    server = LiveServer({"DB_POOL_MAX_SIZE": "2", "DB_POOL_MIN_SIZE": "1", "DB_POOL_TIMEOUT": "1"}).start()
+    """One process (a pool is per process): at most 2 pooled database connections, and a 1 s wait for one."""
+    server = LiveServer({"DB_POOL_MAX_SIZE": "2", "DB_POOL_MIN_SIZE": "1", "DB_POOL_TIMEOUT": "1",
+                         "WEB_CONCURRENCY": "1"}).start()
     yield server
     server.stop()
 
 
 @pytest.fixture
 def one_connection_server(world):
-    server = LiveServer({"DB_POOL_MAX_SIZE": "1", "DB_POOL_MIN_SIZE": "1", "DB_POOL_TIMEOUT": "1"}).start()
+    """One process (a pool is per process) with one pooled connection."""
+    server = LiveServer({"DB_POOL_MAX_SIZE": "1", "DB_POOL_MIN_SIZE": "1", "DB_POOL_TIMEOUT": "1",
+                         "WEB_CONCURRENCY": "1"}).start()
     yield server
     server.stop()
 

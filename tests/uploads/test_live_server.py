@@ -155,8 +155,8 @@ def test_a_client_leaving_mid_upload_leaves_nothing(committed, asgi_server, peop
 
 @pytest.fixture
 def small_pool_server(django_db_setup):
-    """uvicorn whose database pool holds at most 2 connections (timeout 10 s)."""
-    server = LiveServer(extra_env={"DB_POOL_MAX_SIZE": "2", "DB_POOL_MIN_SIZE": "1"}).start()
+    """One server process (a pool is per process) whose pool holds at most 2 connections (timeout 10 s)."""
+    server = LiveServer(extra_env={"DB_POOL_MAX_SIZE": "2", "DB_POOL_MIN_SIZE": "1", "WEB_CONCURRENCY": "1"}).start()
     yield server
     server.stop()
 
