@@ -4,9 +4,9 @@ One run, both servers up side by side, endpoints interleaved ours/stock, each me
 `wrk` (32 connections, one thread, ~10 s after a 2 s warm-up) with a Lua script that
 rotates the `Authorization` header over 100 users of one tenant (each its own token):
 
-- **ours**: uvicorn config.asgi:application exactly as `python -m config.devstack run`
-  starts it (one process, --ws websockets-sansio, --no-proxy-headers, --ws-max-size,
-  access log on, DB_POOL on via config/asgi.py), default throttles
+- **ours**: exactly as `python -m config.devstack run` starts it (config/server.py:
+  `python -m config.serve`, one uvicorn worker per core each binding the port with
+  SO_REUSEPORT, websockets-sansio, access log on, DB_POOL on via config/asgi.py), default throttles
   (THROTTLE_USER_RATE unset: 1,200/min per user). The tenant's own budget
   (`rate_limit_per_minute`, default 600/min = 10 req/s for the whole tenant) would cap
   the run, so the bench tenant alone gets 100,000/min (the setting's maximum); the
@@ -49,6 +49,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from _bench import PYTHON, ROOT, django_setup, free_port, load, machine, require_services, server_command
+
+from config.server import web_concurrency
 
 TENANT_BUDGET = 100_000  # the largest rate_limit_per_minute the settings schema accepts
 STOCK_DB = "stock_bench"
@@ -395,7 +397,7 @@ def main() -> None:
     print(f"HTTP API, {args.connections} connections (wrk, 1 thread), {args.users} users of one tenant rotating "
           f"their tokens, {args.seconds:.0f} s per endpoint per server after {args.warmup:.0f} s warm-up, "
           "interleaved ours/stock")
-    print(f"ours : uvicorn config.asgi:application as `make run` (1 process, websockets-sansio, "
+    print(f"ours : config.serve (uvicorn workers, {web_concurrency()} processes) as `make run` (websockets-sansio, "
           f"--no-proxy-headers, access log {'off' if os.environ.get('ACCESS_LOG') == '0' else 'on'}, DB pool on)")
     print(f"       throttles: user {world['user_rate']} (default) x {args.users} users; tenant "
           f"rate_limit_per_minute raised from the default 600/min (10 req/s for the whole tenant: that would "

@@ -233,7 +233,7 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"image: {len(image):,} bytes, photo-like, q{QUALITY_SOURCE}; {args.rounds} requests per side "
           f"after {args.warmup} warm-up, interleaved, one at a time, kept-alive connection")
-    print(f"ours: uvicorn --workers {workers}, local storage, built-in scanner; anchor: Node {node_versions['node']}, "
+    print(f"ours: config.serve, {workers} workers (as make run), local storage, built-in scanner; anchor: Node {node_versions['node']}, "
           f"express {node_versions['express']}, multer {node_versions['multer']}, sharp {node_versions['sharp']} "
           f"(libvips {node_versions['vips']})")
     print()
