@@ -50,12 +50,29 @@ def test_creating_a_tenant_runs_no_migration(api):
     assert "ALTER SCHEMA" in sql
 
 
-def test_a_failed_create_gives_the_pooled_schema_back(api, acme):
+def test_a_duplicate_slug_is_refused_before_any_schema_is_claimed(api, acme):
     pool_fill(1)
     response = api.post("/api/tenants", token=token_make(user_make()), json={"name": "Dup", "slug": "acme"})
     assert response.status_code == 409
     assert PooledSchema.objects.count() == 1
     assert schema_is_present(PooledSchema.objects.get().schema_name)
+
+
+def test_a_create_that_fails_after_claiming_gives_the_pooled_schema_back(committed, monkeypatch):
+    """Committed, as production runs: the claim (a schema rename) and everything after it
+    are one transaction, so a failure after the claim leaves the pool as it was."""
+    pool_fill(1)
+    (pooled,) = PooledSchema.objects.values_list("schema_name", flat=True)
+
+    def audit_down(**kwargs):
+        raise RuntimeError("the audit log is down")
+
+    monkeypatch.setattr("tenants.services.audit_record", audit_down)  # the last step of a create
+    with pytest.raises(RuntimeError):
+        tenant_make("halfway")
+    assert list(PooledSchema.objects.values_list("schema_name", flat=True)) == [pooled]
+    assert schema_is_present(pooled) and not schema_is_present("t_halfway")
+    assert not Tenant.objects.filter(slug="halfway").exists()
 
 
 def test_refreshing_the_pool_replaces_every_pooled_schema(db):

@@ -114,17 +114,21 @@ def test_a_file_stuck_pending_for_an_hour_is_removed_with_its_object(uploader, p
     assert stored_keys(acme) == [] and file_rows(acme) == []
 
 
-def test_the_cleanup_job_task_runs_in_its_tenant(acme, globex):
-    from jobs.registry import task_get
-
-    spec = task_get("uploads.cleanup")
-    assert spec is not None and not spec.platform
+def test_the_cleanup_job_runs_in_its_own_tenant_through_the_real_cluster(committed, qcluster, acme, globex):
+    """Enqueued for acme and run by the qcluster (which sets the schema itself): acme's
+    orphaned object goes, globex's identical one stays."""
     from django.core.files.base import ContentFile
-    object_store(f"{uploads_prefix(acme)}{'a' * 32}.pdf", ContentFile(PDF))
 
-    class Job:
-        tenant = acme
+    from jobs.services import job_enqueue
+    from tests.helpers import job_wait, tenant_files_remove
 
-    with tenant_context(acme):
-        assert spec.func(Job(), spec.schema(sweep=True)) == {"removed": 1}
-    assert stored_keys(acme) == []
+    for tenant in (acme, globex):
+        object_store(f"{uploads_prefix(tenant)}{'a' * 32}.pdf", ContentFile(PDF))
+    try:
+        job = job_wait(job_enqueue(acme, "uploads.cleanup", {"sweep": True}))
+
+        assert job.state == "completed" and job.result == {"removed": 1}
+        assert stored_keys(acme) == [] and len(stored_keys(globex)) == 1
+    finally:
+        for tenant in (acme, globex):
+            tenant_files_remove(tenant)
