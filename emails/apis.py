@@ -7,14 +7,13 @@ from rest_framework.response import Response
 
 from realtime.apis import TenantApi
 from tenants.errors import InsufficientRole
-from tenants.models import Membership
+from tenants.models import MANAGER_ROLES
 from tenants.resolution import request_role
 
 from .selectors import digest_opt_in_get
 from .serializers import DigestPreferenceSerializer, EmailInputSerializer, JobAcceptedSerializer
 from .services import digest_opt_in_set, email_request
 
-MANAGERS = (Membership.Role.OWNER, Membership.Role.ADMIN)
 
 
 class SendEmailApi(TenantApi):
@@ -24,7 +23,7 @@ class SendEmailApi(TenantApi):
                    description="Owners/admins. Queues `email.send` (5 attempts with backoff); follow it at "
                                "/api/jobs/{job_id}.")
     def post(self, request):
-        if request_role(request) not in MANAGERS:
+        if request_role(request) not in MANAGER_ROLES:
             raise InsufficientRole(details={"required": ["owner", "admin"]})
         data = EmailInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

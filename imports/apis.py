@@ -8,9 +8,10 @@ from rest_framework.response import Response
 
 from realtime.apis import TenantApi
 from tenants.errors import InsufficientRole
+from tenants.models import MANAGER_ROLES
 from tenants.resolution import request_role
 
-from .services import MANAGERS, members_import_request
+from .services import members_import_request
 
 
 class ImportApi(TenantApi):
@@ -24,7 +25,7 @@ class ImportApi(TenantApi):
         description="A UTF-8 CSV with the header `email,role` (role: member or admin; users must have "
                     "signed up). The job's result: {imported, skipped, errors: [{row, error, code}]}.")
     def post(self, request):
-        if request_role(request) not in MANAGERS:
+        if request_role(request) not in MANAGER_ROLES:
             raise InsufficientRole(details={"required": ["owner", "admin"]})
         job = members_import_request(tenant=self.tenant, user=request.user, upload=request.FILES.get("file"))
         return Response({"job_id": job.pk}, status=status.HTTP_202_ACCEPTED)

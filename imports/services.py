@@ -26,7 +26,7 @@ from jobs.models import Job
 from jobs.runner import JobFailure
 from jobs.services import job_enqueue
 from tenants.audit import Actor
-from tenants.models import Membership, Tenant
+from tenants.models import MANAGER_ROLES, Membership, Tenant
 from tenants.services import membership_add
 
 from .errors import FileMissing, FileTooLarge, FileTypeUnsupported
@@ -34,7 +34,6 @@ from .members_csv import members_csv_rows
 
 Role = Membership.Role
 IMPORTABLE_ROLES = (Role.MEMBER, Role.ADMIN)
-MANAGERS = (Role.OWNER, Role.ADMIN)
 
 
 def import_file_key(tenant: Tenant) -> str:
@@ -100,7 +99,7 @@ def members_import_run(*, tenant: Tenant, user_id: int | None, file_key: str, jo
         raise JobFailure("the file is not an import of this tenant")
     user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
     role = Membership.objects.filter(tenant=tenant, user=user).values_list("role", flat=True).first() if user else None
-    if role not in MANAGERS:
+    if role not in MANAGER_ROLES:
         raise JobFailure("the user who started the import is no longer an owner or admin of this tenant")
     try:
         with default_storage.open(file_key, "rb") as handle:

@@ -12,7 +12,7 @@ from common.errors import ApplicationError
 from common.pagination import PagePagination
 from realtime.apis import TenantApi
 from tenants.errors import InsufficientRole
-from tenants.models import Membership
+from tenants.models import MANAGER_ROLES
 from tenants.resolution import request_role
 
 from .errors import TaskUnknown
@@ -22,13 +22,12 @@ from .selectors import job_get, job_list, queue_stats, queue_stats_platform
 from .serializers import JobInputSerializer, JobOutputSerializer, QueueStatsSerializer
 from .services import job_cancel, job_enqueue, job_retry
 
-MANAGERS = (Membership.Role.OWNER, Membership.Role.ADMIN)
 
 
 class JobsApi(TenantApi):
     @property
     def sees_all(self) -> bool:
-        return request_role(self.request) in MANAGERS
+        return request_role(self.request) in MANAGER_ROLES
 
     def job(self, job_id: int) -> Job:
         return job_get(tenant=self.tenant, user=self.request.user, sees_all=self.sees_all, job_id=job_id)

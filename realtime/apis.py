@@ -14,6 +14,7 @@ from common.errors import NotFound
 from common.pagination import PagePagination
 from common.serializers import page_representation
 from tenants.errors import InsufficientRole, TenantNotSpecified
+from tenants.models import MANAGER_ROLES
 from tenants.resolution import request_role, request_tenant
 
 from .models import RoomMember
@@ -145,7 +146,7 @@ class AnnouncementApi(TenantApi):
     @extend_schema(request=AnnouncementInputSerializer, responses={202: None}, tags=["realtime"],
                    description="Owners/admins: an `announcement` event on the `tenant` channel.")
     def post(self, request):
-        if request_role(request) not in ("owner", "admin"):
+        if request_role(request) not in MANAGER_ROLES:
             raise InsufficientRole(details={"required": ["owner", "admin"]})
         data = AnnouncementInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

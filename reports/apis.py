@@ -12,7 +12,7 @@ from common.negotiation import DownloadNegotiation
 from common.pagination import PagePagination
 from realtime.apis import TenantApi
 from tenants.errors import InsufficientRole
-from tenants.models import Membership
+from tenants.models import MANAGER_ROLES
 from tenants.resolution import request_role
 
 from .models import Report
@@ -20,13 +20,12 @@ from .selectors import report_file_open, report_get, report_list, reports_with_j
 from .serializers import ReportCreatedSerializer, ReportInputSerializer, ReportOutputSerializer
 from .services import report_request
 
-MANAGERS = (Membership.Role.OWNER, Membership.Role.ADMIN)
 
 
 class ReportsApi(TenantApi):
     @property
     def sees_all(self) -> bool:
-        return request_role(self.request) in MANAGERS
+        return request_role(self.request) in MANAGER_ROLES
 
     def report(self, report_id) -> Report:
         return report_get(user=self.request.user, sees_all=self.sees_all, report_id=report_id)

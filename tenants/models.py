@@ -82,9 +82,11 @@ class Membership(models.Model):
     def __str__(self) -> str:
         return f"{self.user} in {self.tenant} ({self.role})"
 
-    @property
-    def is_manager(self) -> bool:
-        return self.role in (self.Role.OWNER, self.Role.ADMIN)
+
+
+# The roles that manage a tenant (members, settings, others' files, jobs, reports, imports):
+# the one definition every app uses.
+MANAGER_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN)
 
 
 class AuditEvent(models.Model):

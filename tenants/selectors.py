@@ -13,7 +13,7 @@ from common.redis import redis_client, tenant_key
 from .access import tenant_access_check
 from .cache import cached_role, cached_tenant_for_ref
 from .errors import InsufficientRole, NotAMember, TenantNotFound
-from .models import AuditEvent, Membership, Tenant
+from .models import MANAGER_ROLES, AuditEvent, Membership, Tenant
 from .provisioning import schema_size_bytes
 
 
@@ -49,7 +49,7 @@ def tenant_get_for_member(*, tenant_id, user, manager: bool = False, write: bool
     role = membership_role(tenant=tenant, user=user)
     if role is None:
         raise NotAMember()
-    if manager and role not in (Membership.Role.OWNER, Membership.Role.ADMIN):
+    if manager and role not in MANAGER_ROLES:
         raise InsufficientRole(details={"role": role, "required": ["owner", "admin"]})
     tenant_access_check(tenant, role=role, record_read=not write)
     return tenant, role

@@ -18,7 +18,7 @@ from realtime.services import connections_close_for_tenant, connections_close_fo
 
 from .audit import SYSTEM, Actor, audit_record
 from .errors import InsufficientRole, TenantLimitReached
-from .models import SLUG_RE, Domain, Membership, Tenant, schema_name_for
+from .models import MANAGER_ROLES, SLUG_RE, Domain, Membership, Tenant, schema_name_for
 from .provisioning import pool_refill_after_commit, schema_provision
 from .settings_schema import TenantSettingsSerializer, settings_effective
 
@@ -164,7 +164,7 @@ def _actor_role(tenant: Tenant, actor: Actor) -> str | None:
 def _require_may_manage(tenant: Tenant, actor: Actor, *, touching_role: str | None) -> None:
     """Owners manage everyone; admins manage admins and members, never owners."""
     role = _actor_role(tenant, actor)
-    if role not in (Role.OWNER, Role.ADMIN):
+    if role not in MANAGER_ROLES:
         raise InsufficientRole(details={"role": role, "required": ["owner", "admin"]})
     if touching_role == Role.OWNER and role != Role.OWNER:
         raise InsufficientRole("Only an owner can grant, change or remove the owner role.",

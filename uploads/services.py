@@ -24,7 +24,7 @@ from django.utils import timezone
 from common.errors import ApplicationError
 from tenants.audit import Actor, audit_record
 from tenants.errors import InsufficientRole
-from tenants.models import Membership
+from tenants.models import MANAGER_ROLES
 
 from .errors import (FileMissing, FilesInvalid, FileTypeNotAllowed, InvalidImage, MalwareDetected,
                      ScannerUnavailable, StorageQuotaExceeded)
@@ -38,7 +38,6 @@ from .storage import key_derived, key_make, object_delete, object_fetch, object_
 from .validation import image_check, upload_check
 
 logger = logging.getLogger(__name__)
-MANAGERS = (Membership.Role.OWNER, Membership.Role.ADMIN)
 
 
 @dataclass
@@ -340,7 +339,7 @@ def image_process_run(*, job, file_id) -> dict:
 def file_delete(*, file: File, user, role: str | None) -> None:
     """The uploader or an owner/admin; the object goes once the row's deletion commits
     (if that fails, the nightly `orphaned_files` sweep takes it)."""
-    if file.uploaded_by_id != user.pk and role not in MANAGERS:
+    if file.uploaded_by_id != user.pk and role not in MANAGER_ROLES:
         raise InsufficientRole(details={"required": ["uploader", "owner", "admin"]})
     key = file.key
     with transaction.atomic():
