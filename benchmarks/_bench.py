@@ -23,7 +23,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from config.server import server_command  # noqa: E402  (as make run serves)
+from config.server import server_command, web_concurrency  # noqa: E402  (as make run serves)
 
 
 def require_services() -> None:
@@ -155,7 +155,8 @@ def uvicorn_server(env: dict[str, str], *, ready_path: str = "/healthz", host: s
 
     port = free_port()
     proc = subprocess.Popen(
-        server_command(host="127.0.0.1", port=port, access_log=False, log_level="warning"),
+        server_command(host="127.0.0.1", port=port, access_log=False, log_level="warning",
+                       workers=web_concurrency({**os.environ, **env})),
         cwd=ROOT, env={**os.environ, "THROTTLE_USER_RATE": "1000000/min", "LOG_LEVEL": "WARNING",
                        "AUTH_LIMIT_PER_IP": "1000000", "TENANTS_PER_USER": "1000000", **env},
     )

@@ -13,7 +13,7 @@ import httpx
 import psutil
 from django.conf import settings
 
-from config.server import server_command
+from config.server import server_command, web_concurrency
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,7 +46,8 @@ class LiveServer:
     def start(self) -> "LiveServer":
         self.proc = subprocess.Popen(
             # as `make run` serves (config/server.py): one process per core unless WEB_CONCURRENCY
-            server_command(host="127.0.0.1", port=self.port, ws=self.ws, access_log=False, log_level="warning"),
+            server_command(host="127.0.0.1", port=self.port, ws=self.ws, access_log=False, log_level="warning",
+                           workers=web_concurrency(self.env)),  # the server's own WEB_CONCURRENCY
             cwd=ROOT, env=self.env, start_new_session=True,  # kill() takes the workers with it
         )
         deadline = time.monotonic() + 30

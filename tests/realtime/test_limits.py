@@ -123,14 +123,21 @@ def test_an_exhausted_database_pool_answers_503_in_the_error_shape(one_connectio
     url = one_connection_server.url
     with psycopg.connect(database_url_for_tests()) as locker:
         locker.execute("LOCK TABLE accounts_authtoken IN ACCESS EXCLUSIVE MODE")
-        with httpx.Client(base_url=url, timeout=15) as client:
+        # Two clients: one httpx.Client used from two threads can send both requests down one
+        # connection, and the second then waits behind the first on the server.
+        with httpx.Client(base_url=url, timeout=15) as client, httpx.Client(base_url=url, timeout=15) as other:
             import threading
 
             first: dict = {}
             holder = threading.Thread(target=lambda: first.update(
-                response=client.get("/api/tenant", headers=bearer(world["member_token"]))))
+                response=other.get("/api/tenant", headers=bearer(world["member_token"]))))
             holder.start()
-            time.sleep(0.5)  # the first request holds the pool's connection, waiting for the lock
+            deadline = time.monotonic() + 10  # until the first request holds the pool's connection, waiting for the lock
+            while not locker.execute("SELECT pg_stat_clear_snapshot(), count(*) FROM pg_stat_activity "
+                                     "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                                     ).fetchone()[1]:  # a fresh view each time: it is cached per transaction
+                assert time.monotonic() < deadline, "the first request never reached the locked table"
+                time.sleep(0.05)
             second = client.get("/api/tenant", headers=bearer(world["acme"].owner_token))
             locker.rollback()
             holder.join(15)
