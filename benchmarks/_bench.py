@@ -180,3 +180,19 @@ def uvicorn_server(env: dict[str, str], *, ready_path: str = "/healthz", host: s
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def wait_ready(proc: subprocess.Popen, url: str, path: str, host: str, ok=(200,), timeout: float = 60) -> None:
+    """Until `path` on `host` answers one of `ok`; fails if the server exits or `timeout` passes."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url + path, headers={"Host": host}, timeout=2).status_code in ok:
+                return
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"server {proc.args[:4]} did not become ready")
+        time.sleep(0.2)

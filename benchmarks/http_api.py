@@ -48,7 +48,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from _bench import PYTHON, ROOT, django_setup, free_port, load, machine, require_services, server_command
+from _bench import PYTHON, ROOT, django_setup, free_port, load, machine, require_services, server_command, wait_ready
 
 from config.server import web_concurrency
 
@@ -182,21 +182,6 @@ def stock_setup(users: int, env: dict) -> dict:
 
 
 # --- servers -------------------------------------------------------------------
-
-def wait_ready(proc: subprocess.Popen, url: str, path: str, host: str, ok=(200,), timeout: float = 60) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if httpx.get(url + path, headers={"Host": host}, timeout=2).status_code in ok:
-                return
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"server {proc.args[:4]} did not become ready")
-        time.sleep(0.2)
-
 
 @contextmanager
 def server(cmd: list[str], env: dict, log: Path, ready: tuple):

@@ -45,7 +45,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from _bench import ROOT, django_setup, free_port, load, machine, manage, percentile, require_services, server_command
+from _bench import ROOT, django_setup, free_port, load, machine, manage, percentile, require_services, server_command, wait_ready
 
 NODE_DIR = ROOT / "benchmarks" / "node"
 QUALITY_SOURCE = 94  # ~5.1 MB for the 4000×3000 photo-like image
@@ -86,21 +86,10 @@ def tenant_with_token(slug: str):
 
 @contextmanager
 def process(cmd: list[str], env: dict, log: Path, url: str, ready: str, host: str):
-    import httpx
-
     with open(log, "ab") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + ready, headers={"Host": host}, timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{cmd[:3]} did not become ready (see {log})")
-            time.sleep(0.1)
+        wait_ready(proc, url, ready, host)  # see the log if it raises
         yield proc
     finally:
         if proc.poll() is None:

@@ -10,7 +10,9 @@ over the workers.
 
 The supervisor starts WORKERS processes (`python -m config.serve --worker …`),
 starts a worker again if one dies, and on SIGTERM/SIGINT stops them all (each
-finishes its requests, as uvicorn does on SIGTERM).
+finishes its requests, as uvicorn does on SIGTERM). A worker that dies within
+START_GRACE seconds of starting, three times in a row (the port taken, the app
+failing to import), stops the whole server with exit code 1 instead of a restart loop.
 """
 from __future__ import annotations
 
@@ -44,12 +46,18 @@ def _worker(args) -> None:
     uvicorn.Server(config).run(sockets=[_listening_socket(args.host, args.port)])
 
 
+START_GRACE = 5.0  # seconds: a worker dying sooner did not start
+
+
 def _supervise(args, worker_argv: list[str]) -> int:
     procs: dict[int, subprocess.Popen] = {}
+    started: dict[int, float] = {}
+    early_deaths = 0
     stopping = False
 
     def start(index: int) -> None:
         procs[index] = subprocess.Popen([sys.executable, "-m", "config.serve", "--worker", *worker_argv])
+        started[index] = time.monotonic()
 
     def stop(*_) -> None:
         nonlocal stopping
@@ -59,9 +67,15 @@ def _supervise(args, worker_argv: list[str]) -> int:
     signal.signal(signal.SIGINT, stop)
     for index in range(args.workers):
         start(index)
+    failed = False
     while not stopping:
         for index, proc in list(procs.items()):
             if proc.poll() is not None and not stopping:
+                early_deaths = early_deaths + 1 if time.monotonic() - started[index] < START_GRACE else 0
+                if early_deaths >= 3:
+                    print(f"serve: workers keep exiting at start (last: {proc.returncode}); stopping", flush=True)
+                    stopping = failed = True
+                    break
                 print(f"serve: worker {proc.pid} exited with {proc.returncode}; starting another", flush=True)
                 time.sleep(0.5)  # a worker that cannot start must not spin
                 start(index)
@@ -75,7 +89,7 @@ def _supervise(args, worker_argv: list[str]) -> int:
             proc.wait(max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             proc.kill()
-    return 0
+    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
