@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install browser services-stop clean bench
+.PHONY: run test check format install browser services-stop clean bench
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,8 +27,19 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
 	fi
 
-## make test: the whole suite against real PostgreSQL and Redis.
-test: $(STAMP) browser
+## make check: the fast checks alone (seconds): lint, format, the layers in .importlinter.
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+## make format: what `ruff format` and `ruff check --fix` can put right themselves.
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## make test: the fast checks, then the whole suite against real PostgreSQL and Redis.
+test: $(STAMP) browser check
 	$(BIN)/python -m config.devstack test $(ARGS)
 
 ## make bench: the benchmark scripts (figures quoted in the README).

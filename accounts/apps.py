@@ -6,4 +6,4 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import signals  # noqa: F401  (closing sockets on logout)
+        from . import signals  # noqa: F401  (admin and shell changes announced as domain events; caches)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from drf_spectacular import authentication as spectacular_auth
 from rest_framework import authentication, exceptions
 
+from common.compat.drf import django_request as http_request
 from common.errors import ApplicationError
 
 from .selectors import token_get_valid
@@ -23,7 +24,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         raw = bearer_from_header(request.META.get("HTTP_AUTHORIZATION"))
         if raw is None:
             return None
-        django_request = request._request
+        django_request = http_request(request)
         token = getattr(django_request, REQUEST_TOKEN_ATTR, None)
         if token is None:
             try:

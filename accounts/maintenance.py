@@ -1,4 +1,4 @@
-"""Nightly clean-up of logins (see jobs/maintenance.py)."""
+"""Nightly clean-up of logins (steps: common/maintenance.py; run by jobs/maintenance.py)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import Q
 
-from jobs.maintenance import maintenance_step, rows_delete
+from common.maintenance import maintenance_step, rows_delete
 
 
 @maintenance_step("sessions")

@@ -11,11 +11,12 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from common.domain_events import emit
 from common.errors import ApplicationError, Conflict
 from common.localcache import invalidate
 
 from .credential_limits import signup_attempt
-from .events import signup_requested
+from .domain_events import CredentialRevoked, SignupRequested
 from .models import AuthToken, User
 from .selectors import token_cache_key
 from .tokens import token_digest, token_generate
@@ -40,7 +41,7 @@ def user_create(*, email: str, password: str) -> User:
 def user_signup(*, email: str, password: str, ip: str | None = None) -> str:
     """Sign up `email`; returns the normalised address. The caller learns nothing about
     whether it was free: a new address gets its account (and a welcome email), a taken one
-    an email saying someone tried (accounts.events.signup_requested; emails sends both).
+    an email saying someone tried (the SignupRequested domain event; emails sends both).
     Both paths hash the password (create_user does, before its INSERT fails), so they take
     as long. Each signup spends a credential-limit slot of the address and of the client."""
     email = User.objects.normalize_email(email).lower()
@@ -53,28 +54,23 @@ def user_signup(*, email: str, password: str, ip: str | None = None) -> str:
     try:
         with transaction.atomic():
             user = User.objects.create_user(email=email, password=password)
-            signup_requested.send(sender=User, email=email, user=user)  # its email commits with it
+            emit(SignupRequested(email=email, user_id=user.pk))  # its email commits with it
     except IntegrityError:
-        signup_requested.send(sender=User, email=email, user=None)
+        emit(SignupRequested(email=email))
     return email
 
 
-def token_issue(*, email: str, password: str, tenant=None, request=None) -> tuple[AuthToken, str]:
-    """Check the credentials and issue a token; returns (token, raw secret).
-
-    With `tenant`, the token is bound to it: the caller must be a member.
-    """
+def user_authenticate(*, email: str, password: str, request=None) -> User:
+    """The active user with these credentials, else 401 invalid_credentials."""
     user = authenticate(request, username=email.lower(), password=password)
     if user is None:
         raise InvalidCredentials()
-    if tenant is not None:
-        from tenants.access import tenant_access_check
-        from tenants.selectors import membership_role
+    return user
 
-        role = membership_role(tenant=tenant, user=user)
-        if role is None:
-            raise ApplicationError("You are not a member of this tenant.", code="not_a_member", status=403)
-        tenant_access_check(tenant, role=role)  # a suspended tenant issues no token bound to it
+
+def token_create(*, user: User, tenant=None) -> tuple[AuthToken, str]:
+    """A new token for `user` (bound to `tenant` when given: the caller checked the membership,
+    tenants.services.tenant_token_issue); returns (token, raw secret)."""
     raw = token_generate()
     token = AuthToken.objects.create(
         user=user,
@@ -86,13 +82,18 @@ def token_issue(*, email: str, password: str, tenant=None, request=None) -> tupl
     return token, raw
 
 
-def token_revoke(*, token: AuthToken) -> None:
-    """Revoke the token; sockets opened with a ticket it issued close too."""
-    from realtime.services import connections_close_for_credential
+def token_issue(*, email: str, password: str, request=None) -> tuple[AuthToken, str]:
+    """Check the credentials and issue a token for every tenant of the user; returns
+    (token, raw secret). A token bound to one tenant: tenants.services.tenant_token_issue."""
+    return token_create(user=user_authenticate(email=email, password=password, request=request))
 
+
+def token_revoke(*, token: AuthToken) -> None:
+    """Revoke the token; announced as CredentialRevoked (realtime closes the sockets
+    opened with a ticket it issued)."""
     AuthToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     invalidate(token_cache_key(token.digest))  # every process's cached copy
-    connections_close_for_credential(credential=token_credential(token.pk))
+    emit(CredentialRevoked(user_id=token.user_id, credential=token_credential(token.pk), reason="revoked"))
 
 
 def session_credential(session_key: str) -> str:

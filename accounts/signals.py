@@ -1,33 +1,30 @@
-"""Live connections end when the credential or the account behind them does: a session
-logging out, a token revoked or deleted other than through `token_revoke` (the admin's
-change form and delete action save or delete the object), a user deactivated or deleted
-(the admin again). And every process forgets its cached copy of a token or user that
-changed, however it was saved (common/localcache.py)."""
+"""Changes made outside accounts/services.py — the admin's change form and delete action,
+the shell, a session logging out — caught by Django's signals and announced as the
+same domain events the services emit (accounts/domain_events.py): a token revoked or
+deleted, a session ended, a user deactivated or deleted. Whoever reacts (realtime
+closes live connections) subscribes to those. And every process forgets its cached
+copy of a token or user that changed, however it was saved (common/localcache.py)."""
 from django.contrib.auth.signals import user_logged_out
 from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
+from common.domain_events import emit
 from common.localcache import invalidate
 
+from .domain_events import CredentialRevoked, UserDeactivated, UserDeleted
 from .selectors import token_cache_key, user_cache_tag
+from .services import session_credential, token_credential
 
 
 @receiver(user_logged_out)
 def _session_ended(sender, request, user, **kwargs):
-    from realtime.services import connections_close_for_credential
-
-    from .services import session_credential
-
     if request is not None and request.session.session_key:
-        connections_close_for_credential(credential=session_credential(request.session.session_key))
+        emit(CredentialRevoked(user_id=getattr(user, "pk", None),
+                               credential=session_credential(request.session.session_key), reason="logged_out"))
 
 
-def _token_connections_close(token) -> None:
-    from realtime.services import connections_close_for_credential
-
-    from .services import token_credential
-
-    connections_close_for_credential(credential=token_credential(token.pk))
+def _token_revoked(token, reason: str) -> None:
+    emit(CredentialRevoked(user_id=token.user_id, credential=token_credential(token.pk), reason=reason))
 
 
 @receiver(post_save, sender="accounts.AuthToken")
@@ -35,21 +32,13 @@ def _token_saved(sender, instance, created, **kwargs):
     if not created:
         invalidate(token_cache_key(instance.digest))
     if instance.revoked_at is not None:
-        _token_connections_close(instance)
+        _token_revoked(instance, "revoked")
 
 
 @receiver(post_delete, sender="accounts.AuthToken")
 def _token_deleted(sender, instance, **kwargs):
     invalidate(token_cache_key(instance.digest))
-    _token_connections_close(instance)
-
-
-def _user_connections_close(user, reason: str) -> None:
-    from realtime.services import connections_close_for_user
-    from tenants.models import Membership
-
-    for tenant_id in Membership.objects.filter(user_id=user.pk).values_list("tenant_id", flat=True):
-        connections_close_for_user(tenant_id=tenant_id, user_id=user.pk, reason=reason)
+    _token_revoked(instance, "deleted")
 
 
 @receiver(post_save, sender="accounts.User")
@@ -57,10 +46,10 @@ def _user_saved(sender, instance, created, **kwargs):
     if not created:
         invalidate(user_cache_tag(instance.pk))
     if not created and not instance.is_active:
-        _user_connections_close(instance, "user_deactivated")
+        emit(UserDeactivated(user_id=instance.pk))
 
 
 @receiver(pre_delete, sender="accounts.User")
 def _user_deleted(sender, instance, **kwargs):
     invalidate(user_cache_tag(instance.pk))
-    _user_connections_close(instance, "user_deleted")  # its memberships go with it
+    emit(UserDeleted(user_id=instance.pk, email=instance.email))  # before its memberships go with it

@@ -102,7 +102,7 @@ class QCluster:
 
     def __init__(self, log: Path, env: dict[str, str] | None = None):
         self.log = log
-        self.env = {**os.environ, **(env or {})}
+        self.env = {**os.environ, "JOBS_QCLUSTER_PROCESS": "1", **(env or {})}  # config/settings/jobs.py
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> QCluster:

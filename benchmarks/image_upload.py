@@ -72,7 +72,8 @@ def multipart(data: bytes, field: str, filename: str) -> tuple[str, bytes]:
 
 def tenant_with_token(slug: str):
     """A tenant with default settings (uploads_per_minute aside), its owner and a bearer token."""
-    from accounts.services import token_issue, user_create
+    from accounts.services import user_create
+    from tenants.services import tenant_token_issue
     from tenants.audit import SYSTEM
     from tenants.services import tenant_create, tenant_settings_update
 
@@ -80,7 +81,7 @@ def tenant_with_token(slug: str):
     owner = user_create(email=email, password=password)
     tenant = tenant_create(slug=slug, name=f"Image {slug}", owner=owner)
     tenant_settings_update(tenant=tenant, actor=SYSTEM, data={"uploads_per_minute": UPLOADS_PER_MINUTE})
-    _, token = token_issue(email=email, password=password, tenant=tenant)
+    _, token = tenant_token_issue(email=email, password=password, tenant=tenant)
     return tenant, token
 
 

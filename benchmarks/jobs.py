@@ -378,13 +378,14 @@ def stock(args) -> dict:
     the slower side), and the same N enqueued first, then drained by a cluster
     started afterwards: what the cluster itself sustains."""
     from django.conf import settings
-    from django_q.conf import Conf
     from django_q.tasks import async_task
 
-    kind = settings.STOCK_Q2_BROKER
+    from jobs.q2 import cluster_conf
+
+    kind, conf = settings.STOCK_Q2_BROKER, cluster_conf()
     stock_clear()
-    config = (f"workers {Conf.WORKERS}, bulk {Conf.BULK}, queue_limit {Conf.QUEUE_LIMIT}, recycle {Conf.RECYCLE}"
-              + (f", poll {Conf.POLL} s" if kind == "orm" else ", BLPOP"))
+    config = (f"workers {conf.workers}, bulk {conf.bulk}, queue_limit {conf.queue_limit}, recycle {conf.recycle}"
+              + (f", poll {conf.poll} s" if kind == "orm" else ", BLPOP"))
     env = {"Q_WORKERS": str(args.workers)}
     cluster = _bench.QCluster(log_path(f"qcluster-stock-{kind}"), env).start()
     try:

@@ -1,7 +1,7 @@
 """Job tasks only the benchmarks run (benchmarks/jobs_fault.py).
 
 Loaded by the enqueuing script and by the qcluster through
-JOBS_EXTRA_TASK_MODULES=benchmarks.jobtasks (config/settings.py).
+JOBS_EXTRA_TASK_MODULES=benchmarks.jobtasks (config/settings/jobs.py).
 
 `bench.sleep_record` stands for a task with a side effect that must happen once
 per job although the job may run more than once (at-least-once delivery): it

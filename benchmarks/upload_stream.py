@@ -104,7 +104,8 @@ class RssSampler:
 
 def tenant_with_token(slug: str):
     """A tenant allowing 1 GiB .txt uploads, its owner and a bearer token bound to it."""
-    from accounts.services import token_issue, user_create
+    from accounts.services import user_create
+    from tenants.services import tenant_token_issue
     from tenants.audit import SYSTEM
     from tenants.services import tenant_create, tenant_settings_update
 
@@ -114,7 +115,7 @@ def tenant_with_token(slug: str):
     tenant_settings_update(tenant=tenant, actor=SYSTEM, data={
         "max_upload_mb": 1024, "storage_quota_mb": 100_000, "allowed_file_types": ["txt"],
         "uploads_per_minute": 10_000})
-    _, token = token_issue(email=email, password=PASSWORD, tenant=tenant)
+    _, token = tenant_token_issue(email=email, password=PASSWORD, tenant=tenant)
     return tenant, owner, token
 
 

@@ -1,6 +1,6 @@
 """Django's ASGI handler, with multipart bodies streamed instead of spooled.
 
-Stock `ASGIHandler.read_body` receives a request's whole body into a
+Stock Django (`ASGIHandler`) receives a request's whole body into a
 SpooledTemporaryFile (on disk past FILE_UPLOAD_MAX_MEMORY_SIZE) before the view
 runs; the multipart parser then feeds the upload handler, which writes each file
 again: every uploaded byte went to disk twice. `StreamingASGIHandler` hands a
@@ -15,7 +15,7 @@ Content-Length, which Django's multipart parser cannot read anyway, and which
 common/body_limits.py cuts off at the limit) keeps Django's path unchanged.
 
 While such a body is unread:
-- Django's `listen_for_disconnect`, started next to the view, must not take
+- Django's disconnect listener, started next to the view, must not take
   body messages: it waits until the body was received to its end, then listens
   as usual. A client leaving mid-body is seen by the reader instead, which
   raises `RequestBodyIncomplete` in the view (a BadRequest: 400, though no one
@@ -32,8 +32,10 @@ import logging
 
 from asgiref.sync import AsyncToSync, SyncToAsync
 from django.core.exceptions import BadRequest
-from django.core.handlers.asgi import ASGIHandler
 from django.db import connections
+
+from .compat.asgiref import sync_thread_loop
+from .compat.django import ASGIHandlerBase
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +122,7 @@ class StreamedBody:
                 raise RuntimeError("A streamed request body is read from sync code, not on the event loop.")
             database_connections_release()
             target = -1 if size < 0 else max(size, self.read_ahead)
-            if getattr(SyncToAsync.threadlocal, "main_event_loop", None) is self._loop:
+            if sync_thread_loop() is self._loop:
                 # A sync_to_async thread of this loop (the view's): asgiref's bridge, which
                 # also runs any thread-sensitive call made meanwhile on this thread.
                 AsyncToSync(self._fill)(target, until_newline)
@@ -196,24 +198,24 @@ def at_request_end(request, callback) -> None:
         scope.setdefault(REQUEST_END, []).append(callback)
 
 
-class StreamingASGIHandler(ASGIHandler):
-    async def handle(self, scope, receive, send):
+class StreamingASGIHandler(ASGIHandlerBase):
+    async def request_handle(self, scope, receive, send):
         if body_streams(scope):
             receive = _StreamingReceive(receive)
         try:
-            await super().handle(scope, receive, send)
+            await super().request_handle(scope, receive, send)
         finally:
             callbacks = scope.pop(REQUEST_END, [])
             if callbacks:
                 await asyncio.shield(_request_end_run(callbacks))
 
-    async def read_body(self, receive):
+    async def body_receive(self, receive):
         if isinstance(receive, _StreamingReceive):
             receive.body = StreamedBody(receive.receive)
             return receive.body
-        return await super().read_body(receive)
+        return await super().body_receive(receive)
 
-    async def listen_for_disconnect(self, receive):
+    async def disconnect_wait(self, receive):
         if isinstance(receive, _StreamingReceive):
             body = receive.body
             await body.received.wait()  # cancelled by handle() if the view ends before the body does
@@ -222,4 +224,4 @@ class StreamingASGIHandler(ASGIHandler):
                 # (its partial files dropped): let it finish rather than cancel it midway.
                 await asyncio.Future()
             receive = receive.receive
-        return await super().listen_for_disconnect(receive)
+        return await super().disconnect_wait(receive)

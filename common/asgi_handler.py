@@ -29,6 +29,9 @@ response, listening for a disconnect, streaming.
 - A multipart body streams into the view's thread as it arrives
   (common/asgi.py): that thread waits for the network, so such a request gets
   a thread of its own, and a slow upload cannot occupy the pool.
+
+Django's handler steps (receive the body, make the request, send the response, listen for
+a disconnect) are reached through common/compat/django.py, under names of ours.
 """
 from __future__ import annotations
 
@@ -39,15 +42,13 @@ from asgiref.sync import SyncToAsync, ThreadSensitiveContext
 from django.conf import settings
 from django.core import signals
 from django.core.exceptions import RequestAborted
-from django.core.handlers import base
-from django.core.handlers.asgi import get_script_prefix
 from django.http import FileResponse
-from django.urls import set_script_prefix
 
 from .asgi import (
     REQUEST_END, StreamingASGIHandler, _request_end_run, _StreamingReceive, body_streams,
     database_connections_release,
 )
+from .compat.django import file_response_source, script_prefix_set
 
 
 async def _file_chunks(file, size: int):
@@ -59,8 +60,7 @@ async def _file_chunks(file, size: int):
 
 class PlatformASGIHandler(StreamingASGIHandler):
     def __init__(self):
-        base.BaseHandler.__init__(self)
-        self.load_middleware(is_async=False)
+        super().__init__(async_middleware=False)
         self._pool = ThreadPoolExecutor(max_workers=settings.REQUEST_THREADS, thread_name_prefix="request")
 
     async def __call__(self, scope, receive, send):
@@ -84,15 +84,14 @@ class PlatformASGIHandler(StreamingASGIHandler):
     def _respond(self, request, scope):
         """The sync part of a request, in its thread."""
         signals.request_started.send(sender=self.__class__, scope=scope)
-        response = self.get_response(request)
-        response._handler_class = self.__class__
+        response = self.response_get(request)  # a FileResponse's block_size: the server chunks the bytes itself
         if isinstance(response, FileResponse):
-            response.block_size = self.chunk_size  # the server chunks the bytes itself
-            if response.file_to_stream is not None:
+            file = file_response_source(response)
+            if file is not None:
                 # Django serves a sync iterator with sync_to_async(list): the whole file in
                 # memory (and read on the process's one thread-sensitive thread). Read it a
                 # chunk at a time instead, as the client takes it.
-                response.streaming_content = _file_chunks(response.file_to_stream, self.chunk_size)
+                response.streaming_content = _file_chunks(file, response.block_size)
         if response.streaming:
             database_connections_release()  # a stream waits on the network, not on the database
         else:
@@ -101,14 +100,14 @@ class PlatformASGIHandler(StreamingASGIHandler):
 
     async def _handle(self, scope, receive, send, respond):
         try:
-            body_file = await self.read_body(receive)
+            body_file = await self.body_receive(receive)
         except RequestAborted:
             return
-        set_script_prefix(get_script_prefix(scope))
-        request, error_response = self.create_request(scope, body_file)
+        script_prefix_set(scope)
+        request, error_response = self.request_make(scope, body_file)
         if request is None:
             body_file.close()
-            await self.send_response(error_response, send)
+            await self.response_send(error_response, send)
             return
 
         # The sync part always runs to its end (a thread cannot be interrupted, and what it
@@ -119,13 +118,13 @@ class PlatformASGIHandler(StreamingASGIHandler):
         async def process_request():
             response = await asyncio.shield(making)
             try:
-                await self.send_response(response, send)
+                await self.response_send(response, send)
             except asyncio.CancelledError:
                 pass  # the client left while the response was sent
             return response
 
         # Django's order: the disconnect listener first, so it is cancelled first.
-        tasks = [asyncio.create_task(self.listen_for_disconnect(receive)),
+        tasks = [asyncio.create_task(self.disconnect_wait(receive)),
                  asyncio.create_task(process_request())]
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in tasks:

@@ -3,7 +3,7 @@
 Every endpoint has one, from its path alone or (uploads) its host's tenant:
 
 - upload paths (POST): the tenant's `max_upload_mb` × the files the path takes, plus framing
-  (uploads/asgi.py: upload_limit) → `413 file_too_large`;
+  (uploads/asgi.py: upload_limit, registered with `own_limit_register`) → `413 file_too_large`;
 - `/api/imports`: IMPORTS["MAX_BYTES"] plus framing → `413 file_too_large`;
 - everything else (JSON, forms, any content type): REQUEST_MAX_BYTES (1 MiB) →
   `413 request_too_large`.
@@ -17,6 +17,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE is the same REQUEST_MAX_BYTES, so Django's own check
 """
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -33,6 +34,38 @@ class BodyLimit:
     code: str = "request_too_large"
     message: str = "The request body is larger than this endpoint accepts."
     details: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OwnLimit:
+    """Paths (POST) whose body limit a higher app decides, e.g. uploads: the tenant's
+    `max_upload_mb`. `owns(path)` says whether a path is one; `limit(scope)` gives the limit
+    at the ASGI door (None: the path limit applies after all)."""
+
+    owns: Callable[[str], bool]
+    limit: Callable[[dict], Awaitable[BodyLimit | None]]
+
+
+_own_limits: list[OwnLimit] = []
+
+
+def own_limit_register(owns: Callable[[str], bool], limit: Callable[[dict], Awaitable[BodyLimit | None]]) -> None:
+    """Called from the owning app's AppConfig.ready() (common imports no higher app)."""
+    entry = OwnLimit(owns, limit)
+    if entry not in _own_limits:
+        _own_limits.append(entry)
+
+
+async def own_limit(scope) -> BodyLimit | None:
+    for entry in _own_limits:
+        limit = await entry.limit(scope)
+        if limit is not None:
+            return limit
+    return None
+
+
+def owns_its_limit(path: str) -> bool:
+    return any(entry.owns(path) for entry in _own_limits)
 
 
 def request_limit() -> BodyLimit:
@@ -70,9 +103,7 @@ class RequestBodyLimit:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        from uploads.asgi import upload_limit
-
-        limit = await upload_limit(scope) or path_limit(scope.get("path", ""))
+        limit = await own_limit(scope) or path_limit(scope.get("path", ""))
         declared = declared_length(scope.get("headers", []))
         if declared is not None and declared > limit.allowed:
             return await refuse(send, limit)
@@ -114,9 +145,7 @@ class BodyLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from uploads.asgi import is_upload_path
-
-        if not (request.method == "POST" and is_upload_path(request.path_info)):
+        if not (request.method == "POST" and owns_its_limit(request.path_info)):
             limit = path_limit(request.path_info)
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)

@@ -16,14 +16,14 @@ added here in one place (DEFAULT_SCHEMA_CLASS) rather than in every view:
 """
 from __future__ import annotations
 
-import functools
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 from rest_framework.settings import api_settings
+
+from .compat.drf_spectacular import AutoSchemaBase
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -53,7 +53,7 @@ VIEW_ERRORS: dict[str, dict[int, str]] = {
     # Signup never says whether an address is taken (202 either way; the address is told by email).
     "accounts.apis.SignupApi.post": {429: "`rate_limited`: too many signups for this address or from this client "
                                           "(details.retry_after, header Retry-After)"},
-    "accounts.apis.TokenApi.post": {401: "`invalid_credentials`",
+    "tenants.apis.TokenApi.post": {401: "`invalid_credentials`",
                                     403: "`not_a_member`, `tenant_suspended` (a token bound to `tenant`)",
                                     429: "`rate_limited`: too many failed logins for this account or from this "
                                          "client, on all hosts together (details.retry_after, header Retry-After)"},
@@ -108,33 +108,25 @@ TENANT_HEADER = OpenApiParameter(
                 "On a tenant host it must name that tenant (else 400 `tenant_mismatch`).")
 
 
-@functools.cache
-def tenant_views() -> frozenset[type]:
-    """The views of tenant hosts' own routes (config.urls_tenants.tenant_api)."""
-    from config.urls_tenants import tenant_api
-
-    return frozenset(pattern.callback.cls for pattern in tenant_api if hasattr(pattern.callback, "cls"))
-
-
-class PlatformAutoSchema(AutoSchema):
+class PlatformAutoSchema(AutoSchemaBase):
     def get_override_parameters(self):
         parameters = super().get_override_parameters()
-        if type(self.view) in tenant_views():
+        if getattr(self.view, "tenant_only", False):  # tenants.api_base.TenantApi and the tenant's own views
             parameters = [TENANT_HEADER, *parameters]
         return parameters
 
-    def _get_paginator(self):
+    def paginator_get(self):
         pagination_class = getattr(self.view, "pagination_class", None) or api_settings.DEFAULT_PAGINATION_CLASS
         return pagination_class() if pagination_class else None
 
-    def _get_response_bodies(self, direction="response"):
-        responses = super()._get_response_bodies(direction)
+    def responses_build(self, direction: str) -> dict:
+        responses = super().responses_build(direction)
         if direction != "response":
             return responses
         own = self.view_errors()
         for status in sorted(self.error_statuses() | set(own)):
             text = STATUS_TEXT[status] + (f" Here also: {own[status]}." if status in own else "")
-            responses.setdefault(str(status), self._get_response_for_code(
+            responses.setdefault(str(status), self.response_for(
                 ErrorSerializer, str(status), media_types=["application/json"]) | {"description": text})
         return responses
 

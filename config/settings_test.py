@@ -1,4 +1,5 @@
-"""Test settings: small overrides of the real ones, nothing more."""
+"""Test settings (DJANGO_SETTINGS_MODULE=config.settings_test): small overrides of config/settings/,
+nothing more. A module beside the package, not in it: it sets a SECRET_KEY before the package is read."""
 import os
 import secrets
 
@@ -6,7 +7,8 @@ import secrets
 # which the servers it starts inherit.
 os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 
-from .settings import *  # noqa: E402,F401,F403
+from .settings import *  # noqa: E402,F403
+from .settings import JOBS_TASK_MODULES, MAINTENANCE_STEP_MODULES, env  # noqa: E402
 
 # Fast hashing for the many users tests create (production keeps PBKDF2).
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -2,9 +2,8 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from accounts.apis import TokenApi
 from common.health import healthz, readyz
-from tenants.apis import MeApi
+from tenants.apis import MeApi, TokenApi
 
 
 class DocsPageMixin:

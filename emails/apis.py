@@ -5,26 +5,21 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
-from realtime.apis import TenantApi
-from tenants.errors import InsufficientRole
-from tenants.models import MANAGER_ROLES
-from tenants.resolution import request_role
+from tenants.api_base import IsTenantManager, TenantApi
 
 from .selectors import digest_opt_in_get
 from .serializers import DigestPreferenceSerializer, EmailInputSerializer, JobAcceptedSerializer
 from .services import digest_opt_in_set, email_request
 
 
-
 class SendEmailApi(TenantApi):
     capability = "jobs"  # tenants.access: the email is sent by a job
+    tenant_permission_classes = [IsTenantManager]
 
     @extend_schema(request=EmailInputSerializer, responses={202: JobAcceptedSerializer}, tags=["emails"],
                    description="Owners/admins. Queues `email.send` (5 attempts with backoff); follow it at "
                                "/api/jobs/{job_id}.")
     def post(self, request):
-        if request_role(request) not in MANAGER_ROLES:
-            raise InsufficientRole(details={"required": ["owner", "admin"]})
         data = EmailInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         job = email_request(tenant=self.tenant, user=request.user, **data.validated_data)

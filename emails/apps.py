@@ -23,9 +23,6 @@ class EmailsConfig(AppConfig):
         # (its TenantSchedule table holds the digests). Existing tenants get theirs on migrate.
         post_migrate.connect(_digest_schedules, sender=apps.get_app_config("jobs"),
                              dispatch_uid="emails.digest_schedules")
-        # The answers to a signup go by email (accounts announces, emails sends).
-        from accounts.events import signup_requested
-
-        from .services import _signup_requested
-
-        signup_requested.connect(_signup_requested, dispatch_uid="emails.signup_requested")
+        # The welcome of a new member, the digest of a new tenant, the answers to a signup
+        # (accounts and tenants announce, emails sends).
+        from . import subscribers  # noqa: F401

@@ -1,5 +1,5 @@
 """The emails the platform can send. Each is a pair of Django templates,
-templates/emails/<name>.txt and <name>.html, with a declared context schema:
+config/templates/emails/<name>.txt and <name>.html, with a declared context schema:
 a message is rendered from validated data only (HTML escaped, text as is).
 
 Besides its own context, every template gets `tenant` ({name, host, url}): the sender,
@@ -69,7 +69,7 @@ EMAIL_TEMPLATES: dict[str, EmailTemplate] = {t.name: t for t in [
     EmailTemplate("generic", GenericContext, api=True),
     EmailTemplate("welcome", WelcomeContext, api=True),
     EmailTemplate("digest", DigestContext, api=False),  # built by the digest job from the tenant's data
-    # The platform's own (no tenant): the two answers to a signup (accounts.events.signup_requested).
+    # The platform's own (no tenant): the two answers to a signup (accounts.domain_events.SignupRequested).
     EmailTemplate("account_created", AccountCreatedContext, api=False),
     EmailTemplate("signup_attempted", SignupAttemptedContext, api=False),
 ]}

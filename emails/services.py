@@ -152,21 +152,16 @@ def welcome_email_enqueue(*, membership: Membership, actor_user=None) -> Job:
 
 # --- signup (the platform's own emails) ------------------------------------------------
 
-def signup_email_enqueue(*, email: str, user=None) -> Job:
+def signup_email_enqueue(*, email: str, account_created: bool) -> Job:
     """The answer to a signup, by email only (the API says the same to everyone): a new
     account's welcome, or — the address had one already — a note that someone tried.
     `email.platform_send`: no tenant."""
     name = tenant_display_name(None)
-    if user is not None:
+    if account_created:
         subject, template = f"Your {name} account is ready", "account_created"
     else:
         subject, template = f"Someone tried to sign up to {name} with your address", "signup_attempted"
     return job_enqueue(None, "email.platform_send", _email_payload([email], subject, template, {"email": email}))
-
-
-def _signup_requested(sender, *, email: str, user=None, **kwargs) -> None:
-    """Receiver of accounts.events.signup_requested (connected in EmailsConfig.ready)."""
-    signup_email_enqueue(email=email, user=user)
 
 
 # --- the daily digest ----------------------------------------------------------------

@@ -6,10 +6,7 @@ from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from realtime.apis import TenantApi
-from tenants.errors import InsufficientRole
-from tenants.models import MANAGER_ROLES
-from tenants.resolution import request_role
+from tenants.api_base import IsTenantManager, TenantApi
 
 from .services import members_import_request
 
@@ -17,6 +14,7 @@ from .services import members_import_request
 class ImportApi(TenantApi):
     capability = "jobs"  # tenants.access: an import is a job
     parser_classes = [MultiPartParser]
+    tenant_permission_classes = [IsTenantManager]
 
     @extend_schema(
         request={"multipart/form-data": inline_serializer("ImportInput", {"file": serializers.FileField()})},
@@ -25,7 +23,5 @@ class ImportApi(TenantApi):
         description="A UTF-8 CSV with the header `email,role` (role: member or admin; users must have "
                     "signed up). The job's result: {imported, skipped, errors: [{row, error, code}]}.")
     def post(self, request):
-        if request_role(request) not in MANAGER_ROLES:
-            raise InsufficientRole(details={"required": ["owner", "admin"]})
         job = members_import_request(tenant=self.tenant, user=request.user, upload=request.FILES.get("file"))
         return Response({"job_id": job.pk}, status=status.HTTP_202_ACCEPTED)

@@ -10,10 +10,7 @@ from rest_framework.views import APIView
 
 from common.errors import ApplicationError
 from common.pagination import PagePagination
-from realtime.apis import TenantApi
-from tenants.errors import InsufficientRole
-from tenants.models import MANAGER_ROLES
-from tenants.resolution import request_role
+from tenants.api_base import IsTenantManager, TenantApi, is_tenant_manager
 
 from .errors import TaskUnknown
 from .models import Job
@@ -23,11 +20,10 @@ from .serializers import JobInputSerializer, JobOutputSerializer, QueueStatsSeri
 from .services import job_cancel, job_enqueue, job_retry
 
 
-
 class JobsApi(TenantApi):
     @property
     def sees_all(self) -> bool:
-        return request_role(self.request) in MANAGER_ROLES
+        return is_tenant_manager(self.request)
 
     def job(self, job_id: int) -> Job:
         return job_get(tenant=self.tenant, user=self.request.user, sees_all=self.sees_all, job_id=job_id)
@@ -35,6 +31,7 @@ class JobsApi(TenantApi):
 
 class JobListApi(JobsApi):
     capability = {"POST": "jobs"}  # tenants.access: enqueueing needs the jobs feature, reading does not
+    tenant_permission_classes = [IsTenantManager.for_methods("POST")]  # members see their own jobs
 
     @extend_schema(responses=JobOutputSerializer(many=True), tags=["jobs"],
                    parameters=[OpenApiParameter("state", enum=Job.State.values)])
@@ -51,8 +48,6 @@ class JobListApi(JobsApi):
     @extend_schema(request=JobInputSerializer, responses={202: JobOutputSerializer}, tags=["jobs"],
                    description="Start a task that is open to the API (admins). Same idempotency_key → same job.")
     def post(self, request):
-        if not self.sees_all:
-            raise InsufficientRole()
         data = JobInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         spec = task_get(data.validated_data["task"])

@@ -1,6 +1,5 @@
-import sys
-
 from django.apps import AppConfig
+from django.conf import settings
 from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 
@@ -36,7 +35,8 @@ def _prepared_statements(sender, connection, **kwargs):
 
 
 def running_qcluster() -> bool:
-    return len(sys.argv) > 1 and sys.argv[1] == "qcluster"
+    """This process is a qcluster: JOBS_QCLUSTER_PROCESS, set by whatever starts one (config/settings/jobs.py)."""
+    return settings.JOBS_QCLUSTER_PROCESS
 
 
 class JobsConfig(AppConfig):
@@ -45,10 +45,15 @@ class JobsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from tenants.usage import usage_contribution_register
+
         from . import events  # noqa: F401  (declares job.* realtime events)
+        from . import subscribers  # noqa: F401  (a tenant's jobs follow its status and time zone)
         from .registry import task_modules_import
+        from .selectors import job_count
 
         task_modules_import()
+        usage_contribution_register("jobs", lambda tenant: {"jobs": job_count(tenant=tenant)})
         post_migrate.connect(_platform_schedules, sender=self)
         if running_qcluster():
             from django.db import connections

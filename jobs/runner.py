@@ -11,91 +11,32 @@ claims the next batch in (priority, vt) order (COMPLETE_CLAIM), so under load
 a batch costs one round trip and no trip through django-q2's pusher, task
 queue and monitor. Each job still runs under its own lease, timeout and
 process title; a batch is sized to a few milliseconds of work (see _Run).
+
+Its SQL is in jobs/queue_sql.py (the pick shared with the broker's DEQUEUE);
+django-q2's timeout, timer and process title are behind jobs/q2.py.
 """
 from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
 import time
 import traceback
 from dataclasses import dataclass, field
 
 import psycopg
 from django.db import connection, transaction
-from django_q.exceptions import TimeoutException
-from django_q.timeout import TimeoutHandler
 
 from tenants.context import schema_activate
 from tenants.models import Tenant
 
-from .broker import PICK_LEASE, RUNNER, worker_name
+from . import q2
+from .broker import RUNNER, worker_name
+from .queue_sql import CLAIM, CLAIM_SIZES, COMPLETE_CLAIM, FAIL, PROGRESS, RECORD, RELEASE_CLAIMS, RETRY, UNLEASE_HELD
 from .registry import TaskSpec, task_get
-
-try:
-    import setproctitle
-except ModuleNotFoundError:  # django-q2 treats it as optional too
-    setproctitle = None
 
 logger = logging.getLogger("jobs")
 
-CLAIM = """
-WITH lease AS (
-  UPDATE public.jobs_queueentry SET leased_until = now() + make_interval(secs => lease_seconds)
-   WHERE id = %(entry)s AND deliveries = %(delivery)s AND NOT held RETURNING id)
-UPDATE public.jobs_job j SET state = 'active', attempts = j.attempts + 1, started_at = now(), worker = %(worker)s,
-       message = ''
-  FROM lease WHERE j.id = %(job)s AND j.state IN ('queued', 'scheduled', 'retrying', 'active')
-RETURNING j.task, j.payload, j.tenant_id, j.attempts, j.max_attempts, j.created_by_id, j.timeout
-"""
-# CLAIM refused a delivery because the tenant was suspended after it was leased:
-# the entry goes back to waiting now (not when the lease runs out), and the job
-# has used no attempt. It runs once the tenant is reactivated.
-UNLEASE_HELD = """
-UPDATE public.jobs_queueentry SET leased_until = NULL WHERE id = %(entry)s AND deliveries = %(delivery)s AND held
-"""
-# Many outcomes and the next claims in one statement: record the completed
-# attempts of a batch, drop their entries, then lease and claim the next `size`
-# ready jobs in (priority, vt) order (PICK_LEASE, as the broker's DEQUEUE).
-# One round trip and one commit per batch while a worker has work (see job_run).
-#
-# The size is written into the statement, one statement per CLAIM_SIZES entry:
-# with a constant LIMIT PostgreSQL keeps one generic plan per prepared statement,
-# while `LIMIT $n` made it plan the whole statement again at every batch (a
-# generic plan for an unknown limit expects hundreds of rows and hash-joins
-# whole tables), about 0.6 ms of a 3 ms batch.
-_OUTCOMES = """
-WITH outcomes AS (
-  SELECT * FROM unnest(%(jobs)s::bigint[], %(entries)s::bigint[], %(attempts)s::integer[], %(results)s::text[])
-         AS o(job, entry, attempt, result)
-), upd AS (
-  UPDATE public.jobs_job j SET state = 'completed', progress = 100, result = o.result::jsonb, finished_on = now(),
-         worker = '', failed_reason = ''
-    FROM outcomes o WHERE j.id = ANY(%(jobs)s::bigint[]) AND j.id = o.job AND j.attempts = o.attempt
-     AND j.state = 'active' RETURNING o.entry
-), done AS (
-  DELETE FROM public.jobs_queueentry e USING upd WHERE e.id = upd.entry RETURNING e.id
-)"""
-RECORD = _OUTCOMES + "\nSELECT count(*) FROM done"  # outcomes only: claims nothing
-CLAIM_SIZES = (1, 2, 4, 8, 16, 32, 64)  # a batch claims the largest of these not above its size
-_COMPLETE_CLAIM = _OUTCOMES + f""", best AS (
-  -- the best priority waiting anywhere, leased entries included: a worker must not
-  -- go on with default jobs while a high one sits in django-q2's task queue
-  SELECT min(priority) AS priority FROM public.jobs_queueentry
-   WHERE vt IS NOT NULL AND id <> ALL(%(entries)s::bigint[])
-), {PICK_LEASE.format(where="AND job_id IS NOT NULL AND priority <= (SELECT priority FROM best)",
-                      limit="{size}")}, claimed AS (
-  UPDATE public.jobs_job j SET state = 'active', attempts = j.attempts + 1, started_at = now(), worker = %(worker)s,
-         message = ''
-    FROM leased WHERE j.id = leased.job_id AND j.state IN ('queued', 'scheduled', 'retrying', 'active')
-  RETURNING j.id, leased.id AS entry, j.task, j.payload, j.tenant_id, j.attempts, j.max_attempts, j.created_by_id,
-            j.timeout, leased.priority, leased.vt
-)
-SELECT id, entry, task, payload, tenant_id, attempts, max_attempts, created_by_id, timeout,
-       (SELECT count(*) FROM clock), (SELECT count(*) FROM done)
-  FROM claimed ORDER BY priority, vt, entry
-"""
-COMPLETE_CLAIM = {size: _COMPLETE_CLAIM.replace("{size}", str(size)) for size in CLAIM_SIZES}
+JobTimeout = q2.TimeoutException  # raised in a task that runs past its timeout: a SystemExit, not an Exception
 
 
 def claim_size(wanted: int) -> int:
@@ -103,32 +44,6 @@ def claim_size(wanted: int) -> int:
     return max((size for size in CLAIM_SIZES if size <= wanted), default=0)
 
 
-# Claimed jobs a worker will not start after all (the batch ran long, or a job of
-# it failed): back to waiting at once, in their place (their vt is kept), with
-# their attempt given back.
-RELEASE_CLAIMS = """
-WITH r AS (
-  SELECT * FROM unnest(%(jobs)s::bigint[], %(entries)s::bigint[], %(attempts)s::integer[]) AS r(job, entry, attempt)
-), back AS (
-  UPDATE public.jobs_job j SET state = 'queued', attempts = j.attempts - 1, worker = ''
-    FROM r WHERE j.id = r.job AND j.attempts = r.attempt AND j.state = 'active' RETURNING r.entry)
-UPDATE public.jobs_queueentry e SET leased_until = NULL FROM back WHERE e.id = back.entry
-"""
-RETRY = """
-WITH upd AS (
-  UPDATE public.jobs_job SET state = 'retrying', failed_reason = %(reason)s, worker = ''
-   WHERE id = %(job)s AND attempts = %(attempt)s AND state = 'active' RETURNING id)
-UPDATE public.jobs_queueentry SET vt = NULL, ready_at = now() + make_interval(secs => %(delay)s),
-       leased_until = NULL
- WHERE id = %(entry)s AND EXISTS (SELECT 1 FROM upd)
-"""
-FAIL = """
-WITH upd AS (
-  UPDATE public.jobs_job SET state = 'failed', failed_reason = %(reason)s, finished_on = now(), worker = ''
-   WHERE id = %(job)s AND attempts = %(attempt)s AND state = 'active' RETURNING id)
-DELETE FROM public.jobs_queueentry WHERE id = %(entry)s AND EXISTS (SELECT 1 FROM upd)
-RETURNING (SELECT count(*) FROM upd)
-"""
 # How long a worker keeps taking jobs itself before going back to django-q2's
 # task queue, where the pusher's prefetched entries and plain django-q2 tasks wait.
 LOOP_SECONDS = 0.1
@@ -187,8 +102,7 @@ class JobContext:
             return
         self._last_progress = (now, pct)
         message = (message or "")[:500]
-        _sql("UPDATE public.jobs_job SET progress = %(pct)s, message = %(message)s WHERE id = %(job)s",
-             {"pct": pct, "message": message, "job": self.id})
+        _sql(PROGRESS, {"pct": pct, "message": message, "job": self.id})
         if self.user_id and self.tenant is not None:
             from realtime.publish import notify_user
 
@@ -249,28 +163,13 @@ class Claim:
         return {"job": self.job, "entry": self.entry, "attempt": self.attempt}
 
 
-class WorkerSlot:
+class WorkerSlot(q2.WorkerSlot):
     """The django-q2 worker process this runner is in, for the jobs it runs
     after the one django-q2 handed it (see job_run): django-q2 sets a worker's
-    process title and its guard timer once per task, so the runner does it per job.
-
-    The timer is the shared value django-q2's sentinel counts down to kill a
-    worker stuck past its task's timeout (C code SIGALRM cannot interrupt); the
-    sentinel stores it on the worker's Process object before forking it."""
-
-    def __init__(self, process):
-        self.timer = process.timer
-        self.name = process.name
-
-    @classmethod
-    def current(cls) -> "WorkerSlot | None":
-        process = multiprocessing.current_process()
-        return cls(process) if hasattr(process, "timer") else None
+    process title and its guard timer once per task, so the runner does it per job."""
 
     def job_started(self, claim: Claim) -> None:
-        self.timer.value = claim.timeout + 3  # django-q2's margin over the task's own timeout
-        if setproctitle is not None:
-            setproctitle.setproctitle(f"qcluster {self.name} processing job-{claim.job} '{RUNNER}'")
+        self.task_started(name=f"job-{claim.job}", func=RUNNER, timeout=claim.timeout)
 
 
 def job_run(job_id: int, entry_id: int, delivery: int) -> None:
@@ -373,7 +272,8 @@ def _attempt(claim: Claim, *, timed: bool) -> tuple[JobContext, object] | None:
     timeout (django-q2 sets one per task only, around the whole run)."""
     payload = json.loads(claim.payload) if isinstance(claim.payload, str) else claim.payload
     ids = claim.ids
-    if claim.attempt > claim.max_attempts:  # earlier attempts died with their worker (killed, or stuck past the timeout)
+    # Earlier attempts died with their worker (killed, or stuck past the timeout).
+    if claim.attempt > claim.max_attempts:
         _fail(ids, claim.task, claim.tenant_id, claim.user_id, f"the worker running attempt {claim.attempt - 1} died",
               critical=False)
         return None
@@ -385,9 +285,9 @@ def _attempt(claim: Claim, *, timed: bool) -> tuple[JobContext, object] | None:
         return None
     ctx = JobContext(claim.job, claim.task, tenant, claim.user_id, claim.attempt, claim.max_attempts)
     try:
-        with TimeoutHandler(claim.timeout if timed else -1):
+        with q2.timeout(claim.timeout if timed else None):
             return ctx, task_execute(spec, ctx, payload)
-    except (Exception, TimeoutException) as exc:
+    except (Exception, JobTimeout) as exc:
         reason = _reason(exc, spec)
         if claim.attempt < claim.max_attempts and getattr(exc, "retry", True):
             delay = spec.backoff * (2 ** (claim.attempt - 1))
@@ -418,7 +318,7 @@ def task_execute(spec: TaskSpec, ctx: JobContext, payload: dict):
 
 
 def _reason(exc: BaseException, spec: TaskSpec) -> str:
-    if isinstance(exc, TimeoutException):
+    if isinstance(exc, JobTimeout):
         return f"timed out after {spec.timeout} s"
     if isinstance(exc, JobFailure):
         return str(exc)

@@ -8,17 +8,18 @@ qcluster sees the job exactly when (and only if) that transaction commits.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from pydantic import ValidationError
 
-from .broker import HOLD, RELEASE, entries_create
-from .errors import (JobNotCancellable, JobNotFailed, JobOptionInvalid, PayloadInvalid, ScheduleInvalid,
-                     TaskUnknown)
+from .broker import entries_create
+from .errors import JobNotCancellable, JobNotFailed, JobOptionInvalid, PayloadInvalid, ScheduleInvalid, TaskUnknown
 from .models import Job, Priority, QueueEntry
+from .queue_sql import HOLD, RELEASE
 from .registry import TaskSpec, task_get
 
 logger = logging.getLogger("jobs")

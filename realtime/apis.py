@@ -2,40 +2,24 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.models import AuthToken
-from common.errors import NotFound
 from common.pagination import PagePagination
 from common.serializers import page_representation
-from tenants.errors import InsufficientRole, TenantNotSpecified
-from tenants.models import MANAGER_ROLES
-from tenants.resolution import request_role, request_tenant
+from tenants.api_base import IsTenantManager, TenantApi
 
-from .models import RoomMember
 from .presence import presence_list
 from .publish import broadcast_tenant
 from .selectors import notification_list, room_list_for_user
 from .serializers import (AnnouncementInputSerializer, MessageInputSerializer, MessageOutputSerializer,
                           NotificationOutputSerializer, RoomInputSerializer, RoomMemberInputSerializer,
                           RoomOutputSerializer, TicketOutputSerializer)
-from .services import (message_post, notification_mark_read, room_create, room_get_for_user,
+from .services import (message_post, notification_mark_read, room_create, room_get_for_user, room_member_add,
                        ticket_issue)
-
-
-class TenantApi(APIView):
-    """An API that exists only inside a tenant."""
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        self.tenant = request_tenant(request)
-        if self.tenant is None:
-            raise TenantNotSpecified()
 
 
 class MessageCursor(CursorPagination):
@@ -89,11 +73,7 @@ class RoomMembersApi(TenantApi):
         room = room_get_for_user(room_id=room_id, user=request.user)
         data = RoomMemberInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = get_user_model().objects.filter(pk=data.validated_data["user_id"],
-                                               memberships__tenant=self.tenant).first()
-        if user is None:
-            raise NotFound("No such member of this tenant.", code="member_not_found")
-        RoomMember.objects.get_or_create(room=room, user=user)
+        room_member_add(room=room, tenant=self.tenant, user_id=data.validated_data["user_id"])
         return Response(status=status.HTTP_201_CREATED)
 
 
@@ -142,12 +122,11 @@ class NotificationReadApi(TenantApi):
 
 class AnnouncementApi(TenantApi):
     capability = "realtime"  # its only effect is a live event
+    tenant_permission_classes = [IsTenantManager]
 
     @extend_schema(request=AnnouncementInputSerializer, responses={202: None}, tags=["realtime"],
                    description="Owners/admins: an `announcement` event on the `tenant` channel.")
     def post(self, request):
-        if request_role(request) not in MANAGER_ROLES:
-            raise InsufficientRole(details={"required": ["owner", "admin"]})
         data = AnnouncementInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         broadcast_tenant("announcement", data.validated_data, tenant=self.tenant)

@@ -27,6 +27,7 @@ from django.conf import settings
 
 from accounts.services import session_credential
 from common.asgi_headers import scope_header
+from common.compat.channels import consumer_asgi_send
 from common.errors import ApplicationError
 from common.exceptions import database_unavailable
 from tenants.context import tenant_sync_to_async
@@ -81,7 +82,7 @@ class RealtimeConsumer(EventDelivery, AsyncWebsocketConsumer):
         self.registered = True
 
         await self.accept()
-        self.raw = raw_writer(self.base_send)
+        self.raw = raw_writer(consumer_asgi_send(self))
         self.outbox = asyncio.Queue() if self.raw is None else None
         self.pending, self.buffer, self.overflowed, self.last_key = True, [], False, (0, 0)
         self.buffer_bytes = 0

@@ -40,6 +40,16 @@ def room_get_for_user(*, room_id: int, user) -> Room:
     return room
 
 
+def room_member_add(*, room: Room, tenant, user_id: int) -> RoomMember:
+    """Put a member of `tenant` in `room` (already in it: unchanged); 404 member_not_found
+    for anyone else, whether the user exists or not."""
+    user = get_user_model().objects.filter(pk=user_id, memberships__tenant=tenant).first()
+    if user is None:
+        raise NotFound("No such member of this tenant.", code="member_not_found")
+    member, _ = RoomMember.objects.get_or_create(room=room, user=user)
+    return member
+
+
 def message_post(*, room_id: int, author, body: str, exclude: str = "") -> Message:
     """Store a message and broadcast it to the room (except the connection `exclude`)."""
     body = (body or "").strip()

@@ -6,7 +6,8 @@ protocol (what `make run` serves) the ASGI `send` callable is a method of the
 connection's protocol object, whose transport takes the frame bytes the hub
 built once (realtime.hub). Anything else (another server, another protocol
 implementation, a wrapped `send`) gets `None` here and the consumer falls back
-to plain ASGI sends: same frames, slower.
+to plain ASGI sends: same frames, slower. What this reads of uvicorn and
+Channels is in common/compat/uvicorn.py and common/compat/channels.py.
 
 Raw frames are complete, final, unmasked text frames with RSV1 clear, which a
 peer must accept whether or not permessage-deflate was negotiated (RFC 7692
@@ -15,51 +16,25 @@ the connection is open and before our close frame, as the protocol would.
 """
 from __future__ import annotations
 
-from channels.sessions import InstanceSessionWrapper
+from common.compat.channels import session_inner_send
+from common.compat.uvicorn import RawWriter, frame_writer, websocket_protocol
 
-try:
-    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-except ImportError:  # pragma: no cover - uvicorn is a pinned dependency
-    WebSocketsSansIOProtocol = None
-
-
-class RawWriter:
-    __slots__ = ("protocol", "transport")
-
-    def __init__(self, protocol) -> None:
-        self.protocol = protocol
-        self.transport = protocol.transport
-
-    def write(self, frame: bytes) -> bool:
-        protocol = self.protocol
-        if protocol.close_sent or protocol.disconnected:
-            return False
-        self.transport.write(frame)
-        return True
-
-    def buffered(self) -> int:
-        """Bytes written but not yet taken by the kernel (the peer is not reading)."""
-        return self.transport.get_write_buffer_size()
-
-    def abort(self) -> None:
-        self.transport.abort()
+__all__ = ["RawWriter", "raw_writer"]
 
 
 def raw_writer(send) -> RawWriter | None:
     protocol = _server_protocol(send)
-    if protocol is not None and protocol.handshake_complete:
-        return RawWriter(protocol)
-    return None
+    return frame_writer(protocol) if protocol is not None else None
 
 
 def _server_protocol(send):
     """The uvicorn protocol behind `send`, seen through Channels' session
     middleware (its wrapper only acts on `http.response.start`)."""
     for _ in range(4):
-        owner = getattr(send, "__self__", None)
-        if WebSocketsSansIOProtocol is not None and isinstance(owner, WebSocketsSansIOProtocol):
-            return owner
-        if type(owner) is not InstanceSessionWrapper:
+        protocol = websocket_protocol(send)
+        if protocol is not None:
+            return protocol
+        send = session_inner_send(send)
+        if send is None:
             return None
-        send = owner.real_send
     return None

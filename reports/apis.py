@@ -10,10 +10,7 @@ from rest_framework.response import Response
 
 from common.negotiation import DownloadNegotiation
 from common.pagination import PagePagination
-from realtime.apis import TenantApi
-from tenants.errors import InsufficientRole
-from tenants.models import MANAGER_ROLES
-from tenants.resolution import request_role
+from tenants.api_base import IsTenantManager, TenantApi, is_tenant_manager
 
 from .models import Report
 from .selectors import report_file_open, report_get, report_list, reports_with_jobs
@@ -21,11 +18,10 @@ from .serializers import ReportCreatedSerializer, ReportInputSerializer, ReportO
 from .services import report_request
 
 
-
 class ReportsApi(TenantApi):
     @property
     def sees_all(self) -> bool:
-        return request_role(self.request) in MANAGER_ROLES
+        return is_tenant_manager(self.request)
 
     def report(self, report_id) -> Report:
         return report_get(user=self.request.user, sees_all=self.sees_all, report_id=report_id)
@@ -37,6 +33,7 @@ class ReportsApi(TenantApi):
 
 class ReportListApi(ReportsApi):
     capability = {"POST": "jobs"}  # tenants.access: a report is built by a job
+    tenant_permission_classes = [IsTenantManager.for_methods("POST")]  # members list their own
 
     @extend_schema(responses=ReportOutputSerializer(many=True), tags=["reports"])
     def get(self, request):
@@ -48,8 +45,6 @@ class ReportListApi(ReportsApi):
                    description="Owners/admins. Builds the CSV in the background (`report.generate`, "
                                "progress pushed as `job.progress`).")
     def post(self, request):
-        if not self.sees_all:
-            raise InsufficientRole(details={"required": ["owner", "admin"]})
         data = ReportInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         report, job = report_request(tenant=self.tenant, user=request.user, **data.validated_data)

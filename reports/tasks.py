@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from django_q.exceptions import TimeoutException
-
 from jobs.registry import Payload, job_task
+from jobs.runner import JobTimeout
 
 from .services import report_build, report_fail
 
@@ -18,7 +17,7 @@ class ReportPayload(Payload):
 def report_generate(job, payload: ReportPayload) -> dict:
     try:
         return report_build(tenant=job.tenant, report_id=payload.report_id, job=job)
-    except (Exception, TimeoutException) as exc:
+    except (Exception, JobTimeout) as exc:
         if job.attempt >= job.max_attempts:
             report_fail(report_id=payload.report_id, reason=str(exc) or type(exc).__name__)
         raise

@@ -6,15 +6,18 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.db.models import Count
 from django.db.models.expressions import RawSQL
+from django.http import HttpResponseRedirect
 from django.template.defaultfilters import filesizeformat
 
+from common.actors import Actor
 from common.errors import ApplicationError
 
-from .audit import Actor
 from .models import AuditEvent, Domain, Membership, PooledSchema, Tenant
 from .services import (
-    domain_audit,
-    memberships_admin_changed,
+    domains_changed,
+    membership_add,
+    membership_remove,
+    membership_role_change,
     slug_validate,
     tenant_create,
     tenant_reactivate,
@@ -40,6 +43,15 @@ class MembershipInline(admin.TabularInline):
     fields = ["user", "role", "created_at"]
     readonly_fields = ["created_at"]
     autocomplete_fields = ["user"]
+
+
+class InlineRefused(Exception):
+    """A service refused a change of the tenant change form's inlines (the last owner
+    removed, ...): the whole save is undone and the change page says why."""
+
+    def __init__(self, error: ApplicationError):
+        super().__init__(error.message)
+        self.error = error
 
 
 class TenantAddForm(forms.ModelForm):
@@ -115,45 +127,80 @@ class TenantAdmin(admin.ModelAdmin):
         # Provisioning goes through the same service as the API (the form has
         # already validated the slug the same way).
         created = tenant_create(slug=obj.slug, name=obj.name, owner=form.cleaned_data.get("owner_email"),
-                                actor=Actor.from_request(request))
+                                actor=Actor.from_request(request, operator=True))
         obj.pk = created.pk
         obj._state.adding = False
         obj._state.db = "default"
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except InlineRefused as refused:  # raised inside super()'s transaction: nothing was saved
+            self.message_user(request, f"Nothing was saved: {refused.error.message}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
     def save_formset(self, request, form, formset, change):
         if formset.model is Membership:
-            return self._memberships_save(request, form, formset, change)
+            return self._memberships_save(request, form.instance, formset)
         if formset.model is not Domain:
             return super().save_formset(request, form, formset, change)
         before = {d.pk: d.domain for d in Domain.objects.filter(tenant=form.instance)}
         super().save_formset(request, form, formset, change)
         after = {d.pk: d.domain for d in Domain.objects.filter(tenant=form.instance)}
-        domain_audit(
-            tenant=form.instance, actor=Actor.from_request(request),
+        domains_changed(
+            tenant=form.instance, actor=Actor.from_request(request, operator=True),
             added=[after[pk] for pk in after.keys() - before.keys()],
             removed=[before[pk] for pk in before.keys() - after.keys()],
             changed=[(before[pk], after[pk]) for pk in before.keys() & after.keys() if before[pk] != after[pk]],
         )
 
-    def _memberships_save(self, request, form, formset, change):
-        roles_before = dict(Membership.objects.filter(tenant=form.instance).values_list("pk", "role"))
-        super().save_formset(request, form, formset, change)
-        memberships_admin_changed(
-            tenant=form.instance, actor=Actor.from_request(request), added=formset.new_objects,
-            role_changed=[(m, roles_before[m.pk]) for m, fields in formset.changed_objects if "role" in fields],
-            removed=formset.deleted_objects,
-        )
+    def _memberships_save(self, request, tenant: Tenant, formset) -> None:
+        """The inline's rows go through the membership services, like the API's, so they
+        get the same rules and side effects (audit, welcome email, closed sockets). In
+        this order: adds, role changes (to owner first), removals — so that handing the
+        ownership over in one save never leaves the tenant without an owner on the way. A
+        row whose user was changed is the old member removed and the new one added."""
+        actor = Actor.from_request(request, operator=True)
+        current = {m.pk: m for m in Membership.objects.filter(tenant=tenant).select_related("user")}
+        adds, role_changes, removals = [], [], []
+        for row in formset.forms:
+            existing = current.get(row.instance.pk)
+            if row in formset.deleted_forms:
+                if existing is not None:
+                    removals.append(existing)
+                continue
+            if not row.has_changed():
+                continue
+            user, role = row.cleaned_data["user"], row.cleaned_data["role"]
+            if existing is None or existing.user_id != user.pk:
+                adds.append((user, role))
+                if existing is not None:
+                    removals.append(existing)
+            elif existing.role != role:
+                role_changes.append((existing, role))
+        role_changes.sort(key=lambda change: change[1] != Membership.Role.OWNER)
+        try:
+            formset.new_objects = [membership_add(tenant=tenant, email=user.email, role=role, actor=actor)
+                                   for user, role in adds]
+            formset.changed_objects = [
+                (membership_role_change(tenant=tenant, user_id=m.user_id, role=role, actor=actor), ["role"])
+                for m, role in role_changes]
+            for membership in removals:
+                membership_remove(tenant=tenant, user_id=membership.user_id, actor=actor)
+        except ApplicationError as exc:
+            raise InlineRefused(exc) from exc
+        formset.deleted_objects = removals  # what the change message (the admin's history) lists
 
     @admin.action(description="Suspend selected tenants")
     def suspend(self, request, queryset):
         for tenant in queryset:
-            tenant_suspend(tenant=tenant, actor=Actor.from_request(request))
+            tenant_suspend(tenant=tenant, actor=Actor.from_request(request, operator=True))
         self.message_user(request, f"Suspended {queryset.count()} tenant(s).", messages.SUCCESS)
 
     @admin.action(description="Reactivate selected tenants")
     def reactivate(self, request, queryset):
         for tenant in queryset:
-            tenant_reactivate(tenant=tenant, actor=Actor.from_request(request))
+            tenant_reactivate(tenant=tenant, actor=Actor.from_request(request, operator=True))
         self.message_user(request, f"Reactivated {queryset.count()} tenant(s).", messages.SUCCESS)
 
 

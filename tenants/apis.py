@@ -3,22 +3,45 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.serializers import UserOutputSerializer
+from accounts.models import AuthToken
+from accounts.serializers import TokenInputSerializer, TokenOutputSerializer, UserOutputSerializer
+from accounts.services import token_issue, token_revoke
+from common.errors import ApplicationError
 from common.pagination import PagePagination
 
 from .audit import Actor
 from .errors import TenantNotSpecified
 from .resolution import request_role, request_tenant
-from .selectors import (audit_list, membership_list, tenant_get_for_member, tenant_list_for_user,
-                        tenant_usage)
-from .serializers import (AuditEventOutputSerializer, MemberAddInputSerializer, MemberOutputSerializer,
-                          MemberRoleInputSerializer, TenantCreateInputSerializer, TenantOutputSerializer,
-                          TenantWithRoleOutputSerializer, UsageOutputSerializer)
-from .services import (membership_add, membership_remove, membership_role_change, tenant_create_by_user,
-                       tenant_settings_update)
+from .selectors import (
+    audit_list,
+    membership_list,
+    tenant_get_by_ref,
+    tenant_get_for_member,
+    tenant_list_for_user,
+    tenant_usage,
+)
+from .serializers import (
+    AuditEventOutputSerializer,
+    MemberAddInputSerializer,
+    MemberOutputSerializer,
+    MemberRoleInputSerializer,
+    TenantCreateInputSerializer,
+    TenantOutputSerializer,
+    TenantWithRoleOutputSerializer,
+    UsageOutputSerializer,
+)
+from .services import (
+    membership_add,
+    membership_remove,
+    membership_role_change,
+    tenant_create_by_user,
+    tenant_settings_update,
+    tenant_token_issue,
+)
 from .settings_schema import TenantSettingsSerializer, settings_effective
 
 
@@ -146,6 +169,8 @@ class MeApi(APIView):
 class CurrentTenantApi(APIView):
     """GET /api/tenant — the tenant this request is in (tenant hosts only)."""
 
+    tenant_only = True
+
     @extend_schema(responses=TenantWithRoleOutputSerializer, tags=["tenants"])
     def get(self, request):
         tenant = request_tenant(request)
@@ -153,3 +178,35 @@ class CurrentTenantApi(APIView):
             raise TenantNotSpecified()
         tenant.role = request_role(request)
         return Response(TenantWithRoleOutputSerializer(tenant, context={"domains_cached": True}).data)
+
+
+class TokenApi(APIView):
+    """POST /api/auth/token: sign in for a bearer token, optionally bound to one tenant;
+    DELETE: revoke the token the request carries. Here, not in accounts: binding a token to a
+    tenant needs the tenancy rules (accounts sits below tenants)."""
+
+    permission_classes = [AllowAny]  # credential limits: accounts/credential_limits.py
+
+    def get_permissions(self):
+        if self.request.method == "DELETE":
+            return [IsAuthenticated()]
+        return super().get_permissions()
+
+    @extend_schema(request=TokenInputSerializer, responses={200: TokenOutputSerializer}, tags=["auth"])
+    def post(self, request):
+        data = TokenInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        tenant_ref = data.validated_data.pop("tenant", None)
+        if tenant_ref:
+            tenant = tenant_get_by_ref(tenant_ref)
+            token, raw = tenant_token_issue(**data.validated_data, tenant=tenant, request=request)
+        else:
+            token, raw = token_issue(**data.validated_data, request=request)
+        return Response(TokenOutputSerializer({"token": raw, "expires_at": token.expires_at}).data)
+
+    @extend_schema(request=None, responses={204: None}, tags=["auth"])
+    def delete(self, request):
+        if not isinstance(request.auth, AuthToken):
+            raise ApplicationError("Only a bearer token can be revoked here.", code="not_a_token_request")
+        token_revoke(token=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -6,4 +6,7 @@ class TenantsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import signals  # noqa: F401  (cache invalidation only)
+        from . import (
+            signals,  # noqa: F401  (cache invalidation only)
+            subscribers,  # noqa: F401  (the audit log, from the domain events)
+        )

@@ -1,28 +1,15 @@
-"""Recording audit events: who did what to a tenant, from where."""
+"""Recording audit events: who did what to a tenant, from where.
+
+The tenants app writes its rows from the domain events its services emit (tenants/subscribers.py)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from common.proxies import client_ip  # the trusted-proxy rule
+from common.actors import SYSTEM, Actor  # re-exported: the rest of the code names them from here
 
 from .models import AuditEvent, Tenant
 
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is acting and from which address (None for system work)."""
-
-    user: Any = None
-    ip: str | None = None
-
-    @classmethod
-    def from_request(cls, request) -> "Actor":
-        user = getattr(request, "user", None)
-        return cls(user=user if user is not None and user.is_authenticated else None, ip=client_ip(request))
-
-
-SYSTEM = Actor()
+__all__ = ["SYSTEM", "Actor", "audit_record"]
 
 
 def audit_record(*, tenant: Tenant | None, actor: Actor, action: str, target: str = "",

@@ -1,10 +1,10 @@
-"""Nightly clean-up of tenant records (see jobs/maintenance.py)."""
+"""Nightly clean-up of tenant records (steps: common/maintenance.py; run by jobs/maintenance.py)."""
 from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from jobs.maintenance import maintenance_step, rows_delete
+from common.maintenance import maintenance_step, rows_delete
 
 from .models import AuditEvent, Tenant
 from .settings_schema import DEFAULTS, settings_effective

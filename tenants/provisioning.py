@@ -16,8 +16,9 @@ import uuid
 from django.conf import settings
 from django.core.management import call_command
 from django.db import ProgrammingError, connection, transaction
-from django_tenants.clone import CloneSchema
 from django_tenants.utils import quote_schema_name, schema_exists
+
+from common.compat import django_tenants as tenants_compat
 
 from .models import PooledSchema
 
@@ -60,7 +61,7 @@ def clone_function_install() -> None:
     long-lived connection, and concurrent creates wait on each other. So the
     function is installed by every migrate, and clones call it directly.
     """
-    CloneSchema()._create_clone_schema_function()
+    tenants_compat.clone_schema_function_create()
 
 
 def schema_clone(new_schema: str) -> None:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from common.compat.drf import django_request
+
 from .access import tenant_access_check
 from .cache import cached_role, cached_tenant_for_host, cached_tenant_for_ref, ref_canonical
 from .errors import NotAMember, TenantMismatch, TenantNotFound
@@ -85,8 +87,8 @@ def request_tenant(request) -> Tenant | None:
     Platform requests carry no `tenant` attribute at all: that is what
     django-tenants' admin templates take to mean "public".
     """
-    return getattr(getattr(request, "_request", request), "tenant", None)
+    return getattr(django_request(request), "tenant", None)
 
 
 def request_role(request) -> str | None:
-    return getattr(getattr(request, "_request", request), "tenant_role", None)
+    return getattr(django_request(request), "tenant_role", None)

@@ -15,6 +15,7 @@ from .cache import cached_role, cached_tenant_for_ref
 from .errors import InsufficientRole, NotAMember, TenantNotFound
 from .models import MANAGER_ROLES, AuditEvent, Membership, Tenant
 from .provisioning import schema_size_bytes
+from .usage import usage_with_contributions
 
 
 def tenant_get_by_ref(ref: str) -> Tenant:
@@ -50,7 +51,7 @@ def tenant_get_for_member(*, tenant_id, user, manager: bool = False, write: bool
     if role is None:
         raise NotAMember()
     if manager and role not in MANAGER_ROLES:
-        raise InsufficientRole(details={"role": role, "required": ["owner", "admin"]})
+        raise InsufficientRole(details={"role": role, "required": [str(r) for r in MANAGER_ROLES]})
     tenant_access_check(tenant, role=role, record_read=not write)
     return tenant, role
 
@@ -69,20 +70,17 @@ def api_requests_key(tenant_id, day: date | None = None) -> str:
 
 
 def tenant_usage(*, tenant: Tenant) -> dict:
-    """What the tenant uses; storage figures are its uploaded files (pending and ready)."""
-    from jobs.selectors import job_count
-    from uploads.selectors import tenant_storage_usage
-
+    """What the tenant uses: members, schema size and today's API requests, plus the figures
+    the apps above register (tenants.usage): uploads' storage_bytes and files (pending and
+    ready), jobs' jobs."""
     members = Membership.objects.filter(tenant=tenant).count()
     counters.flush()  # this process's counts of the last second; other processes' within a second
     api_today = int(redis_client().get(api_requests_key(tenant.pk)) or 0)
-    return {
+    return usage_with_contributions(tenant, {
         "members": members,
         "schema_bytes": schema_size_bytes(tenant.schema_name),
         "api_requests_today": api_today,
-        **tenant_storage_usage(tenant=tenant),  # storage_bytes, files
-        "jobs": job_count(tenant=tenant),
-    }
+    })
 
 
 def tenants_with_member_counts() -> QuerySet[Tenant]:

@@ -1,5 +1,8 @@
-"""Writes to tenants, memberships and domains. Each writes its audit event in
-the same transaction, and side effects run only after commit."""
+"""Writes to tenants, memberships and domains. Each does its write and announces it
+(tenants/domain_events.py) in the same transaction; what follows from it — the audit
+row, the welcome email, held jobs, closed sockets — is the subscribers' (tenants,
+emails, jobs, realtime subscribers.py), so the API, the admin, imports and the shell
+get the same side effects by calling these."""
 from __future__ import annotations
 
 import re
@@ -10,13 +13,25 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
+from accounts.services import token_create, user_authenticate
+from common.actors import SYSTEM, Actor
+from common.domain_events import emit
 from common.errors import ApplicationError, Conflict, NotFound
 from common.redis import redis_client
-from emails.services import digest_schedule_set, welcome_email_enqueue
-from jobs.services import tenant_jobs_hold, tenant_jobs_release
-from realtime.services import connections_close_for_tenant, connections_close_for_user
 
-from .audit import SYSTEM, Actor, audit_record
+from .access import tenant_access_check
+from .domain_events import (
+    DomainAdded,
+    DomainChanged,
+    DomainRemoved,
+    MemberAdded,
+    MemberRemoved,
+    MemberRoleChanged,
+    TenantCreated,
+    TenantReactivated,
+    TenantSettingsChanged,
+    TenantSuspended,
+)
 from .errors import InsufficientRole, TenantLimitReached
 from .models import MANAGER_ROLES, SLUG_RE, Domain, Membership, Tenant, schema_name_for
 from .provisioning import pool_refill_after_commit, schema_provision
@@ -47,10 +62,6 @@ def slug_validate(slug: str) -> str:
     return slug
 
 
-def tenant_snapshot(tenant: Tenant) -> dict[str, Any]:
-    return {"slug": tenant.slug, "name": tenant.name, "status": tenant.status}
-
-
 @transaction.atomic
 def tenant_create(*, slug: str, name: str, owner=None, actor: Actor = SYSTEM) -> Tenant:
     """Create a tenant with its domain and schema; `owner` becomes its owner."""
@@ -71,9 +82,8 @@ def tenant_create(*, slug: str, name: str, owner=None, actor: Actor = SYSTEM) ->
     tenant.provisioned_by = schema_provision(tenant.schema_name)
     if owner is not None:
         Membership.objects.create(user=owner, tenant=tenant, role=Role.OWNER)
-    digest_schedule_set(tenant=tenant)
-    audit_record(tenant=tenant, actor=actor, action="tenant.create", target=f"tenant:{tenant.pk}",
-                 after={**tenant_snapshot(tenant), "owner": getattr(owner, "email", None)})
+    emit(TenantCreated(tenant_id=str(tenant.pk), actor_id=actor.user_id, slug=tenant.slug, tenant_name=tenant.name,
+                       owner_id=getattr(owner, "pk", None), owner_email=getattr(owner, "email", None)), actor=actor)
     pool_refill_after_commit()
     return tenant
 
@@ -110,14 +120,9 @@ def tenant_settings_update(*, tenant: Tenant, data: Any, actor: Actor) -> dict[s
     tenant.settings = stored
     tenant.save(update_fields=["settings", "updated_at"])
     after = settings_effective(stored)
-    if after["timezone"] != before["timezone"]:
-        from jobs.schedules import tenant_schedules_reschedule
-
-        tenant_schedules_reschedule(tenant=tenant)  # "09:00" now means 09:00 on the new clock
-    if before["features"]["realtime"] and not after["features"]["realtime"]:
-        connections_close_for_tenant(tenant_id=tenant.pk, reason="feature_disabled")  # sockets and SSE streams
-    audit_record(tenant=tenant, actor=actor, action="tenant.settings_update", target=f"tenant:{tenant.pk}",
-                 before=_changed(before, after, before), after=_changed(before, after, after))
+    emit(TenantSettingsChanged(tenant_id=str(tenant.pk), actor_id=actor.user_id,
+                               before=_changed(before, after, before), after=_changed(before, after, after)),
+         actor=actor)
     return after
 
 
@@ -125,37 +130,33 @@ def _changed(before: dict, after: dict, side: dict) -> dict:
     return {key: side.get(key) for key in set(before) | set(after) if before.get(key) != after.get(key)}
 
 
-def _status_set(tenant: Tenant, status: str, action: str, actor: Actor) -> Tenant:
+def _status_set(tenant: Tenant, status: str, actor: Actor) -> Tenant:
     with transaction.atomic():
         tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
         if tenant.status == status:
             return tenant
-        before = tenant_snapshot(tenant)
+        previous = tenant.status
         tenant.status = status
         tenant.save(update_fields=["status", "updated_at"])
-        audit_record(tenant=tenant, actor=actor, action=action, target=f"tenant:{tenant.pk}",
-                     before={"status": before["status"]}, after={"status": status})
-        if status == Tenant.Status.SUSPENDED:
-            tenant_jobs_hold(tenant=tenant)  # its jobs wait (not lost, no attempt used) until reactivation
-            connections_close_for_tenant(tenant_id=tenant.pk, reason="tenant_suspended")
-        else:
-            tenant_jobs_release(tenant=tenant)
+        event = TenantSuspended if status == Tenant.Status.SUSPENDED else TenantReactivated
+        emit(event(tenant_id=str(tenant.pk), actor_id=actor.user_id, previous_status=previous), actor=actor)
     return tenant
 
 
 def tenant_suspend(*, tenant: Tenant, actor: Actor) -> Tenant:
-    return _status_set(tenant, Tenant.Status.SUSPENDED, "tenant.suspend", actor)
+    """Suspend (no-op if it is): its jobs wait, its live connections close (subscribers)."""
+    return _status_set(tenant, Tenant.Status.SUSPENDED, actor)
 
 
 def tenant_reactivate(*, tenant: Tenant, actor: Actor) -> Tenant:
-    return _status_set(tenant, Tenant.Status.ACTIVE, "tenant.reactivate", actor)
+    return _status_set(tenant, Tenant.Status.ACTIVE, actor)
 
 
 # --- members ------------------------------------------------------------------
 
 def _actor_role(tenant: Tenant, actor: Actor) -> str | None:
-    if actor.user is None:
-        return Role.OWNER  # system work (admin actions, seeding) acts with full rights
+    if actor.user is None or actor.operator:
+        return Role.OWNER  # system work (seeding, the shell) and operators (the admin) act with full rights
     return (
         Membership.objects.filter(tenant=tenant, user=actor.user).values_list("role", flat=True).first()
     )
@@ -203,28 +204,9 @@ def membership_add(*, tenant: Tenant, email: str, role: str, actor: Actor) -> Me
     if Membership.objects.filter(tenant=tenant, user=user).exists():
         raise Conflict("This user is already a member.", code="already_member", details={"user_id": user.pk})
     membership = Membership.objects.create(tenant=tenant, user=user, role=role)
-    audit_record(tenant=tenant, actor=actor, action="member.add", target=f"user:{user.pk}",
-                 after={"email": user.email, "role": role})
-    welcome_email_enqueue(membership=membership, actor_user=actor.user)  # committed with the membership
+    emit(MemberAdded(tenant_id=str(tenant.pk), actor_id=actor.user_id, user_id=user.pk, email=user.email, role=role),
+         actor=actor)  # the welcome email's job commits with the membership (emails/subscribers.py)
     return membership
-
-
-def memberships_admin_changed(*, tenant: Tenant, actor: Actor, added: list[Membership],
-                              role_changed: list[tuple[Membership, str]], removed: list[Membership]) -> None:
-    """For memberships an operator changed in the admin's inline (rows already
-    saved): what membership_add/_role_set/_remove do besides the row — the
-    audit, the welcome email, and closing a removed member's live connections."""
-    for membership in added:
-        audit_record(tenant=tenant, actor=actor, action="member.add", target=f"user:{membership.user_id}",
-                     after={"email": membership.user.email, "role": membership.role})
-        welcome_email_enqueue(membership=membership, actor_user=actor.user)
-    for membership, before in role_changed:
-        audit_record(tenant=tenant, actor=actor, action="member.role_change", target=f"user:{membership.user_id}",
-                     before={"role": before}, after={"role": membership.role})
-    for membership in removed:
-        audit_record(tenant=tenant, actor=actor, action="member.remove", target=f"user:{membership.user_id}",
-                     before={"email": membership.user.email, "role": membership.role})
-        connections_close_for_user(tenant_id=tenant.pk, user_id=membership.user_id, reason="not_a_member")
 
 
 def _membership_get(tenant: Tenant, user_id) -> Membership:
@@ -251,8 +233,8 @@ def membership_role_change(*, tenant: Tenant, user_id: int, role: str, actor: Ac
     before = membership.role
     membership.role = role
     membership.save(update_fields=["role"])
-    audit_record(tenant=tenant, actor=actor, action="member.role_change", target=f"user:{user_id}",
-                 before={"role": before}, after={"role": role})
+    emit(MemberRoleChanged(tenant_id=str(tenant.pk), actor_id=actor.user_id, user_id=membership.user_id,
+                           previous_role=before, role=role), actor=actor)
     return membership
 
 
@@ -265,21 +247,36 @@ def membership_remove(*, tenant: Tenant, user_id: int, actor: Actor) -> None:
         _require_may_manage(tenant, actor, touching_role=membership.role)
     if membership.role == Role.OWNER and _owners_left_after(tenant, membership) == 0:
         raise Conflict("A tenant must keep at least one owner.", code="last_owner")
-    audit_record(tenant=tenant, actor=actor, action="member.leave" if leaving else "member.remove",
-                 target=f"user:{user_id}", before={"email": membership.user.email, "role": membership.role})
     membership.delete()
-    connections_close_for_user(tenant_id=tenant.pk, user_id=membership.user_id, reason="not_a_member")
+    emit(MemberRemoved(tenant_id=str(tenant.pk), actor_id=actor.user_id, user_id=membership.user_id,
+                       email=membership.user.email, role=membership.role, left=leaving), actor=actor)
 
 
 # --- domains (operators, through the admin) --------------------------------------
 
-def domain_audit(*, tenant: Tenant, actor: Actor, added=(), removed=(), changed=()) -> None:
+def domains_changed(*, tenant: Tenant, actor: Actor, added=(), removed=(), changed=()) -> None:
+    """Announce the domains an operator's admin form saved: names `added`, `removed`, and
+    (old, new) pairs `changed`. Call inside the transaction that saved them."""
+    common = {"tenant_id": str(tenant.pk), "actor_id": actor.user_id}
     for domain in added:
-        audit_record(tenant=tenant, actor=actor, action="domain.add", target=f"domain:{domain}",
-                     after={"domain": domain})
+        emit(DomainAdded(**common, domain=domain), actor=actor)
     for domain in removed:
-        audit_record(tenant=tenant, actor=actor, action="domain.remove", target=f"domain:{domain}",
-                     before={"domain": domain})
+        emit(DomainRemoved(**common, domain=domain), actor=actor)
     for old, new in changed:
-        audit_record(tenant=tenant, actor=actor, action="domain.change", target=f"domain:{new}",
-                     before={"domain": old}, after={"domain": new})
+        emit(DomainChanged(**common, previous_domain=old, domain=new), actor=actor)
+
+
+# --- tokens bound to a tenant -------------------------------------------------------
+
+def tenant_token_issue(*, email: str, password: str, tenant: Tenant, request=None):
+    """Check the credentials and issue a token that opens `tenant` only; returns (token, raw
+    secret). The caller must be a member (403 not_a_member), and a suspended tenant issues
+    no token bound to it (its access rules, tenants.access)."""
+    from .selectors import membership_role
+
+    user = user_authenticate(email=email, password=password, request=request)
+    role = membership_role(tenant=tenant, user=user)
+    if role is None:
+        raise ApplicationError("You are not a member of this tenant.", code="not_a_member", status=403)
+    tenant_access_check(tenant, role=role)
+    return token_create(user=user, tenant=tenant)

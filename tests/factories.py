@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 
 from accounts.services import token_issue
 from tenants.models import Membership, Tenant
-from tenants.services import tenant_create
+from tenants.services import tenant_create, tenant_token_issue
 
 PASSWORD = "correct-horse-battery"
 _seq = itertools.count(1)
@@ -30,5 +30,8 @@ def member_make(tenant: Tenant, *, role: str = Membership.Role.MEMBER, email: st
 
 
 def token_make(user, *, tenant: Tenant | None = None) -> str:
-    _, raw = token_issue(email=user.email, password=PASSWORD, tenant=tenant)
+    if tenant is None:
+        _, raw = token_issue(email=user.email, password=PASSWORD)
+    else:
+        _, raw = tenant_token_issue(email=user.email, password=PASSWORD, tenant=tenant)
     return raw

@@ -94,11 +94,12 @@ class LiveServer:
 
 
 class QCluster:
-    """A real `manage.py qcluster` against the test database."""
+    """A real `manage.py qcluster` against the test database (JOBS_QCLUSTER_PROCESS: config/settings/jobs.py)."""
 
     def __init__(self, extra_env: dict[str, str] | None = None):
         self.env = {**os.environ, "DATABASE_URL": database_url_for_tests(),
-                    "DJANGO_SETTINGS_MODULE": "config.settings_test", **(extra_env or {})}
+                    "DJANGO_SETTINGS_MODULE": "config.settings_test", "JOBS_QCLUSTER_PROCESS": "1",
+                    **(extra_env or {})}
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "QCluster":

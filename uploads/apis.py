@@ -13,11 +13,12 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.settings import api_settings
 
+from common.compat.drf import django_request
 from common.errors import ApplicationError
 from common.negotiation import DownloadNegotiation
 from common.pagination import PagePagination
 from common.parsers import JSONParser
-from realtime.apis import TenantApi
+from tenants.api_base import TenantApi
 from tenants.audit import Actor
 from tenants.resolution import request_role, request_tenant
 
@@ -57,8 +58,9 @@ class StreamingUploadApi(TenantApi):
         tenant = request_tenant(request)
         if tenant is not None:
             rules = upload_rules(tenant)
-            request._request.upload_handlers = [LimitedUploadHandler(
-                request._request, fields=self.upload_fields, max_bytes=rules.max_bytes,
+            http_request = django_request(request)
+            http_request.upload_handlers = [LimitedUploadHandler(
+                http_request, fields=self.upload_fields, max_bytes=rules.max_bytes,
                 max_files=self.max_files, on_head=self.on_head(rules))]
         super().initial(request, *args, **kwargs)
 
@@ -143,7 +145,7 @@ class DirectUploadApi(StreamingUploadApi):
     @extend_schema(request=_multipart("file"), responses={204: None}, tags=["uploads"])
     def post(self, request, token):
         pending = direct_upload_pending(tenant=self.tenant, token=token)  # before the body is read
-        for handler in request._request.upload_handlers:  # the declared size is the limit, as S3's policy
+        for handler in django_request(request).upload_handlers:  # the declared size is the limit, as S3's policy
             if isinstance(handler, LimitedUploadHandler):
                 handler.max_bytes = direct_upload_max_bytes(tenant=self.tenant, pending=pending)
         direct_upload_receive(pending=pending, fields=request.POST, upload=request.FILES.get("file"))

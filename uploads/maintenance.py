@@ -1,9 +1,9 @@
-"""The nightly `orphaned_files` step (jobs/maintenance.py): uploads.cleanup in every tenant, with the sweep."""
+"""The nightly `orphaned_files` step (common/maintenance.py): uploads.cleanup in every tenant, with the sweep."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from jobs.maintenance import maintenance_step
+from common.maintenance import maintenance_step
 
 from .cleanup import uploads_cleanup
 

@@ -21,11 +21,13 @@ from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.utils import timezone
 
+from common.domain_events import emit
 from common.errors import ApplicationError
 from tenants.audit import Actor, audit_record
 from tenants.errors import InsufficientRole
 from tenants.models import MANAGER_ROLES
 
+from .domain_events import FileStored
 from .errors import (FileMissing, FilesInvalid, FileTypeNotAllowed, InvalidImage, MalwareDetected,
                      ScannerUnavailable, StorageQuotaExceeded)
 from .image_streaming import DEFERRED, image_made
@@ -133,7 +135,14 @@ def files_record(*, tenant, user, incoming: list[Incoming]) -> list[File]:
     File.objects.filter(pk__in=[file.pk for file in files]).update(status=File.Status.READY, updated_at=now)
     for file in files:
         file.status, file.updated_at = File.Status.READY, now
+        _stored(tenant, file, actor_id=getattr(user, "pk", None))
     return files
+
+
+def _stored(tenant, file: File, *, actor_id: int | None) -> None:
+    emit(FileStored(tenant_id=str(tenant.pk), file_id=str(file.pk), original_name=file.original_name, size=file.size,
+                    mime_type=file.mime_type, sha256=file.sha256, uploaded_by_id=file.uploaded_by_id,
+                    actor_id=actor_id))
 
 
 def file_upload(*, tenant, user, upload, actor: Actor) -> File:
@@ -288,6 +297,7 @@ def image_processed_record(*, tenant, original: File, data: bytes, width: int, h
         except BaseException:
             _object_delete_quietly(key)
             raise
+        _stored(tenant, file, actor_id=None)  # the job's work: no one acting
     return file, True
 
 

@@ -8,9 +8,9 @@ AWS_STORAGE_BUCKET_NAME is set. Keys are made here, from ids only:
 (a uuid4 for what users send, a uuid5 of the source file's id for what the
 platform derives from it: key_derived).
 
-What django-storages does not wrap (presigned POST, streamed reads, signed
-GET with a forced type and disposition) goes to boto3 through the storage's own
-client, so settings and credentials stay in one place.
+What django-storages does not wrap (presigned POST, HEAD, streamed reads) goes
+to boto3 through the storage's own client and keys (common/compat/storages.py),
+so settings and credentials stay in one place.
 """
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ import uuid
 
 from django.conf import settings
 from django.core.files.storage import Storage, storages
+
+from common.compat.storages import s3_access
 
 from .errors import FileTooLarge
 from .handlers import StreamedUpload
@@ -61,13 +63,6 @@ def key_is_tenants(tenant, key: str) -> bool:
     return isinstance(key, str) and bool(_KEY.match(key)) and key.startswith(uploads_prefix(tenant))
 
 
-def _s3(storage):
-    """(boto3 client, bucket, the object key of a storage name)."""
-    from storages.utils import clean_name
-
-    return storage.connection.meta.client, storage.bucket_name, lambda name: storage._normalize_name(clean_name(name))
-
-
 def object_store(key: str, fileobj) -> None:
     """Store `fileobj` at exactly `key` (a temporary upload on local disk is moved, not copied)."""
     storage = upload_storage()
@@ -85,7 +80,7 @@ def object_size(key: str) -> int | None:
     """The stored object's size, None when there is none."""
     storage = upload_storage()
     if storage_is_s3(storage):
-        client, bucket, s3_key = _s3(storage)
+        client, bucket, s3_key = s3_access(storage)
         try:
             return client.head_object(Bucket=bucket, Key=s3_key(key))["ContentLength"]
         except client.exceptions.ClientError as exc:
@@ -98,7 +93,7 @@ def object_size(key: str) -> int | None:
 def _chunks(key: str):
     storage = upload_storage()
     if storage_is_s3(storage):
-        client, bucket, s3_key = _s3(storage)
+        client, bucket, s3_key = s3_access(storage)
         body = client.get_object(Bucket=bucket, Key=s3_key(key))["Body"]
         try:
             yield from body.iter_chunks(CHUNK)
@@ -146,7 +141,7 @@ def object_keys(prefix: str) -> list[str]:
 def presigned_post(*, key: str, content_type: str, max_bytes: int, expires_in: int) -> tuple[str, dict]:
     """S3: (url, form fields) of a POST whose policy fixes the key, the content type
     and a content-length-range of 1..max_bytes."""
-    client, bucket, s3_key = _s3(upload_storage())
+    client, bucket, s3_key = s3_access(upload_storage())
     post = client.generate_presigned_post(
         Bucket=bucket, Key=s3_key(key), Fields={"Content-Type": content_type},
         Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
@@ -158,7 +153,5 @@ def presigned_get(*, key: str, filename: str, content_type: str, expires_in: int
     """S3: a short-lived GET that makes S3 answer with our sniffed type, as an attachment."""
     from django.utils.http import content_disposition_header
 
-    client, bucket, s3_key = _s3(upload_storage())
-    return client.generate_presigned_url("get_object", ExpiresIn=expires_in, Params={
-        "Bucket": bucket, "Key": s3_key(key), "ResponseContentType": content_type,
-        "ResponseContentDisposition": content_disposition_header(True, filename)})
+    return upload_storage().url(key, expire=expires_in, parameters={
+        "ResponseContentType": content_type, "ResponseContentDisposition": content_disposition_header(True, filename)})

@@ -8,12 +8,13 @@ pooled connection usually still had. PostgreSQL 18 reports search_path to the cl
 server says it is already the one wanted. Against an older server the report is absent
 and every SET is issued, as before. Names are compared only when they are plain
 (`[a-z0-9_-]`, which every schema the platform makes is); anything else is SET.
+The hook into django-tenants is common/compat/django_tenants.py.
 """
 from __future__ import annotations
 
 import re
 
-from django_tenants.postgresql_backend import base
+from common.compat.django_tenants import DatabaseWrapperBase
 
 _PLAIN = re.compile(r"[a-z0-9_-]+")
 
@@ -23,12 +24,7 @@ def _reported_schemas(reported: str) -> list[str] | None:
     return names if all(_PLAIN.fullmatch(name) for name in names) else None
 
 
-class DatabaseWrapper(base.DatabaseWrapper):
-    def _handle_search_path(self, cursor=None):
-        if not self._setting_search_path and self.schema_name and self.connection is not None:
-            wanted = self._get_cursor_search_paths()
-            reported = self.connection.info.parameter_status("search_path")
-            if reported is not None and _reported_schemas(reported) == list(wanted):
-                self.search_path_set_schemas = wanted
-                return
-        super()._handle_search_path(cursor)
+class DatabaseWrapper(DatabaseWrapperBase):
+    def search_path_is_current(self, schemas: list[str]) -> bool:
+        reported = self.connection.info.parameter_status("search_path")
+        return reported is not None and _reported_schemas(reported) == list(schemas)

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from config.server import server_command, web_concurrency
 
@@ -29,7 +30,13 @@ def _env(stack, extra: dict[str, str] | None = None) -> dict[str, str]:
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     env.setdefault("PYTHONUNBUFFERED", "1")
     env.update(extra or {})
+    _folders_make(env)
     return env
+
+
+def _folders_make(env: dict[str, str]) -> None:
+    """The folders the settings name and Django's checks want to exist (the settings make none)."""
+    Path(env.get("FILE_UPLOAD_TEMP_DIR") or Path(env["PLATFORM_DATA_DIR"]) / "tmp").mkdir(parents=True, exist_ok=True)
 
 
 def _manage(env: dict[str, str], *args: str) -> None:
@@ -58,7 +65,8 @@ def run(_args) -> int:
             cwd=ROOT, env=env, start_new_session=True,
         ))
         procs.append(subprocess.Popen(
-            [PYTHON, "manage.py", "qcluster"], cwd=ROOT, env=env, start_new_session=True,
+            [PYTHON, "manage.py", "qcluster"], cwd=ROOT, env={**env, "JOBS_QCLUSTER_PROCESS": "1"},
+            start_new_session=True,
         ))
         while not stopping:
             for proc in procs:

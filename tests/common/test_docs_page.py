@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.realtime.test_live_page import chromium
+from tests.browser import chromium
 
 
 def foreign_assets(browser, origin: str, kinds=("script", "link", "css", "fetch", "xmlhttprequest")) -> list[str]:

@@ -64,3 +64,12 @@ def give_up(job, payload):
     from jobs.runner import JobFailure
 
     raise JobFailure("the input can never work", retry=False)
+
+
+@job_task("test.connection_setup", timeout=10, max_attempts=1)
+def connection_setup(job, payload):
+    """How the worker's database connection is set up (jobs/apps.py tunes a qcluster's)."""
+    from django.db import connection
+
+    return {"prepare_threshold": connection.connection.prepare_threshold,
+            "health_checks": connection.settings_dict["CONN_HEALTH_CHECKS"]}

@@ -183,4 +183,5 @@ def test_a_plain_member_cannot_start_jobs(api, acme, member):
     response = api.post("/api/jobs", host="acme.localhost", token=member.token, json={"task": "noop"})
 
     assert response.status_code == 403 and response.json()["error"]["code"] == "insufficient_role"
+    assert response.json()["error"]["details"] == {"required": ["owner", "admin"]}  # as every manager-only route
     assert Job.objects.count() == 0

@@ -6,23 +6,19 @@ them the test fails rather than skips, so CI cannot go green without running it.
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 from django_tenants.utils import tenant_context
-from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from realtime.services import notification_create
+from tests.browser import chromium
 from tests.factories import PASSWORD
 from tests.live import LiveServer
 
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 RECONNECT_SECONDS = 45  # backoff while the server was down can reach 16 s before the next try
 
 
@@ -31,26 +27,6 @@ def server(world):
     server = LiveServer().start()
     yield server
     server.stop()
-
-
-@contextmanager
-def chromium(tmp_path: Path):
-    """Headless Debian Chromium through its chromedriver (nothing is downloaded)."""
-    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not Path(path).is_file()]
-    if missing:
-        pytest.fail(f"{', '.join(missing)} not found: `apt-get install chromium chromium-driver` "
-                    "(.ci/run does it before `make test`).", pytrace=False)
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                f"--user-data-dir={tmp_path / 'chromium'}"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def restart(server: LiveServer, while_down=None) -> None:

@@ -10,6 +10,7 @@ from django.test import Client
 
 from realtime.eventlog import event_append
 from tests.live import LiveServer
+from tests.realtime.admin_changes import admin_deactivate, admin_delete_token, admin_revoke_token
 from tests.realtime.client import Socket, connect_member, ticket_for
 
 
@@ -113,36 +114,12 @@ async def test_a_ticket_issued_to_a_session_that_logged_out_is_refused_4401(asgi
 
 # --- what an operator does in the admin reaches live connections too ------------------------
 
-def _admin_revoke_token(raw_token: str) -> None:
-    """What the admin's change form does: set revoked_at and save the object."""
-    from django.utils import timezone
-
-    from accounts.models import AuthToken
-    from accounts.tokens import token_digest
-
-    token = AuthToken.objects.get(digest=token_digest(raw_token))
-    token.revoked_at = timezone.now()
-    token.save()
-
-
-def _admin_delete_token(raw_token: str) -> None:
-    from accounts.models import AuthToken
-    from accounts.tokens import token_digest
-
-    AuthToken.objects.get(digest=token_digest(raw_token)).delete()
-
-
-def _admin_deactivate(user) -> None:
-    user.is_active = False
-    user.save()
-
-
 @pytest.mark.parametrize("change", ["revoke", "delete"])
 async def test_a_token_revoked_or_deleted_in_the_admin_closes_its_sockets(asgi_server, world, change):
     ticket = await ticket_for(asgi_server, "acme.localhost", world["member_token"])
     sock = await Socket.open(asgi_server, "acme.localhost", ticket=ticket)
     await sock.recv_type("welcome")
-    action = _admin_revoke_token if change == "revoke" else _admin_delete_token
+    action = admin_revoke_token if change == "revoke" else admin_delete_token
     await sync_to_async(action)(world["member_token"])
     assert await sock.closed_with(timeout=2) == 4403
 
@@ -151,5 +128,5 @@ async def test_a_user_deactivated_in_the_admin_loses_their_sockets(asgi_server, 
     ticket = await ticket_for(asgi_server, "acme.localhost", world["member_token"])
     sock = await Socket.open(asgi_server, "acme.localhost", ticket=ticket)
     await sock.recv_type("welcome")
-    await sync_to_async(_admin_deactivate)(world["member"])
+    await sync_to_async(admin_deactivate)(world["member"])
     assert await sock.closed_with(timeout=2) == 4403

@@ -183,12 +183,12 @@ async def test_logging_out_ends_the_sessions_sse_streams(asgi_server, world):
 async def test_a_token_revoked_in_the_admin_ends_the_sse_streams_it_opened(asgi_server, world):
     import httpx
 
-    from tests.realtime.test_slow_and_logout import _admin_revoke_token
+    from tests.realtime.admin_changes import admin_revoke_token
 
     async with httpx.AsyncClient(base_url=asgi_server.url) as client:
         async with await open_stream(client, "/api/events", world["member_token"], "acme.localhost") as response:
             assert response.status_code == 200
             stream = SSE(response)
             await asyncio.sleep(0.3)
-            await sync_to_async(_admin_revoke_token)(world["member_token"])
+            await sync_to_async(admin_revoke_token)(world["member_token"])
             assert await ended(stream)

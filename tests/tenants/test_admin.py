@@ -7,14 +7,15 @@ from tenants.models import AuditEvent, Domain, Tenant
 from tenants.provisioning import schema_is_present
 from tests.factories import member_make, user_make
 
+from .admin_forms import change_form, member_rows
+from .admin_forms import operator_client as operator_login
+
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def operator_client():
-    client = Client(HTTP_HOST="localhost")
-    client.force_login(user_make("ops@platform.test", is_staff=True, is_superuser=True))
-    return client
+    return operator_login()
 
 
 def test_the_tenant_list_shows_status_domains_members_and_schema_size(operator_client, acme, globex):
@@ -72,24 +73,6 @@ def test_suspend_and_reactivate_actions_change_status_and_are_audited(operator_c
     assert actions[:2] == ["tenant.reactivate", "tenant.suspend"]
 
 
-def change_form(tenant, *, domains: list[dict] | None = None, memberships: list[dict] | None = None) -> dict:
-    """The tenant change form as the admin posts it: each inline's rows (a row
-    with an "id" is an existing one), by default the tenant's rows as they are."""
-    if domains is None:
-        domains = [{"id": d.pk, "domain": d.domain, "is_primary": "on" if d.is_primary else ""}
-                   for d in Domain.objects.filter(tenant=tenant)]
-    if memberships is None:
-        memberships = [{"id": m.pk, "user": m.user_id, "role": m.role} for m in tenant.memberships.all()]
-    data = {"name": tenant.name}
-    for prefix, rows in (("domains", domains), ("memberships", memberships)):
-        data.update({f"{prefix}-TOTAL_FORMS": str(len(rows)), f"{prefix}-MIN_NUM_FORMS": "0",
-                     f"{prefix}-INITIAL_FORMS": str(sum(1 for row in rows if "id" in row)),
-                     f"{prefix}-MAX_NUM_FORMS": "1000"})
-        for i, row in enumerate(rows):
-            data.update({f"{prefix}-{i}-{key}": value for key, value in {"tenant": tenant.pk, **row}.items()})
-    return data
-
-
 def test_adding_a_domain_inline_is_audited(operator_client, acme):
     domain = Domain.objects.get(tenant=acme)
     form = change_form(acme, domains=[{"id": domain.pk, "domain": domain.domain, "is_primary": "on"},
@@ -116,6 +99,44 @@ def test_a_member_added_inline_is_audited_and_welcomed_and_a_removal_is_audited(
     assert response.status_code == 302, response.content[:3000]
     assert not acme.memberships.filter(user=newcomer).exists()
     assert AuditEvent.objects.get(action="member.remove").before == {"email": "newcomer@example.com", "role": "member"}
+
+
+def test_roles_changed_inline_go_through_the_service_owner_handed_over_in_one_save(operator_client, acme):
+    member = member_make(acme, email="member@acme.test")
+    rows = member_rows(acme, **{acme.owner.email: {"role": "admin"}, member.email: {"role": "owner"}})
+    response = operator_client.post(f"/admin/tenants/tenant/{acme.pk}/change/", change_form(acme, memberships=rows))
+    assert response.status_code == 302, response.content[:3000]
+    assert dict(acme.memberships.values_list("user__email", "role")) == {acme.owner.email: "admin",
+                                                                         member.email: "owner"}
+    changes = AuditEvent.objects.filter(action="member.role_change").order_by("id")
+    assert [(e.target, e.before, e.after, e.actor_email) for e in changes] == [
+        (f"user:{member.pk}", {"role": "member"}, {"role": "owner"}, "ops@platform.test"),  # the promotion first
+        (f"user:{acme.owner.pk}", {"role": "owner"}, {"role": "admin"}, "ops@platform.test"),
+    ]
+
+
+@pytest.mark.parametrize("change", [{"DELETE": "on"}, {"role": "member"}])
+def test_the_last_owner_cannot_go_inline_the_page_says_why_and_nothing_is_saved(operator_client, acme, change):
+    form = change_form(acme, memberships=member_rows(acme, **{acme.owner.email: change}))
+    form["name"] = "Renamed"
+    response = operator_client.post(f"/admin/tenants/tenant/{acme.pk}/change/", form, follow=True)
+    assert response.status_code == 200
+    assert [str(m) for m in response.context["messages"]] == [
+        "Nothing was saved: A tenant must keep at least one owner."]
+    acme.refresh_from_db()
+    assert acme.name == "Acme" and acme.memberships.get().role == "owner"
+    assert not AuditEvent.objects.filter(action__startswith="member.").exists()
+
+
+def test_a_user_changed_on_an_inline_row_is_the_old_member_removed_and_the_new_one_added(operator_client, acme):
+    member = member_make(acme, email="member@acme.test")
+    newcomer = user_make("newcomer@example.com")
+    rows = member_rows(acme, **{member.email: {"user": newcomer.pk}})
+    response = operator_client.post(f"/admin/tenants/tenant/{acme.pk}/change/", change_form(acme, memberships=rows))
+    assert response.status_code == 302, response.content[:3000]
+    assert set(acme.memberships.values_list("user__email", flat=True)) == {acme.owner.email, newcomer.email}
+    assert sorted(AuditEvent.objects.filter(action__startswith="member.").values_list("action", "target")) == [
+        ("member.add", f"user:{newcomer.pk}"), ("member.remove", f"user:{member.pk}")]
 
 
 def test_the_audit_log_is_read_only(operator_client, acme):

@@ -67,7 +67,8 @@ def test_a_create_that_fails_after_claiming_gives_the_pooled_schema_back(committ
     def audit_down(**kwargs):
         raise RuntimeError("the audit log is down")
 
-    monkeypatch.setattr("tenants.services.audit_record", audit_down)  # the last step of a create
+    # the audit row: written by a within-transaction subscriber of tenant.created, after the claim
+    monkeypatch.setattr("tenants.subscribers.audit_record", audit_down)
     with pytest.raises(RuntimeError):
         tenant_make("halfway")
     assert list(PooledSchema.objects.values_list("schema_name", flat=True)) == [pooled]

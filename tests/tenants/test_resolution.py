@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from accounts.services import token_issue
+from tenants.services import tenant_token_issue
 from common.redis import redis_client
 from tenants.models import Domain, Membership
 from tenants.services import tenant_reactivate, tenant_suspend
@@ -95,7 +95,7 @@ def test_a_header_naming_the_host_tenant_is_fine(api, acme):
 # --- by token -------------------------------------------------------------------
 
 def tenant_token(user, tenant):
-    _, raw = token_issue(email=user.email, password=PASSWORD, tenant=tenant)
+    _, raw = tenant_token_issue(email=user.email, password=PASSWORD, tenant=tenant)
     return raw
 
 

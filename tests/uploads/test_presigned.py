@@ -13,21 +13,7 @@ from uploads.models import PendingUpload
 from uploads.scanning import EICAR
 
 from .conftest import ACME, GLOBEX, PDF, file_rows, image_bytes, settings_set, stored_keys
-
-
-def presign(api, token, filename="scan.pdf", content_type="application/pdf", size=len(PDF), host=ACME):
-    return api.post("/api/upload/presign", host=host, token=token,
-                    json={"filename": filename, "content_type": content_type, "size": size})
-
-
-def post_to(uploader, presigned, content, filename="whatever.bin", host=ACME):
-    """What a browser does with a presign: the fields, then the file last; no Authorization header."""
-    path = presigned["upload_url"].removeprefix(f"http://{host}")
-    return uploader.post(path, [("file", filename, content)], token=None, host=host, fields=presigned["fields"])
-
-
-def confirm(api, token, key, host=ACME):
-    return api.post("/api/upload/confirm", host=host, token=token, json={"file_key": key})
+from .presigning import confirm, post_to, presign
 
 
 def test_presign_upload_confirm_then_download(api, uploader, people, acme):

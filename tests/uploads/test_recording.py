@@ -6,11 +6,13 @@ import hashlib
 import threading
 import time
 
+import pytest
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
 
+from common.domain_events import captured
 from uploads.errors import StorageQuotaExceeded
 from uploads.models import File
 from uploads.services import Incoming, _storage_used_locked, files_record
@@ -108,3 +110,14 @@ def test_the_quota_sum_is_read_after_the_lock_so_a_waiting_upload_sees_the_one_b
     assert outcome["error"].details["used_bytes"] == 700_000
     with tenant_context(acme):
         assert list(File.objects.values_list("original_name", flat=True)) == ["first.pdf"]
+
+
+def test_recorded_files_are_announced_once_ready_and_a_refused_one_is_not(acme):
+    settings_set(acme, storage_quota_mb=1)
+    with tenant_context(acme), captured() as events:
+        (file,) = files_record(tenant=acme, user=acme.owner, incoming=[incoming(1000)])
+        with pytest.raises(StorageQuotaExceeded):
+            files_record(tenant=acme, user=acme.owner, incoming=[incoming(2 * 1024 * 1024, "big.pdf")])
+    object_delete(file.key)
+    assert [(e.name, e.file_id, e.size, e.uploaded_by_id, e.tenant_id) for e in events] == [
+        ("file.stored", str(file.pk), 1000, acme.owner.pk, str(acme.pk))]

@@ -14,7 +14,7 @@ from uploads.storage import object_store, uploads_prefix
 
 from .clamd import FakeClamd
 from .conftest import ACME, GLOBEX, PDF, file_rows, image_bytes, stored_keys
-from .test_presigned import post_to, presign
+from .presigning import post_to, presign
 
 
 @pytest.mark.parametrize("transport", ["tcp", "unix"])

@@ -1,0 +1,27 @@
+"""Tenancy (django-tenants): a schema per tenant, the platform's own hosts, the pool of ready schemas."""
+from __future__ import annotations
+
+from config.env import env
+
+from .base import BASE_DOMAIN
+
+# Hosts that serve the platform itself (admin, tenant management API).
+PLATFORM_HOSTS = [h.lower() for h in env.list("PLATFORM_HOSTS", default=[BASE_DOMAIN, "127.0.0.1", "testserver"])]
+TENANT_MODEL = "tenants.Tenant"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+PUBLIC_SCHEMA_URLCONF = "config.urls_public"
+ROOT_URLCONF = "config.urls_tenants"
+DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+TENANT_LIMIT_SET_CALLS = True  # one SET search_path per request, not per query
+TENANT_BASE_SCHEMA = "tenant_template"
+TENANT_CREATION_FAKES_MIGRATIONS = True
+TENANT_MULTIPROCESSING_MAX_PROCESSES = env.int("MIGRATE_PROCESSES", default=2)
+TENANT_MULTIPROCESSING_CHUNKS = env.int("MIGRATE_CHUNKS", default=50)
+TENANT_POOL_SIZE = env.int("TENANT_POOL_SIZE", default=3)
+TENANTS_PER_USER = env.int("TENANTS_PER_USER", default=10)  # tenants a user may own (POST /api/tenants)
+RESERVED_SLUGS = {
+    "public", "www", "api", "admin", "app", "static", "media", "assets", "ws", "wss", "mail",
+    "smtp", "ftp", "status", "help", "support", "docs", "platform", "root", "system", "localhost",
+    "tenant-template", "template", "pool", "default", "internal", "dashboard", "billing", "auth",
+    "login", "signup", "account", "accounts", "blog", "cdn", "information-schema",
+}

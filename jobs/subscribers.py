@@ -1,0 +1,27 @@
+"""A tenant's jobs follow its status and clock, from the tenants app's domain events,
+within the emitting transaction (the jobs are held exactly when the suspension commits)."""
+from __future__ import annotations
+
+from common.actors import Actor
+from common.domain_events import subscribe
+from tenants.domain_events import TenantReactivated, TenantSettingsChanged, TenantSuspended
+from tenants.models import Tenant
+
+from .schedules import tenant_schedules_reschedule
+from .services import tenant_jobs_hold, tenant_jobs_release
+
+
+@subscribe(TenantSuspended, within_transaction=True)
+def _tenant_suspended(event: TenantSuspended, actor: Actor | None) -> None:
+    tenant_jobs_hold(tenant=Tenant.objects.get(pk=event.tenant_id))  # they wait (no attempt used) until reactivation
+
+
+@subscribe(TenantReactivated, within_transaction=True)
+def _tenant_reactivated(event: TenantReactivated, actor: Actor | None) -> None:
+    tenant_jobs_release(tenant=Tenant.objects.get(pk=event.tenant_id))
+
+
+@subscribe(TenantSettingsChanged, within_transaction=True)
+def _timezone_changed(event: TenantSettingsChanged, actor: Actor | None) -> None:
+    if "timezone" in event.after:  # "09:00" now means 09:00 on the new clock
+        tenant_schedules_reschedule(tenant=Tenant.objects.get(pk=event.tenant_id))
