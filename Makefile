@@ -42,7 +42,7 @@ format: $(STAMP)
 test: $(STAMP) browser check
 	$(BIN)/python -m config.devstack test $(ARGS)
 
-## make bench: the benchmark scripts (figures quoted in the README).
+## make bench: the benchmark scripts (figures quoted in docs/benchmarks.md).
 bench: $(STAMP)
 	$(BIN)/python -m config.devstack exec -- $(BIN)/python benchmarks/provisioning.py
 

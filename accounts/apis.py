@@ -15,10 +15,14 @@ SIGNUP_ACCEPTED = "Check your inbox: we have sent a message to this address."
 class SignupApi(APIView):
     permission_classes = [AllowAny]  # credential limits: accounts/credential_limits.py
 
-    @extend_schema(request=SignupInputSerializer, responses={202: SignupAcceptedSerializer}, tags=["auth"],
-                   description="The same 202 whether or not the address has an account: a new address gets "
-                               "its account (log in with POST /api/auth/token) and a welcome email; a taken "
-                               "one gets an email saying someone tried to sign up with it.")
+    @extend_schema(
+        request=SignupInputSerializer,
+        responses={202: SignupAcceptedSerializer},
+        tags=["auth"],
+        description="The same 202 whether or not the address has an account: a new address gets "
+        "its account (log in with POST /api/auth/token) and a welcome email; a taken "
+        "one gets an email saying someone tried to sign up with it.",
+    )
     def post(self, request):
         data = SignupInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

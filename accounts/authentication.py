@@ -3,6 +3,7 @@
 The tenant middleware may already have read the token (to find the token's
 tenant); then the same lookup is reused instead of a second query.
 """
+
 from __future__ import annotations
 
 from drf_spectacular import authentication as spectacular_auth

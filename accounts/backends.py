@@ -6,6 +6,7 @@ limits (accounts/credential_limits.py) hold on all of them. A full window raises
 `429 rate_limited` out of `authenticate()` (common.exceptions.ApplicationErrorMiddleware renders it for the
 non-DRF login forms).
 """
+
 from __future__ import annotations
 
 from django.contrib.auth.backends import ModelBackend

@@ -20,6 +20,7 @@ A full window answers `429 rate_limited` with `Retry-After`, the right password 
 (an address locked for an account cannot probe it). The keys are global, not per tenant:
 the platform host and every tenant host spend one budget. Limits: settings.AUTH_LIMITS.
 """
+
 from __future__ import annotations
 
 import hashlib

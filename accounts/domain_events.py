@@ -2,6 +2,7 @@
 
 accounts sits below every app that cares (emails sends the signup emails, realtime
 closes connections), so it names what happened and never imports who reacts."""
+
 from __future__ import annotations
 
 from typing import Literal

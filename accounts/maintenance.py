@@ -1,4 +1,5 @@
 """Nightly clean-up of logins (steps: common/maintenance.py; run by jobs/maintenance.py)."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta

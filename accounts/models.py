@@ -1,4 +1,5 @@
 """Global users (public schema) and their API tokens."""
+
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -55,8 +56,9 @@ class AuthToken(models.Model):
     """
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="auth_tokens")
-    tenant = models.ForeignKey("tenants.Tenant", null=True, blank=True,
-                               on_delete=models.CASCADE, related_name="auth_tokens")
+    tenant = models.ForeignKey(
+        "tenants.Tenant", null=True, blank=True, on_delete=models.CASCADE, related_name="auth_tokens"
+    )
     digest = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=12, help_text="First characters, to recognise a token.")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -10,7 +10,6 @@ from common.localcache import LocalCache, generation
 from .models import AuthToken
 from .tokens import token_digest
 
-
 # Recording every use would be a write per request; this is precise enough for ops.
 LAST_USED_PRECISION = timedelta(minutes=5)
 

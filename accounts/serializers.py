@@ -19,7 +19,8 @@ class TokenInputSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(max_length=128, write_only=True, style={"input_type": "password"})
     tenant = serializers.CharField(
-        required=False, max_length=64,
+        required=False,
+        max_length=64,
         help_text="Optional tenant slug or id: the token then opens that tenant only.",
     )
 

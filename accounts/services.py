@@ -1,4 +1,5 @@
 """Writes for users and tokens."""
+
 from __future__ import annotations
 
 import hashlib
@@ -34,8 +35,7 @@ def user_create(*, email: str, password: str) -> User:
         with transaction.atomic():
             return User.objects.create_user(email=email, password=password)
     except IntegrityError as exc:
-        raise Conflict("A user with this email already exists.", code="email_taken",
-                       details={"email": email}) from exc
+        raise Conflict("A user with this email already exists.", code="email_taken", details={"email": email}) from exc
 
 
 def user_signup(*, email: str, password: str, ip: str | None = None) -> str:
@@ -48,8 +48,9 @@ def user_signup(*, email: str, password: str, ip: str | None = None) -> str:
     try:
         validate_password(password, user=User(email=email))
     except DjangoValidationError as exc:
-        raise ApplicationError("Invalid input.", code="validation_error",
-                               details={"password": list(exc.messages)}) from exc
+        raise ApplicationError(
+            "Invalid input.", code="validation_error", details={"password": list(exc.messages)}
+        ) from exc
     signup_attempt(email=email, ip=ip)
     try:
         with transaction.atomic():

@@ -4,6 +4,7 @@ same domain events the services emit (accounts/domain_events.py): a token revoke
 deleted, a session ended, a user deactivated or deleted. Whoever reacts (realtime
 closes live connections) subscribes to those. And every process forgets its cached
 copy of a token or user that changed, however it was saved (common/localcache.py)."""
+
 from django.contrib.auth.signals import user_logged_out
 from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
@@ -19,8 +20,13 @@ from .services import session_credential, token_credential
 @receiver(user_logged_out)
 def _session_ended(sender, request, user, **kwargs):
     if request is not None and request.session.session_key:
-        emit(CredentialRevoked(user_id=getattr(user, "pk", None),
-                               credential=session_credential(request.session.session_key), reason="logged_out"))
+        emit(
+            CredentialRevoked(
+                user_id=getattr(user, "pk", None),
+                credential=session_credential(request.session.session_key),
+                reason="logged_out",
+            )
+        )
 
 
 def _token_revoked(token, reason: str) -> None:

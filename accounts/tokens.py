@@ -3,6 +3,7 @@
 Tokens carry 256 bits of randomness, so a fast hash is the right one (a slow
 password hash would only add latency to every request).
 """
+
 from __future__ import annotations
 
 import hashlib

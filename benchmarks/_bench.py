@@ -3,6 +3,7 @@
 Named with a leading underscore so it cannot shadow the project's `common` app:
 a script's own folder comes first on sys.path.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,9 +30,11 @@ from config.server import server_command, web_concurrency  # noqa: E402  (as mak
 def require_services() -> None:
     """Exit with a hint unless run under `python -m config.devstack exec`."""
     if not os.environ.get("DATABASE_URL"):
-        sys.exit("DATABASE_URL is not set: run me through\n"
-                 "  .venv/bin/python -m config.devstack exec --profile bench -- "
-                 f".venv/bin/python {Path(sys.argv[0]).relative_to(ROOT)}")
+        sys.exit(
+            "DATABASE_URL is not set: run me through\n"
+            "  .venv/bin/python -m config.devstack exec --profile bench -- "
+            f".venv/bin/python {Path(sys.argv[0]).relative_to(ROOT)}"
+        )
 
 
 def django_setup(**env: str) -> None:
@@ -50,8 +53,13 @@ def django_setup(**env: str) -> None:
 
 def manage(*args: str, env: dict[str, str] | None = None, quiet: bool = True) -> None:
     """Run `manage.py <args>` in a subprocess with this environment plus `env`."""
-    subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env={**os.environ, **(env or {})}, check=True,
-                   stdout=subprocess.DEVNULL if quiet else None)
+    subprocess.run(
+        [PYTHON, "manage.py", *args],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        check=True,
+        stdout=subprocess.DEVNULL if quiet else None,
+    )
 
 
 def machine() -> str:
@@ -62,8 +70,10 @@ def machine() -> str:
         cursor.execute("SELECT version()")
         pg = cursor.fetchone()[0].split(" on ")[0]
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (f"{os.cpu_count()} cores (nproc), Python {platform.python_version()}, {pg}, "
-            f"{platform.platform()}; load average {load}")
+    return (
+        f"{os.cpu_count()} cores (nproc), Python {platform.python_version()}, {pg}, "
+        f"{platform.platform()}; load average {load}"
+    )
 
 
 def percentile(samples: list[float], pct: float) -> float:
@@ -108,8 +118,14 @@ class QCluster:
     def start(self) -> QCluster:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen([PYTHON, "manage.py", "qcluster"], cwd=ROOT, env=self.env,
-                                         stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            self.proc = subprocess.Popen(
+                [PYTHON, "manage.py", "qcluster"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         return self
 
     @property
@@ -132,8 +148,10 @@ class QCluster:
             try:
                 self.proc.wait(grace)
             except subprocess.TimeoutExpired:
-                print(f"qcluster {self.proc.pid} still running {grace:.0f} s after SIGTERM: SIGKILL to its group",
-                      file=sys.stderr)
+                print(
+                    f"qcluster {self.proc.pid} still running {grace:.0f} s after SIGTERM: SIGKILL to its group",
+                    file=sys.stderr,
+                )
         try:  # anything of the group left over (or the main process itself if it hung)
             os.killpg(self.proc.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -155,10 +173,22 @@ def uvicorn_server(env: dict[str, str], *, ready_path: str = "/healthz", host: s
 
     port = free_port()
     proc = subprocess.Popen(
-        server_command(host="127.0.0.1", port=port, access_log=False, log_level="warning",
-                       workers=web_concurrency({**os.environ, **env})),
-        cwd=ROOT, env={**os.environ, "THROTTLE_USER_RATE": "1000000/min", "LOG_LEVEL": "WARNING",
-                       "AUTH_LIMIT_PER_IP": "1000000", "TENANTS_PER_USER": "1000000", **env},
+        server_command(
+            host="127.0.0.1",
+            port=port,
+            access_log=False,
+            log_level="warning",
+            workers=web_concurrency({**os.environ, **env}),
+        ),
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "THROTTLE_USER_RATE": "1000000/min",
+            "LOG_LEVEL": "WARNING",
+            "AUTH_LIMIT_PER_IP": "1000000",
+            "TENANTS_PER_USER": "1000000",
+            **env,
+        },
     )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -7,6 +7,7 @@ dumped once with pg_dump (DDL and its rows: django_migrations, content types, th
 sequences' values) and that script is run with the schema name replaced. Same objects,
 same rows; a few times faster. Tenants are named `<prefix>NNNNN`.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,8 +30,22 @@ def pg_dump_path() -> str:
 def template_script(template: str) -> str:
     """The template schema as SQL, every name qualified by `template` (pg_dump's way)."""
     url = os.environ["DATABASE_URL"]
-    dump = subprocess.run([pg_dump_path(), "--dbname", url, "--schema", template, "--inserts", "--no-owner",
-                           "--no-privileges", "--no-comments"], check=True, capture_output=True, text=True).stdout
+    dump = subprocess.run(
+        [
+            pg_dump_path(),
+            "--dbname",
+            url,
+            "--schema",
+            template,
+            "--inserts",
+            "--no-owner",
+            "--no-privileges",
+            "--no-comments",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     lines = [line for line in dump.splitlines() if line.strip() and not _DUMP_SKIP.match(line)]
     return "\n".join(lines)
 

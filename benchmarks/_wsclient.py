@@ -4,6 +4,7 @@ than a client library's per-message overhead (the websockets library costs
 ~30 µs a message; this costs a few). RFC 6455 as far as a client needs it:
 handshake, masked client frames, unmasked server frames, pong replies.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -35,8 +36,9 @@ class LeanSocket(asyncio.Protocol):
     text, a chat message's body). Also counts `ack` and `error` replies (for a
     socket that sends chat messages)."""
 
-    def __init__(self, host: str, path: str, sample: int, latencies: list[float], name: str = "announcement",
-                 field: str = "text"):
+    def __init__(
+        self, host: str, path: str, sample: int, latencies: list[float], name: str = "announcement", field: str = "text"
+    ):
         self.host, self.path = host, path
         self.marker = f'"event":"{name}"'.encode()
         self.field = field
@@ -56,9 +58,13 @@ class LeanSocket(asyncio.Protocol):
     def connection_made(self, transport) -> None:
         self.transport = transport
         key = base64.b64encode(os.urandom(16)).decode()
-        transport.write((f"GET {self.path} HTTP/1.1\r\nHost: {self.host}\r\nUpgrade: websocket\r\n"
-                         f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                         f"Sec-WebSocket-Version: 13\r\n\r\n").encode())
+        transport.write(
+            (
+                f"GET {self.path} HTTP/1.1\r\nHost: {self.host}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                f"Sec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
 
     def send_text(self, text: str) -> None:
         self.transport.write(client_frame(text.encode()))
@@ -85,7 +91,7 @@ class LeanSocket(asyncio.Protocol):
                 width = 2 if size == 126 else 8
                 if size_all < start + width:
                     break
-                size, start = int.from_bytes(buffer[start:start + width], "big"), start + width
+                size, start = int.from_bytes(buffer[start : start + width], "big"), start + width
             if size_all < start + size:
                 break
             pos = start + size
@@ -119,10 +125,18 @@ class LeanSocket(asyncio.Protocol):
             self.opened.set_exception(ConnectionError("closed during handshake"))
 
 
-async def lean_connect(port: int, host: str, path: str, sample: int, latencies: list[float],
-                       name: str = "announcement", field: str = "text") -> LeanSocket:
+async def lean_connect(
+    port: int,
+    host: str,
+    path: str,
+    sample: int,
+    latencies: list[float],
+    name: str = "announcement",
+    field: str = "text",
+) -> LeanSocket:
     loop = asyncio.get_running_loop()
-    _, sock = await loop.create_connection(lambda: LeanSocket(host, path, sample, latencies, name, field),
-                                           "127.0.0.1", port)
+    _, sock = await loop.create_connection(
+        lambda: LeanSocket(host, path, sample, latencies, name, field), "127.0.0.1", port
+    )
     await asyncio.wait_for(sock.opened, 60)
     return sock

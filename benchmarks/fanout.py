@@ -26,6 +26,7 @@ skips it; `cd benchmarks/node && npm ci` first). About a minute a run.
         .venv/bin/python benchmarks/fanout.py --clients 1000 --rate 100 --seconds 10 \
         [--publish service|api|ws] [--senders 20] [--servers 2]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,8 +48,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 from config.server import server_command, web_concurrency  # noqa: E402
 
-SERVER_ENV = {"REALTIME_MAX_CONNECTIONS_PER_USER": "100000", "THROTTLE_USER_RATE": "1000000/min",
-              "LOG_LEVEL": "WARNING"}
+SERVER_ENV = {
+    "REALTIME_MAX_CONNECTIONS_PER_USER": "100000",
+    "THROTTLE_USER_RATE": "1000000/min",
+    "LOG_LEVEL": "WARNING",
+}
 # Chat through the API: the default per-user throttle (1200/min) stays; the
 # receiving user's 1,000 sockets still need the connection cap lifted.
 CHAT_SERVER_ENV = {"REALTIME_MAX_CONNECTIONS_PER_USER": "100000", "LOG_LEVEL": "WARNING"}
@@ -126,8 +130,13 @@ def setup_world(senders: int = 0):
         sender = get_user_model().objects.create_user(email=f"{slug}-sender{i}@bench.test", password=None)
         membership_add(tenant=tenant, email=sender.email, role="member", actor=SYSTEM)
         raw = token_generate()
-        AuthToken.objects.create(user=sender, tenant=None, digest=token_digest(raw), prefix=raw[:10],
-                                 expires_at=timezone.now() + timedelta(seconds=settings.AUTH_TOKEN_TTL_SECONDS))
+        AuthToken.objects.create(
+            user=sender,
+            tenant=None,
+            digest=token_digest(raw),
+            prefix=raw[:10],
+            expires_at=timezone.now() + timedelta(seconds=settings.AUTH_TOKEN_TTL_SECONDS),
+        )
         tokens.append(raw)
     return str(tenant.pk), slug, user.pk, room.pk, tokens
 
@@ -146,7 +155,10 @@ def start_server(port: int, server_env: dict[str, str]) -> subprocess.Popen:
     env = {**os.environ, **server_env}
     proc = subprocess.Popen(
         server_command(host="127.0.0.1", port=port, access_log=False, log_level="warning"),  # as make run
-        cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
     import httpx
 
     for _ in range(300):
@@ -162,8 +174,9 @@ def tickets(port: int, host: str, email: str, count: int) -> list[str]:
     import httpx
 
     with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
-        token = client.post("/api/auth/token", json={"email": email, "password": "bench-password-1"},
-                            headers={"Host": "localhost"}).json()["token"]
+        token = client.post(
+            "/api/auth/token", json={"email": email, "password": "bench-password-1"}, headers={"Host": "localhost"}
+        ).json()["token"]
         headers = {"Host": host, "Authorization": f"Bearer {token}"}
         return [client.post("/api/realtime/ticket", headers=headers).json()["ticket"] for _ in range(count)]
 
@@ -171,15 +184,19 @@ def tickets(port: int, host: str, email: str, count: int) -> list[str]:
 def token_ticket(port: int, host: str, token: str) -> str:
     import httpx
 
-    response = httpx.post(f"http://127.0.0.1:{port}/api/realtime/ticket",
-                          headers={"Host": host, "Authorization": f"Bearer {token}"})
+    response = httpx.post(
+        f"http://127.0.0.1:{port}/api/realtime/ticket", headers={"Host": host, "Authorization": f"Bearer {token}"}
+    )
     response.raise_for_status()
     return response.json()["ticket"]
 
 
 # (event name, the field of its data with {"t": publish time}) per --publish mode
-COUNTED_EVENT = {"service": ("announcement", "text"), "api": ("message.created", "body"),
-                 "ws": ("message.created", "body")}
+COUNTED_EVENT = {
+    "service": ("announcement", "text"),
+    "api": ("message.created", "body"),
+    "ws": ("message.created", "body"),
+}
 
 
 async def client_worker(port, host, room, ticket_list, expected, sample, ready, go, out, counted):
@@ -198,7 +215,7 @@ async def client_worker(port, host, room, ticket_list, expected, sample, ready, 
 
     sockets = []
     for start in range(0, len(ticket_list), 100):  # connect in waves of 100
-        sockets += await asyncio.gather(*(one(t) for t in ticket_list[start:start + 100]))
+        sockets += await asyncio.gather(*(one(t) for t in ticket_list[start : start + 100]))
     connect_s = time.perf_counter() - t0
     ready.put(connect_s)
     await asyncio.get_running_loop().run_in_executor(None, go.wait)
@@ -213,9 +230,15 @@ async def client_worker(port, host, room, ticket_list, expected, sample, ready, 
             last_change, before = time.monotonic(), now_total
         elif now_total and time.monotonic() - last_change > 3:
             break  # nothing arrived for 3 s: whatever is missing is lost
-    out.put((sum(min(sock.events, expected) for sock in sockets), latencies,
-             max(sock.last_event_at for sock in sockets), time.process_time() - cpu_start,
-             sum(max(0, sock.events - expected) for sock in sockets)))
+    out.put(
+        (
+            sum(min(sock.events, expected) for sock in sockets),
+            latencies,
+            max(sock.last_event_at for sock in sockets),
+            time.process_time() - cpu_start,
+            sum(max(0, sock.events - expected) for sock in sockets),
+        )
+    )
     for sock in sockets:
         sock.transport.close()
 
@@ -232,9 +255,10 @@ class PythonClients:
 
     def __init__(self, go, port, host, room, ticket_list, expected, sample, counted):
         self.ready, self.out = mp.Queue(), mp.Queue()
-        self.proc = mp.Process(target=client_process,
-                               args=(port, host, room, ticket_list, expected, sample, self.ready, go, self.out,
-                                     counted))
+        self.proc = mp.Process(
+            target=client_process,
+            args=(port, host, room, ticket_list, expected, sample, self.ready, go, self.out, counted),
+        )
         self.proc.start()
 
     def connected(self) -> float:
@@ -257,11 +281,24 @@ class NodeClients:
     """One Node process of `ws` clients (benchmarks/node/fanout_client.mjs)."""
 
     def __init__(self, go, port, host, room, ticket_list, expected, sample, counted):
-        self.proc = subprocess.Popen(["node", "fanout_client.mjs"], cwd=NODE_DIR, text=True,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        self.proc.stdin.write(json.dumps({"port": port, "host": host, "room": room, "tickets": ticket_list,
-                                          "expected": expected, "sample": sample,
-                                          "event": counted[0], "field": counted[1]}) + "\n")
+        self.proc = subprocess.Popen(
+            ["node", "fanout_client.mjs"], cwd=NODE_DIR, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        self.proc.stdin.write(
+            json.dumps(
+                {
+                    "port": port,
+                    "host": host,
+                    "room": room,
+                    "tickets": ticket_list,
+                    "expected": expected,
+                    "sample": sample,
+                    "event": counted[0],
+                    "field": counted[1],
+                }
+            )
+            + "\n"
+        )
         self.proc.stdin.flush()
 
     def connected(self) -> float:
@@ -283,7 +320,7 @@ def publisher(tenant_id, room, rate, count, set_up, go, out):
     import django
 
     django.setup()
-    from realtime.publish import broadcast_room
+    from realtime.engine.publish import broadcast_room
     from tenants.models import Tenant
 
     tenant = Tenant.objects.get(pk=tenant_id)
@@ -314,9 +351,14 @@ async def api_senders(ports, host, room, tokens, rate, count, set_up, go):
     import httpx
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # no line per request
-    clients = [httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports[i % len(ports)]}", timeout=60,
-                                 headers={"Host": host, "Authorization": f"Bearer {token}"})
-               for i, token in enumerate(tokens)]
+    clients = [
+        httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{ports[i % len(ports)]}",
+            timeout=60,
+            headers={"Host": host, "Authorization": f"Bearer {token}"},
+        )
+        for i, token in enumerate(tokens)
+    ]
     statuses: dict[int | str, int] = {}
     reply: list[float] = []
     bad: list[str] = []
@@ -347,8 +389,13 @@ async def api_senders(ports, host, room, tokens, rate, count, set_up, go):
     for client in clients:
         await client.aclose()
     reply.sort()
-    return {"late": late, "statuses": statuses, "bad": bad,
-            "reply_p50": statistics.median(reply), "reply_p99": reply[int(len(reply) * 0.99) - 1]}
+    return {
+        "late": late,
+        "statuses": statuses,
+        "bad": bad,
+        "reply_p50": statistics.median(reply),
+        "reply_p99": reply[int(len(reply) * 0.99) - 1],
+    }
 
 
 async def ws_senders(ports, host, room, ticket_list, rate, count, set_up, go):
@@ -360,8 +407,9 @@ async def ws_senders(ports, host, room, ticket_list, rate, count, set_up, go):
     ignored: list[float] = []
     senders = []
     for i, ticket in enumerate(ticket_list):
-        sock = await lean_connect(ports[i % len(ports)], host, f"/ws/?ticket={ticket}", 1_000_000, ignored,
-                                  "message.created", "body")
+        sock = await lean_connect(
+            ports[i % len(ports)], host, f"/ws/?ticket={ticket}", 1_000_000, ignored, "message.created", "body"
+        )
         await asyncio.wait_for(sock.welcomed.wait(), 60)
         sock.send_text(json.dumps({"type": "subscribe", "channel": f"room:{room}"}))
         sock.send_text(json.dumps({"type": "ping"}))  # go live
@@ -375,15 +423,19 @@ async def ws_senders(ports, host, room, ticket_list, rate, count, set_up, go):
         if delay > 0:
             await asyncio.sleep(delay)
         late = max(late, -delay)
-        senders[seq % len(senders)].send_text(json.dumps(
-            {"type": "message", "room": room, "body": body(seq), "ref": str(seq)}))
+        senders[seq % len(senders)].send_text(
+            json.dumps({"type": "message", "room": room, "body": body(seq), "ref": str(seq)})
+        )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and sum(s.acks + len(s.errors) for s in senders) < count:
         await asyncio.sleep(0.05)
-    result = {"late": late, "acks": sum(s.acks for s in senders),
-              "errors": [e for s in senders for e in s.errors][:5],
-              "error_count": sum(len(s.errors) for s in senders),
-              "closed": sum(s.closed.done() for s in senders)}
+    result = {
+        "late": late,
+        "acks": sum(s.acks for s in senders),
+        "errors": [e for s in senders for e in s.errors][:5],
+        "error_count": sum(len(s.errors) for s in senders),
+        "closed": sum(s.closed.done() for s in senders),
+    }
     for sock in senders:
         sock.transport.close()
     return result
@@ -405,15 +457,30 @@ def main() -> None:
     parser.add_argument("--servers", type=int, default=1)
     parser.add_argument("--client-procs", type=int, default=1)
     parser.add_argument("--sample", type=int, default=10, help="decode every n-th event for its latency")
-    parser.add_argument("--client", choices=["python", "node"], default="python",
-                        help="load client: lean asyncio (default) or Node's ws (npm ci in benchmarks/node first)")
-    parser.add_argument("--publish", choices=["service", "api", "ws"], default="service",
-                        help="service: broadcast_room from another process (default); api: POST "
-                             "/api/rooms/{id}/messages; ws: WebSocket `message` frames from connected clients")
-    parser.add_argument("--senders", type=int, default=20,
-                        help="api/ws: members sending the messages (round robin), each with its own token/socket")
-    parser.add_argument("--no-anchor", action="store_true",
-                        help="skip Socket.IO (benchmarks/node/socketio_fanout.mjs), run after ours by default")
+    parser.add_argument(
+        "--client",
+        choices=["python", "node"],
+        default="python",
+        help="load client: lean asyncio (default) or Node's ws (npm ci in benchmarks/node first)",
+    )
+    parser.add_argument(
+        "--publish",
+        choices=["service", "api", "ws"],
+        default="service",
+        help="service: broadcast_room from another process (default); api: POST "
+        "/api/rooms/{id}/messages; ws: WebSocket `message` frames from connected clients",
+    )
+    parser.add_argument(
+        "--senders",
+        type=int,
+        default=20,
+        help="api/ws: members sending the messages (round robin), each with its own token/socket",
+    )
+    parser.add_argument(
+        "--no-anchor",
+        action="store_true",
+        help="skip Socket.IO (benchmarks/node/socketio_fanout.mjs), run after ours by default",
+    )
     args = parser.parse_args()
 
     import logging
@@ -429,10 +496,14 @@ def main() -> None:
     host = f"{slug}.localhost"
     if chat:
         per_sender = args.rate / args.senders
-        print(f"tenant {slug}: rate_limit_per_minute raised from the default 600 to {TENANT_RATE:,} "
-              f"(1,000 tickets in a burst; {args.rate}/s through the API = {args.rate * 60:,}/min); "
-              f"per-user throttle left at its default; {args.senders} senders at {per_sender:g} messages/s each "
-              f"({per_sender * 60:g}/min, {per_sender * 10:g} frames per 10 s)", file=sys.stderr, flush=True)
+        print(
+            f"tenant {slug}: rate_limit_per_minute raised from the default 600 to {TENANT_RATE:,} "
+            f"(1,000 tickets in a burst; {args.rate}/s through the API = {args.rate * 60:,}/min); "
+            f"per-user throttle left at its default; {args.senders} senders at {per_sender:g} messages/s each "
+            f"({per_sender * 60:g}/min, {per_sender * 10:g} frames per 10 s)",
+            file=sys.stderr,
+            flush=True,
+        )
     ports = [18100 + i for i in range(args.servers)]
     servers = [start_server(port, CHAT_SERVER_ENV if chat else SERVER_ENV) for port in ports]
     pub = None
@@ -444,17 +515,32 @@ def main() -> None:
         procs = []
         for i in range(args.client_procs):
             port = ports[i % len(ports)]
-            procs.append(kind(go, port, host, room, tickets(port, host, email, per_proc), expected, args.sample,
-                              COUNTED_EVENT[args.publish]))
+            procs.append(
+                kind(
+                    go,
+                    port,
+                    host,
+                    room,
+                    tickets(port, host, email, per_proc),
+                    expected,
+                    args.sample,
+                    COUNTED_EVENT[args.publish],
+                )
+            )
         connect_times = [proc.connected() for proc in procs]
         time.sleep(1)
         idle_after = sum(rss(s.pid) for s in servers)
         set_up, pub_out = mp.Event(), mp.Queue()
         if chat:
-            credentials = tokens if args.publish == "api" else [
-                token_ticket(ports[i % len(ports)], host, token) for i, token in enumerate(tokens)]
-            pub = mp.Process(target=chat_publisher, args=(args.publish, ports, host, room, credentials, args.rate,
-                                                          expected, set_up, go, pub_out))
+            credentials = (
+                tokens
+                if args.publish == "api"
+                else [token_ticket(ports[i % len(ports)], host, token) for i, token in enumerate(tokens)]
+            )
+            pub = mp.Process(
+                target=chat_publisher,
+                args=(args.publish, ports, host, room, credentials, args.rate, expected, set_up, go, pub_out),
+            )
         else:
             pub = mp.Process(target=publisher, args=(tenant_id, room, args.rate, expected, set_up, go, pub_out))
         pub.start()
@@ -468,8 +554,8 @@ def main() -> None:
             proc.go()
         results = [proc.result() for proc in procs]
         elapsed = max(r[2] for r in results) - t0  # first publish -> last event received
-        server_user = sum(cpu_split(s.pid)[0] - before[0] for s, before in zip(servers, server_cpu))
-        server_sys = sum(cpu_split(s.pid)[1] - before[1] for s, before in zip(servers, server_cpu))
+        server_user = sum(cpu_split(s.pid)[0] - before[0] for s, before in zip(servers, server_cpu, strict=True))
+        server_sys = sum(cpu_split(s.pid)[1] - before[1] for s, before in zip(servers, server_cpu, strict=True))
         server_cpu = server_user + server_sys
         pub_result = pub_out.get(timeout=300)
         pub.join()
@@ -488,48 +574,66 @@ def main() -> None:
     clients = per_proc * args.client_procs
     lost = clients * expected - received
     duplicated = sum(r[4] for r in results)
-    how = {"service": "events/s by a service call (broadcast_room)",
-           "api": f"chat messages/s through POST /api/rooms/{{id}}/messages by {args.senders} members",
-           "ws": f"chat messages/s as WebSocket `message` frames from {args.senders} other connected clients"}
-    print(f"fan-out: {clients} clients, 1 room, {args.rate} {how[args.publish]} for {args.seconds} s, "
-          f"{args.servers} server(s) x {web_concurrency()} worker processes (as make run), "
-          f"{args.client_procs} {args.client} client process(es)")
-    print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}; load average before "
-          f"{load_before}, after {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    how = {
+        "service": "events/s by a service call (broadcast_room)",
+        "api": f"chat messages/s through POST /api/rooms/{{id}}/messages by {args.senders} members",
+        "ws": f"chat messages/s as WebSocket `message` frames from {args.senders} other connected clients",
+    }
+    print(
+        f"fan-out: {clients} clients, 1 room, {args.rate} {how[args.publish]} for {args.seconds} s, "
+        f"{args.servers} server(s) x {web_concurrency()} worker processes (as make run), "
+        f"{args.client_procs} {args.client} client process(es)"
+    )
+    print(
+        f"machine: {os.cpu_count()} cores, Python {platform.python_version()}; load average before "
+        f"{load_before}, after {', '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
     print(f"connect: {max(connect_times):.2f} s for {clients} sockets (ticket, handshake, welcome, subscribe)")
     if args.publish == "api":
         statuses = ", ".join(f"{k}: {v}" for k, v in sorted(pub_result["statuses"].items(), key=str))
-        print(f"sent: {expected} POSTs (sender at most {pub_result['late'] * 1000:.1f} ms behind its schedule); "
-              f"replies {statuses}; reply time p50 {pub_result['reply_p50'] * 1000:.1f} ms, "
-              f"p99 {pub_result['reply_p99'] * 1000:.1f} ms")
+        print(
+            f"sent: {expected} POSTs (sender at most {pub_result['late'] * 1000:.1f} ms behind its schedule); "
+            f"replies {statuses}; reply time p50 {pub_result['reply_p50'] * 1000:.1f} ms, "
+            f"p99 {pub_result['reply_p99'] * 1000:.1f} ms"
+        )
         for line in pub_result["bad"]:
             print(f"  not 201: {line}")
     elif args.publish == "ws":
-        print(f"sent: {expected} message frames (sender at most {pub_result['late'] * 1000:.1f} ms behind its "
-              f"schedule); acks {pub_result['acks']}, errors {pub_result['error_count']}, "
-              f"sender sockets closed {pub_result['closed']}")
+        print(
+            f"sent: {expected} message frames (sender at most {pub_result['late'] * 1000:.1f} ms behind its "
+            f"schedule); acks {pub_result['acks']}, errors {pub_result['error_count']}, "
+            f"sender sockets closed {pub_result['closed']}"
+        )
         for line in pub_result["errors"]:
             print(f"  error: {line}")
-    print(f"delivered: {received} of {clients * expected} in {elapsed:.2f} s "
-          f"-> {received / elapsed:,.0f} deliveries/s; lost {lost}, duplicated {duplicated}")
+    print(
+        f"delivered: {received} of {clients * expected} in {elapsed:.2f} s "
+        f"-> {received / elapsed:,.0f} deliveries/s; lost {lost}, duplicated {duplicated}"
+    )
     if chat:
         print(f"persisted: {stored} of {expected} messages (Message rows in the room)")
     if latencies:
-        print(f"latency publish->receive: p50 {statistics.median(latencies) * 1000:.1f} ms, "
-              f"p99 {latencies[int(len(latencies) * 0.99) - 1] * 1000:.1f} ms")
+        print(
+            f"latency publish->receive: p50 {statistics.median(latencies) * 1000:.1f} ms, "
+            f"p99 {latencies[int(len(latencies) * 0.99) - 1] * 1000:.1f} ms"
+        )
     client_cpu = sum(r[3] for r in results)
-    print(f"CPU during delivery: servers {server_cpu:.2f} s ({server_cpu / max(received, 1) * 1e6:.1f} µs per delivery; "
-          f"{server_sys / max(server_cpu, 1e-9):.0%} in the kernel), "
-          f"clients {client_cpu:.2f} s ({client_cpu / max(received, 1) * 1e6:.1f} µs per delivery)")
+    print(
+        f"CPU during delivery: servers {server_cpu:.2f} s ({server_cpu / max(received, 1) * 1e6:.1f} µs per delivery; "
+        f"{server_sys / max(server_cpu, 1e-9):.0%} in the kernel), "
+        f"clients {client_cpu:.2f} s ({client_cpu / max(received, 1) * 1e6:.1f} µs per delivery)"
+    )
     print(f"server memory per idle connection: {(idle_after - idle_before) / clients / 1024:.1f} KiB")
     if not args.no_anchor and latencies:
         ours_p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
         anchor_p99 = socketio_anchor(args, processes=args.servers * web_concurrency())
         if anchor_p99 is not None:
             verdict = "met" if ours_p99 <= anchor_p99 else "MISSED"
-            print(f"ratio p99 ours/Socket.IO: {ours_p99 / anchor_p99:.2f}x "
-                  f"({ours_p99:.1f} vs {anchor_p99:.1f} ms) -> goal (p99 <= Socket.IO's, 0 lost): "
-                  f"{verdict if lost == 0 else 'MISSED'}")
+            print(
+                f"ratio p99 ours/Socket.IO: {ours_p99 / anchor_p99:.2f}x "
+                f"({ours_p99:.1f} vs {anchor_p99:.1f} ms) -> goal (p99 <= Socket.IO's, 0 lost): "
+                f"{verdict if lost == 0 else 'MISSED'}"
+            )
 
 
 def socketio_anchor(args, processes: int) -> float | None:
@@ -542,12 +646,23 @@ def socketio_anchor(args, processes: int) -> float | None:
     if not shutil.which("node") or not (node_dir / "node_modules" / "socket.io").exists():
         print("anchor: Socket.IO skipped (node or benchmarks/node/node_modules missing: cd benchmarks/node && npm ci)")
         return None
-    cmd = ["node", "socketio_fanout.mjs", "--clients", str(args.clients), "--rate", str(args.rate),
-           "--seconds", str(args.seconds), "--servers", str(processes)]
+    cmd = [
+        "node",
+        "socketio_fanout.mjs",
+        "--clients",
+        str(args.clients),
+        "--rate",
+        str(args.rate),
+        "--seconds",
+        str(args.seconds),
+        "--servers",
+        str(processes),
+    ]
     print(f"anchor: {' '.join(cmd)} (in benchmarks/node)", flush=True)
     try:
-        out = subprocess.run(cmd, cwd=node_dir, capture_output=True, text=True, timeout=args.seconds + 180,
-                             env=os.environ).stdout
+        out = subprocess.run(
+            cmd, cwd=node_dir, capture_output=True, text=True, timeout=args.seconds + 180, env=os.environ
+        ).stdout
     except subprocess.TimeoutExpired:
         print("anchor: Socket.IO did not finish in time (a client that never connected); no ratio")
         return None

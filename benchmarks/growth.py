@@ -22,6 +22,7 @@ Run (services come from the launcher, data in .data/h-mig-bench):
   .venv/bin/python -m config.devstack exec --profile h-mig-bench -- .venv/bin/python benchmarks/growth.py
   # --sizes 100,1000 to measure fewer
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,6 +55,7 @@ def database_ensure(size: int) -> None:
 
 # --- the child: one size, one database ------------------------------------------------
 
+
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -78,8 +80,11 @@ def resolution_costs(hosts: list[str]) -> dict[str, float]:
         tenant_cache._local.clear()
         timed("redis", host)
         timed("local", host)
-    return {f"{kind}_{q}": percentile(values, pct) for kind, values in samples.items()
-            for q, pct in (("p50", 50), ("p99", 99))}
+    return {
+        f"{kind}_{q}": percentile(values, pct)
+        for kind, values in samples.items()
+        for q, pct in (("p50", 50), ("p99", 99))
+    }
 
 
 def rss_kib(pid: int) -> int:
@@ -100,19 +105,23 @@ def memory_after_touching_all(schemas_hosts: list[str]) -> dict[str, float]:
     from tenants.models import Membership, Tenant
 
     user, _ = get_user_model().objects.get_or_create(email="growth@bench.test")
-    Membership.objects.bulk_create([Membership(user=user, tenant=t, role=Membership.Role.MEMBER)
-                                    for t in Tenant.objects.all()], ignore_conflicts=True)
+    Membership.objects.bulk_create(
+        [Membership(user=user, tenant=t, role=Membership.Role.MEMBER) for t in Tenant.objects.all()],
+        ignore_conflicts=True,
+    )
     raw = token_generate()
-    AuthToken.objects.create(user=user, digest=token_digest(raw), prefix=raw[:10],
-                             expires_at=timezone.now() + timedelta(hours=1))
+    AuthToken.objects.create(
+        user=user, digest=token_digest(raw), prefix=raw[:10], expires_at=timezone.now() + timedelta(hours=1)
+    )
     auth = {"Authorization": f"Bearer {raw}"}
     os.environ["WEB_CONCURRENCY"] = "1"  # one process serves every tenant (server_command reads it here)
     with uvicorn_server({}) as (proc, url), httpx.Client(base_url=url, timeout=30) as client:
         assert client.get("/api/tenant", headers={**auth, "Host": schemas_hosts[0]}).status_code == 200
         before = rss_kib(proc.pid)
         start = time.perf_counter()
-        bad = sum(client.get("/api/tenant", headers={**auth, "Host": host}).status_code != 200
-                  for host in schemas_hosts)
+        bad = sum(
+            client.get("/api/tenant", headers={**auth, "Host": host}).status_code != 200 for host in schemas_hosts
+        )
         touch_s = time.perf_counter() - start
         after = rss_kib(proc.pid)
     return {"rss_first_mib": before / 1024, "rss_all_mib": after / 1024, "touch_s": touch_s, "touch_errors": bad}
@@ -122,16 +131,23 @@ def catalog() -> dict[str, float]:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT (SELECT count(*) FROM pg_class), (SELECT count(*) FROM pg_attribute), "
-                       "pg_database_size(current_database())")
+        cursor.execute(
+            "SELECT (SELECT count(*) FROM pg_class), (SELECT count(*) FROM pg_attribute), "
+            "pg_database_size(current_database())"
+        )
         classes, attributes, size = cursor.fetchone()
     return {"pg_class": classes, "pg_attribute": attributes, "db_mib": size / 2**20}
 
 
 def noop_migrate_s() -> float:
     start = time.perf_counter()
-    subprocess.run([PYTHON, "manage.py", "migrate_schemas", "--tenant", "--noinput", "-v", "0"], cwd=ROOT,
-                   env={**os.environ, "TENANT_POOL_SIZE": "0"}, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [PYTHON, "manage.py", "migrate_schemas", "--tenant", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env={**os.environ, "TENANT_POOL_SIZE": "0"},
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return time.perf_counter() - start
 
 
@@ -181,8 +197,10 @@ ROWS = [
     ("server RSS after 1 request (MiB)", lambda r: f"{r['rss_first_mib']:.0f}"),
     ("server RSS after touching all (MiB)", lambda r: f"{r['rss_all_mib']:.0f}"),
     ("  (touching all: s, non-200)", lambda r: f"{r['touch_s']:.1f}, {r['touch_errors']}"),
-    ("tenants created this run (ms each)",
-     lambda r: f"{r['created']:.0f} ({r['create_s'] / r['created'] * 1000:.0f})" if r["created"] else "0"),
+    (
+        "tenants created this run (ms each)",
+        lambda r: f"{r['created']:.0f} ({r['create_s'] / r['created'] * 1000:.0f})" if r["created"] else "0",
+    ),
 ]
 
 
@@ -203,8 +221,14 @@ def main() -> None:
     for size in sizes:
         database_ensure(size)
         start = time.perf_counter()
-        done = subprocess.run([PYTHON, __file__, "--child", str(size)], cwd=ROOT, check=True, stdout=subprocess.PIPE,
-                              text=True, env={**os.environ, "DATABASE_URL": database_url(size)})
+        done = subprocess.run(
+            [PYTHON, __file__, "--child", str(size)],
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "DATABASE_URL": database_url(size)},
+        )
         results[size] = json.loads(done.stdout.strip().splitlines()[-1])
         spent[size] = time.perf_counter() - start
     django_setup(LOG_LEVEL="WARNING")

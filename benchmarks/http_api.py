@@ -31,6 +31,7 @@ Needs wrk (`apt-get install -y wrk`) and gunicorn (the dev extras).
     # options: --seconds 10 --warmup 2 --connections 32 --users 100 --only tenant,rooms,post
     #          --stock-conn-max-age 60 --no-migrate (skip migrate_schemas: a repeated run)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,8 +59,7 @@ STOCK_DB = "stock_bench"
 ENDPOINTS = {  # key: (label, method, ours path (room id filled in), body)
     "tenant": ("GET /api/tenant", "GET", "/api/tenant", ""),
     "rooms": ("GET /api/rooms (page of 50)", "GET", "/api/rooms", ""),
-    "post": ("POST /api/rooms/{id}/messages", "POST", "/api/rooms/{room}/messages",
-             '{"body": "hello from wrk"}'),
+    "post": ("POST /api/rooms/{id}/messages", "POST", "/api/rooms/{room}/messages", '{"body": "hello from wrk"}'),
 }
 
 LUA = r"""
@@ -99,6 +99,7 @@ end
 
 # --- data ----------------------------------------------------------------------
 
+
 def ours_setup(users: int, migrate: bool) -> dict:
     """A tenant with `users` members (the owner among them), a token each, 50 public rooms."""
     django_setup()
@@ -123,8 +124,7 @@ def ours_setup(users: int, migrate: bool) -> dict:
     tenant.settings = {**(tenant.settings or {}), "rate_limit_per_minute": TENANT_BUDGET}
     tenant.save()
     people = [owner] + [User.objects.create_user(email=f"{slug}-{i}@bench.test") for i in range(1, users)]
-    Membership.objects.bulk_create([Membership(user=u, tenant=tenant, role=Membership.Role.MEMBER)
-                                    for u in people[1:]])
+    Membership.objects.bulk_create([Membership(user=u, tenant=tenant, role=Membership.Role.MEMBER) for u in people[1:]])
     tokens = []
     expires = timezone.now() + timedelta(days=1)
     for user in people:
@@ -134,14 +134,22 @@ def ours_setup(users: int, migrate: bool) -> dict:
     with tenant_context(tenant):  # publishing (room.created) needs the tenant
         rooms = [room_create(name=f"room {i}", is_private=False, creator=owner) for i in range(50)]
     rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
-    return {"slug": slug, "host": f"{slug}.localhost", "tokens": tokens, "room": rooms[0].pk,
-            "schema": tenant.schema_name, "tenant_pk": tenant.pk, "user_pks": [u.pk for u in people],
-            "user_rate": rates["user"]}
+    return {
+        "slug": slug,
+        "host": f"{slug}.localhost",
+        "tokens": tokens,
+        "room": rooms[0].pk,
+        "schema": tenant.schema_name,
+        "tenant_pk": tenant.pk,
+        "user_pks": [u.pk for u in people],
+        "user_rate": rates["user"],
+    }
 
 
 def throttle_keys(world: dict) -> list[str]:
-    return ([f"throttle:tenant:{world['tenant_pk']}"]
-            + [f"throttle:user:{world['tenant_pk']}:{pk}" for pk in world["user_pks"]])
+    return [f"throttle:tenant:{world['tenant_pk']}"] + [
+        f"throttle:user:{world['tenant_pk']}:{pk}" for pk in world["user_pks"]
+    ]
 
 
 def throttle_reset(world: dict) -> None:
@@ -175,22 +183,31 @@ def stock_setup(users: int, env: dict) -> dict:
         if cursor.fetchone() is None:
             cursor.execute(f'CREATE DATABASE "{STOCK_DB}"')  # not in a transaction: autocommit
     subprocess.run([PYTHON, "-m", "django", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
-    out = subprocess.run([PYTHON, "-m", "django", "stock_seed", "--users", str(users)], cwd=ROOT, env=env,
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [PYTHON, "-m", "django", "stock_seed", "--users", str(users)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     data = json.loads(out.strip().splitlines()[-1])
     return {"host": "localhost", "tokens": data["tokens"], "room": data["room"]}
 
 
 # --- servers -------------------------------------------------------------------
 
+
 @contextmanager
 def server(cmd: list[str], env: dict, log: Path, ready: tuple):
     with open(log, "ab") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        url = f"http://127.0.0.1:{cmd[cmd.index('--port') + 1]}" if "--port" in cmd else \
-            f"http://{cmd[cmd.index('--bind') + 1]}"
+        url = (
+            f"http://127.0.0.1:{cmd[cmd.index('--port') + 1]}"
+            if "--port" in cmd
+            else f"http://{cmd[cmd.index('--bind') + 1]}"
+        )
         wait_ready(proc, url, *ready)
         yield proc, url
     finally:
@@ -216,8 +233,18 @@ def ours_server(log: Path):
 
 
 def stock_server(env: dict, log: Path):
-    cmd = [PYTHON, "-m", "gunicorn", "--workers", "2", "--worker-class", "sync", "--bind",
-           f"127.0.0.1:{free_port()}", "benchmarks.stock_django.wsgi:application"]
+    cmd = [
+        PYTHON,
+        "-m",
+        "gunicorn",
+        "--workers",
+        "2",
+        "--worker-class",
+        "sync",
+        "--bind",
+        f"127.0.0.1:{free_port()}",
+        "benchmarks.stock_django.wsgi:application",
+    ]
     return server(cmd, env, log, ("/api/tenant", "localhost", (401,)))
 
 
@@ -279,34 +306,66 @@ def cpu_seconds(pid: int | None) -> float:
 
 # --- load ----------------------------------------------------------------------
 
-def wrk(url: str, lua: Path, tokens_file: Path, scheme: str, host: str, method: str, path: str, body: str,
-        seconds: float, connections: int, server_pid: int, pg_pid: int | None = None) -> dict:
-    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
-           "-s", str(lua), url, "--", str(tokens_file), scheme, host, method, path, body]
+
+def wrk(
+    url: str,
+    lua: Path,
+    tokens_file: Path,
+    scheme: str,
+    host: str,
+    method: str,
+    path: str,
+    body: str,
+    seconds: float,
+    connections: int,
+    server_pid: int,
+    pg_pid: int | None = None,
+) -> dict:
+    cmd = [
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(lua),
+        url,
+        "--",
+        str(tokens_file),
+        scheme,
+        host,
+        method,
+        path,
+        body,
+    ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     server_before, pg_before, (busy_before, wall) = cpu_seconds(server_pid), cpu_seconds(pg_pid), machine_busy()
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
     wall = time.monotonic() - wall
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    line = next((l for l in out.stdout.splitlines() if l.startswith("WRKJSON ")), None)
+    line = next((row for row in out.stdout.splitlines() if row.startswith("WRKJSON ")), None)
     if line is None:
         raise RuntimeError(f"wrk said: {out.stdout}\n{out.stderr}")
-    data = json.loads(line[len("WRKJSON "):])
+    data = json.loads(line[len("WRKJSON ") :])
     data["rps"] = data["requests"] / (data["duration_us"] / 1e6)
     data["wrk_cpu"] = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) / wall
     data["server_cpu"] = (cpu_seconds(server_pid) - server_before) / wall
     data["pg_cpu"] = (cpu_seconds(pg_pid) - pg_before) / wall
-    data["other_cpu"] = max(0.0, (machine_busy()[0] - busy_before) / wall
-                            - data["server_cpu"] - data["pg_cpu"] - data["wrk_cpu"])
+    data["other_cpu"] = max(
+        0.0, (machine_busy()[0] - busy_before) / wall - data["server_cpu"] - data["pg_cpu"] - data["wrk_cpu"]
+    )
     data["socket_errors"] = data["connect"] + data["read"] + data["write"] + data["timeout"]
     return data
 
 
 def row(name: str, r: dict) -> str:
-    return (f"  {name:<6} {r['rps']:9.1f} {r['p50_us'] / 1000:9.1f} {r['p99_us'] / 1000:9.1f} "
-            f"{r['non2xx']:8d} {r['socket_errors']:7d} {r['requests']:9d}   "
-            f"CPU: server {r['server_cpu'] * 100:3.0f}%  pg {r['pg_cpu'] * 100:3.0f}%  "
-            f"wrk {r['wrk_cpu'] * 100:2.0f}%  rest of machine {r['other_cpu'] * 100:3.0f}%")
+    return (
+        f"  {name:<6} {r['rps']:9.1f} {r['p50_us'] / 1000:9.1f} {r['p99_us'] / 1000:9.1f} "
+        f"{r['non2xx']:8d} {r['socket_errors']:7d} {r['requests']:9d}   "
+        f"CPU: server {r['server_cpu'] * 100:3.0f}%  pg {r['pg_cpu'] * 100:3.0f}%  "
+        f"wrk {r['wrk_cpu'] * 100:2.0f}%  rest of machine {r['other_cpu'] * 100:3.0f}%"
+    )
 
 
 def main() -> None:
@@ -318,8 +377,12 @@ def main() -> None:
     parser.add_argument("--only", default="tenant,rooms,post")
     parser.add_argument("--stock-conn-max-age", default="60")
     parser.add_argument("--no-migrate", action="store_true")
-    parser.add_argument("--quiet-wait", type=float, default=120,
-                        help="wait at most this long for the machine to be idle before measuring")
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=120,
+        help="wait at most this long for the machine to be idle before measuring",
+    )
     args = parser.parse_args()
     require_services()
     if not shutil.which("wrk"):
@@ -330,11 +393,18 @@ def main() -> None:
 
     started = time.monotonic()
     world = ours_setup(args.users, migrate=not args.no_migrate)
-    stock_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "benchmarks.stock_django.settings",
-                 "STOCK_DATABASE_URL": stock_database_url(), "STOCK_CONN_MAX_AGE": args.stock_conn_max_age}
+    stock_env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "benchmarks.stock_django.settings",
+        "STOCK_DATABASE_URL": stock_database_url(),
+        "STOCK_CONN_MAX_AGE": args.stock_conn_max_age,
+    }
     stock = stock_setup(args.users, stock_env)
-    print(f"setup {time.monotonic() - started:.1f} s: tenant {world['slug']}, {args.users} users with a token each, "
-          f"50 rooms; stock database {STOCK_DB}, same data", flush=True)
+    print(
+        f"setup {time.monotonic() - started:.1f} s: tenant {world['slug']}, {args.users} users with a token each, "
+        f"50 rooms; stock database {STOCK_DB}, same data",
+        flush=True,
+    )
 
     data_dir = Path(os.environ.get("PLATFORM_DATA_DIR", ROOT / ".data" / "bench"))
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -348,8 +418,10 @@ def main() -> None:
     history: dict[str, int] = {}
     quiet = "not checked"
     try:
-        with ours_server(data_dir / "http_api-ours.log") as (ours_proc, ours_url), \
-                stock_server(stock_env, data_dir / "http_api-stock.log") as (stock_proc, stock_url):
+        with (
+            ours_server(data_dir / "http_api-ours.log") as (ours_proc, ours_url),
+            stock_server(stock_env, data_dir / "http_api-stock.log") as (stock_proc, stock_url),
+        ):
             pg_pid = postgres_pid()
             quiet = wait_quiet(args.quiet_wait)
             print(f"  {quiet}", flush=True)
@@ -365,12 +437,35 @@ def main() -> None:
                     if side == "ours":
                         throttle_reset(world)
                     if args.warmup > 0:
-                        wrk(url, lua, tokens, scheme, w["host"], method, target, body, args.warmup,
-                            args.connections, pid)
+                        wrk(
+                            url,
+                            lua,
+                            tokens,
+                            scheme,
+                            w["host"],
+                            method,
+                            target,
+                            body,
+                            args.warmup,
+                            args.connections,
+                            pid,
+                        )
                     if side == "ours":
                         throttle_reset(world)  # the measured run starts a fresh window
-                    results[key][side] = wrk(url, lua, tokens, scheme, w["host"], method, target, body,
-                                             args.seconds, args.connections, pid, pg_pid)
+                    results[key][side] = wrk(
+                        url,
+                        lua,
+                        tokens,
+                        scheme,
+                        w["host"],
+                        method,
+                        target,
+                        body,
+                        args.seconds,
+                        args.connections,
+                        pid,
+                        pg_pid,
+                    )
                     if side == "ours":
                         history[key] = throttle_history(world)
                     r = results[key][side]
@@ -379,16 +474,24 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
     print()
-    print(f"HTTP API, {args.connections} connections (wrk, 1 thread), {args.users} users of one tenant rotating "
-          f"their tokens, {args.seconds:.0f} s per endpoint per server after {args.warmup:.0f} s warm-up, "
-          "interleaved ours/stock")
-    print(f"ours : config.serve (uvicorn workers, {web_concurrency()} processes) as `make run` (websockets-sansio, "
-          f"--no-proxy-headers, access log {'off' if os.environ.get('ACCESS_LOG') == '0' else 'on'}, DB pool on)")
-    print(f"       throttles: user {world['user_rate']} (default) x {args.users} users; tenant "
-          f"rate_limit_per_minute raised from the default 600/min (10 req/s for the whole tenant: that would "
-          f"cap the run) to {TENANT_BUDGET:,}/min for the bench tenant only; histories cleared before each run")
-    print(f"stock: Django + DRF TokenAuthentication, gunicorn 2 sync workers, database {STOCK_DB} on the same "
-          f"server, CONN_MAX_AGE {args.stock_conn_max_age}, no throttles")
+    print(
+        f"HTTP API, {args.connections} connections (wrk, 1 thread), {args.users} users of one tenant rotating "
+        f"their tokens, {args.seconds:.0f} s per endpoint per server after {args.warmup:.0f} s warm-up, "
+        "interleaved ours/stock"
+    )
+    print(
+        f"ours : config.serve (uvicorn workers, {web_concurrency()} processes) as `make run` (websockets-sansio, "
+        f"--no-proxy-headers, access log {'off' if os.environ.get('ACCESS_LOG') == '0' else 'on'}, DB pool on)"
+    )
+    print(
+        f"       throttles: user {world['user_rate']} (default) x {args.users} users; tenant "
+        f"rate_limit_per_minute raised from the default 600/min (10 req/s for the whole tenant: that would "
+        f"cap the run) to {TENANT_BUDGET:,}/min for the bench tenant only; histories cleared before each run"
+    )
+    print(
+        f"stock: Django + DRF TokenAuthentication, gunicorn 2 sync workers, database {STOCK_DB} on the same "
+        f"server, CONN_MAX_AGE {args.stock_conn_max_age}, no throttles"
+    )
     print()
     print(f"  {'':<6} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'non-2xx':>8} {'sockerr':>7} {'requests':>9}")
     verdicts = []
@@ -401,14 +504,18 @@ def main() -> None:
         ratio = ours["rps"] / stk["rps"] if stk["rps"] else float("nan")
         met = ratio >= 1.5 and ours["p99_us"] <= 100_000 and ours["non2xx"] == 0 and ours["socket_errors"] == 0
         verdicts.append(met)
-        print(f"  ratio ours/stock: {ratio:.2f}x req/s, p99 {ours['p99_us'] / max(stk['p99_us'], 1):.1f}x; "
-              f"tenant throttle history at the end: {history.get(key, 0):,} timestamps "
-              f"-> goal (>= 1.5x, p99 <= 100 ms, 0 non-2xx): {'MET' if met else 'MISSED'}")
+        print(
+            f"  ratio ours/stock: {ratio:.2f}x req/s, p99 {ours['p99_us'] / max(stk['p99_us'], 1):.1f}x; "
+            f"tenant throttle history at the end: {history.get(key, 0):,} timestamps "
+            f"-> goal (>= 1.5x, p99 <= 100 ms, 0 non-2xx): {'MET' if met else 'MISSED'}"
+        )
     print()
     print(f"goal 1: {'MET' if all(verdicts) else 'MISSED'} on {sum(verdicts)}/{len(verdicts)} endpoints")
     print(f"machine: {machine()}")
-    print(f"before measuring: {quiet}; CPU shares are of one core (200% = both), 'rest of machine' is "
-          "everything but the server, this profile's PostgreSQL and wrk (other work on the machine shows there)")
+    print(
+        f"before measuring: {quiet}; CPU shares are of one core (200% = both), 'rest of machine' is "
+        "everything but the server, this profile's PostgreSQL and wrk (other work on the machine shows there)"
+    )
     print(f"load average after the run: {load()}")
 
 

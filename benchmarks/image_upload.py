@@ -8,7 +8,7 @@ One run, both servers up side by side, requests interleaved (ours, anchor, ancho
   the built-in scanner (CLAMAV_URL unset). `POST /api/upload/image` on a tenant's host
   with a bearer token: the upload streamed to disk and hashed, sniffed, checked
   (pixel and decoded-byte bounds, full decode, which makes the JPEG and starts while
-  the body still arrives: uploads/image_streaming.py), scanned, quota-checked, both
+  the body still arrives: uploads/pipeline/image_streaming.py), scanned, quota-checked, both
   files stored and recorded, the 800×800 q80 JPEG made in the request (a 12 Mpx image is not
   over IMAGE_INLINE_MAX_PIXELS, so no job and no qcluster: the answer is a 201).
   The tenant has the default settings (5 MB uploads, jpeg/jpg/png/pdf) except
@@ -30,6 +30,7 @@ ours/anchor (goal: median ≤ 1.0×).
 
 A run takes about 30 s (most of it generating the image and migrating).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,7 +46,18 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from _bench import ROOT, django_setup, free_port, load, machine, manage, percentile, require_services, server_command, wait_ready
+from _bench import (
+    ROOT,
+    django_setup,
+    free_port,
+    load,
+    machine,
+    manage,
+    percentile,
+    require_services,
+    server_command,
+    wait_ready,
+)
 
 NODE_DIR = ROOT / "benchmarks" / "node"
 QUALITY_SOURCE = 94  # ~5.1 MB for the 4000×3000 photo-like image
@@ -53,9 +65,8 @@ UPLOADS_PER_MINUTE = 10_000
 
 
 def source_image() -> bytes:
-    from PIL import Image
-
     from images import photo_like
+    from PIL import Image
 
     im = Image.open(io.BytesIO(photo_like()))
     out = io.BytesIO()
@@ -65,17 +76,22 @@ def source_image() -> bytes:
 
 def multipart(data: bytes, field: str, filename: str) -> tuple[str, bytes]:
     boundary = "bench" + secrets.token_hex(12)
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\n"
-            "Content-Type: image/jpeg\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+            "Content-Type: image/jpeg\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     return f"multipart/form-data; boundary={boundary}", body
 
 
 def tenant_with_token(slug: str):
     """A tenant with default settings (uploads_per_minute aside), its owner and a bearer token."""
     from accounts.services import user_create
-    from tenants.services import tenant_token_issue
     from tenants.audit import SYSTEM
-    from tenants.services import tenant_create, tenant_settings_update
+    from tenants.services import tenant_create, tenant_settings_update, tenant_token_issue
 
     email, password = f"owner@{slug}.bench", "image-bench-" + secrets.token_hex(8)
     owner = user_create(email=email, password=password)
@@ -140,8 +156,10 @@ class Side:
 
     def row(self) -> str:
         s = self.samples
-        return (f"  {self.name:<44} {statistics.median(s):8.1f} {percentile(s, 90):8.1f} {statistics.fmean(s):8.1f} "
-                f"{min(s):8.1f} {self.cpu * 1000 / len(s):8.1f}")
+        return (
+            f"  {self.name:<44} {statistics.median(s):8.1f} {percentile(s, 90):8.1f} {statistics.fmean(s):8.1f} "
+            f"{min(s):8.1f} {self.cpu * 1000 / len(s):8.1f}"
+        )
 
 
 def main() -> None:
@@ -188,30 +206,62 @@ def main() -> None:
     ours_cmd = server_command(host="127.0.0.1", port=ours_port, access_log=ours_env.get("ACCESS_LOG") != "0")
     node_cmd = ["node", str(NODE_DIR / "image_upload_server.mjs"), str(node_port), str(node_dir)]
     try:
-        with process(ours_cmd, ours_env, data_dir / "ours.log", f"http://127.0.0.1:{ours_port}", "/healthz",
-                     "localhost") as ours_proc, \
-                process(node_cmd, dict(os.environ), data_dir / "node.log", f"http://127.0.0.1:{node_port}",
-                        "/healthz", "localhost") as node_proc, \
-                httpx.Client(timeout=60) as ours_client, httpx.Client(timeout=60) as node_client:
+        with (
+            process(
+                ours_cmd, ours_env, data_dir / "ours.log", f"http://127.0.0.1:{ours_port}", "/healthz", "localhost"
+            ) as ours_proc,
+            process(
+                node_cmd,
+                dict(os.environ),
+                data_dir / "node.log",
+                f"http://127.0.0.1:{node_port}",
+                "/healthz",
+                "localhost",
+            ) as node_proc,
+            httpx.Client(timeout=60) as ours_client,
+            httpx.Client(timeout=60) as node_client,
+        ):
             ctype, ours_body = multipart(image, "image", "photo.jpg")
-            ours = Side("ours (uvicorn, make run)", ours_client, f"http://127.0.0.1:{ours_port}/api/upload/image",
-                        {"Host": host, "Authorization": f"Bearer {token}", "Content-Type": ctype}, ours_body,
-                        ours_proc.pid, ours_ok)
+            ours = Side(
+                "ours (uvicorn, make run)",
+                ours_client,
+                f"http://127.0.0.1:{ours_port}/api/upload/image",
+                {"Host": host, "Authorization": f"Bearer {token}", "Content-Type": ctype},
+                ours_body,
+                ours_proc.pid,
+                ours_ok,
+            )
             ctype, node_body = multipart(image, "image", "photo.jpg")
-            anchor = Side("anchor (Express + Multer + sharp)", node_client,
-                          f"http://127.0.0.1:{node_port}/api/upload/image", {"Content-Type": ctype}, node_body,
-                          node_proc.pid, anchor_ok)
+            anchor = Side(
+                "anchor (Express + Multer + sharp)",
+                node_client,
+                f"http://127.0.0.1:{node_port}/api/upload/image",
+                {"Content-Type": ctype},
+                node_body,
+                node_proc.pid,
+                anchor_ok,
+            )
             for _ in range(args.warmup):
                 ours.once(False)
                 anchor.once(False)
             for i in range(args.rounds):
                 for side in (ours, anchor) if i % 2 == 0 else (anchor, ours):
                     side.once(True)
-        node_versions = json.loads(subprocess.run(
-            ["node", "-e", "const s=require('sharp');console.log(JSON.stringify({node:process.version,"
-             "sharp:s.versions.sharp,vips:s.versions.vips,express:require('express/package.json').version,"
-             "multer:require('multer/package.json').version}))"],
-            cwd=NODE_DIR, capture_output=True, text=True, check=True).stdout)
+        node_versions = json.loads(
+            subprocess.run(
+                [
+                    "node",
+                    "-e",
+                    "const s=require('sharp');console.log(JSON.stringify({node:process.version,"
+                    "sharp:s.versions.sharp,vips:s.versions.vips,express:require('express/package.json').version,"
+                    "multer:require('multer/package.json').version}))",
+                ],
+                cwd=NODE_DIR,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
     finally:
         if not args.keep:
             tenant.delete()
@@ -221,19 +271,25 @@ def main() -> None:
     print()
     print("POST /api/upload/image: a 4000x3000 JPEG -> fit 800x800, JPEG q80, stored, JSON answer")
     print(f"machine: {machine()}")
-    print(f"image: {len(image):,} bytes, photo-like, q{QUALITY_SOURCE}; {args.rounds} requests per side "
-          f"after {args.warmup} warm-up, interleaved, one at a time, kept-alive connection")
-    print(f"ours: config.serve, {workers} workers (as make run), local storage, built-in scanner; anchor: Node {node_versions['node']}, "
-          f"express {node_versions['express']}, multer {node_versions['multer']}, sharp {node_versions['sharp']} "
-          f"(libvips {node_versions['vips']})")
+    print(
+        f"image: {len(image):,} bytes, photo-like, q{QUALITY_SOURCE}; {args.rounds} requests per side "
+        f"after {args.warmup} warm-up, interleaved, one at a time, kept-alive connection"
+    )
+    print(
+        f"ours: config.serve, {workers} workers (as make run), local storage, built-in scanner; anchor: Node {node_versions['node']}, "
+        f"express {node_versions['express']}, multer {node_versions['multer']}, sharp {node_versions['sharp']} "
+        f"(libvips {node_versions['vips']})"
+    )
     print()
     print(f"  {'':<44} {'p50 ms':>8} {'p90 ms':>8} {'mean ms':>8} {'min ms':>8} {'CPU ms':>8}")
     print(ours.row())
     print(anchor.row())
     ratio = statistics.median(ours.samples) / statistics.median(anchor.samples)
     ratio90 = percentile(ours.samples, 90) / percentile(anchor.samples, 90)
-    print(f"\n  ratio ours/anchor: p50 {ratio:.2f}x, p90 {ratio90:.2f}x "
-          f"(goal p50 <= 1.0x: {'met' if ratio <= 1.0 else 'not met'})")
+    print(
+        f"\n  ratio ours/anchor: p50 {ratio:.2f}x, p90 {ratio90:.2f}x "
+        f"(goal p50 <= 1.0x: {'met' if ratio <= 1.0 else 'not met'})"
+    )
     print(f"  CPU ms = the server's user+system CPU per request (ours: all uvicorn processes); load {load()}")
 
 

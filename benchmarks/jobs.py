@@ -35,6 +35,7 @@ benchmarks/settings_stock_q2.py) is optional: `--with-stock`.
 
 (`cd benchmarks/node && npm ci` once first.)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,7 +54,7 @@ ROOT = HERE.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import _bench
+from benchmarks import _bench  # noqa: E402  (after the sys.path fix above)
 
 SLUG = "bench-jobs"
 POLL = 0.25  # seconds between two "all done?" queries
@@ -90,6 +91,7 @@ def ms(seconds: list[float]) -> str:
 
 # --- ours ---------------------------------------------------------------------
 
+
 def ours_setup():
     from django.db import connection
 
@@ -124,12 +126,22 @@ def ours_throughput(tenant, n: int, batch: int) -> dict:
         job_enqueue_many(job_build(tenant, "noop", {"value": i}) for i in range(start, min(n, start + batch)))
     enqueued = time.time()
     seen = wait_until(ours_idle, 600, f"{n} jobs")
-    agg = Job.objects.aggregate(first=Min("started_at"), last=Max("finished_on"), total=Count("id"),
-                                done=Count("id", filter=Q(state="completed", result__isnull=False)),
-                                rerun=Count("id", filter=Q(attempts__gt=1)))
+    agg = Job.objects.aggregate(
+        first=Min("started_at"),
+        last=Max("finished_on"),
+        total=Count("id"),
+        done=Count("id", filter=Q(state="completed", result__isnull=False)),
+        rerun=Count("id", filter=Q(attempts__gt=1)),
+    )
     span = (agg["last"] - agg["first"]).total_seconds()
-    return {"n": agg["total"], "completed": agg["done"], "reruns": agg["rerun"], "enqueue_s": enqueued - t0,
-            "span_s": span, "wall_s": seen - t0}
+    return {
+        "n": agg["total"],
+        "completed": agg["done"],
+        "reruns": agg["rerun"],
+        "enqueue_s": enqueued - t0,
+        "span_s": span,
+        "wall_s": seen - t0,
+    }
 
 
 def ours_latency(tenant, rate: float, seconds: float) -> dict:
@@ -147,17 +159,23 @@ def ours_latency(tenant, rate: float, seconds: float) -> dict:
     wait_until(ours_idle, 120, "the paced jobs")
     rows = list(Job.objects.filter(pk__in=ids).values_list("state", "created_at", "started_at", "finished_on"))
     done = [r for r in rows if r[0] == "completed"]
-    return {"count": len(ids), "completed": len(done), "pace_s": pace_s,
-            "start": [(r[2] - r[1]).total_seconds() for r in done],
-            "finish": [(r[3] - r[1]).total_seconds() for r in done]}
+    return {
+        "count": len(ids),
+        "completed": len(done),
+        "pace_s": pace_s,
+        "start": [(r[2] - r[1]).total_seconds() for r in done],
+        "finish": [(r[3] - r[1]).total_seconds() for r in done],
+    }
 
 
 def ours_config(args) -> str:
     from django.conf import settings
 
     q = settings.Q_CLUSTER
-    return (f"workers {args.workers}, bulk {q['bulk']}, queue_limit {q['queue_limit']}, "
-            f"recycle {q.get('recycle', 500)}, poll {q['poll']} s (LISTEN/NOTIFY wake-ups)")
+    return (
+        f"workers {args.workers}, bulk {q['bulk']}, queue_limit {q['queue_limit']}, "
+        f"recycle {q.get('recycle', 500)}, poll {q['poll']} s (LISTEN/NOTIFY wake-ups)"
+    )
 
 
 def ours_cluster(args) -> _bench.QCluster:
@@ -169,8 +187,11 @@ def ours_cluster(args) -> _bench.QCluster:
     cluster = _bench.QCluster(log_path("qcluster-ours"), {"Q_WORKERS": str(args.workers)}).start()
     try:
         warm = job_enqueue_many(job_build(tenant, "noop", {"value": i}) for i in range(200))
-        wait_until(lambda: not Job.objects.filter(pk__in=[j.pk for j in warm]).exclude(state="completed").exists(),
-                   120, "the cluster to start (200 warm-up jobs)")
+        wait_until(
+            lambda: not Job.objects.filter(pk__in=[j.pk for j in warm]).exclude(state="completed").exists(),
+            120,
+            "the cluster to start (200 warm-up jobs)",
+        )
     except BaseException:
         cluster.stop()
         raise
@@ -182,20 +203,41 @@ def ours(args, tenant) -> dict:
     load_before = _bench.load()
     tp = ours_throughput(tenant, args.n, args.batch or args.n)
     lat = ours_latency(tenant, args.rate, args.seconds)
-    return {"name": "ours: PostgresBroker, qcluster", "config": ours_config(args), "throughput": tp, "latency": lat,
-            "load": (load_before, _bench.load())}
+    return {
+        "name": "ours: PostgresBroker, qcluster",
+        "config": ours_config(args),
+        "throughput": tp,
+        "latency": lat,
+        "load": (load_before, _bench.load()),
+    }
 
 
 # --- BullMQ (node benchmarks/node/bullmq_noop.mjs) -----------------------------
+
 
 def bullmq(args) -> dict:
     script = HERE / "node" / "bullmq_noop.mjs"
     if not (HERE / "node" / "node_modules" / "bullmq").exists():
         sys.exit("BullMQ is not installed: cd benchmarks/node && npm ci")
     load_before = _bench.load()
-    out = subprocess.run(["node", str(script), "--n", str(args.n), "--rate", str(args.rate),
-                          "--seconds", str(args.seconds), "--concurrency", "8"],
-                         cwd=HERE / "node", check=True, stdout=subprocess.PIPE, text=True).stdout
+    out = subprocess.run(
+        [
+            "node",
+            str(script),
+            "--n",
+            str(args.n),
+            "--rate",
+            str(args.rate),
+            "--seconds",
+            str(args.seconds),
+            "--concurrency",
+            "8",
+        ],
+        cwd=HERE / "node",
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    ).stdout
     result = json.loads(out.strip().splitlines()[-1])
     result["load"] = (load_before, _bench.load())
     return result
@@ -213,10 +255,14 @@ def backlog_tenants_drop() -> None:
     if "jobs_queueentry" not in connection.introspection.table_names():
         return  # a new profile: nothing migrated yet
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM jobs_queueentry WHERE fair_key IN (SELECT id FROM tenants_tenant WHERE slug LIKE %s)",
-                       [BACKLOG_SLUG + "%"])
-        cursor.execute("DELETE FROM jobs_job WHERE tenant_id IN (SELECT id FROM tenants_tenant WHERE slug LIKE %s)",
-                       [BACKLOG_SLUG + "%"])
+        cursor.execute(
+            "DELETE FROM jobs_queueentry WHERE fair_key IN (SELECT id FROM tenants_tenant WHERE slug LIKE %s)",
+            [BACKLOG_SLUG + "%"],
+        )
+        cursor.execute(
+            "DELETE FROM jobs_job WHERE tenant_id IN (SELECT id FROM tenants_tenant WHERE slug LIKE %s)",
+            [BACKLOG_SLUG + "%"],
+        )
         cursor.execute("DELETE FROM tenants_tenant WHERE slug LIKE %s", [BACKLOG_SLUG + "%"])
 
 
@@ -224,8 +270,12 @@ def backlog_tenants(count: int) -> list:
     from tenants.models import Tenant
 
     backlog_tenants_drop()
-    return Tenant.objects.bulk_create([Tenant(slug=f"{BACKLOG_SLUG}{i:04d}", name=f"Backlog tenant {i}",
-                                              schema_name=f"bjt_{i:04d}") for i in range(count)])
+    return Tenant.objects.bulk_create(
+        [
+            Tenant(slug=f"{BACKLOG_SLUG}{i:04d}", name=f"Backlog tenant {i}", schema_name=f"bjt_{i:04d}")
+            for i in range(count)
+        ]
+    )
 
 
 def backlog_fill(tenants: list, count: int) -> float:
@@ -236,20 +286,25 @@ def backlog_fill(tenants: list, count: int) -> float:
 
     t0 = time.time()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("""
+        cursor.execute(
+            """
             INSERT INTO jobs_job (tenant_id, task, payload, state, priority, progress, message, attempts, max_attempts,
                                   timeout, critical, failed_reason, worker, created_at)
             SELECT (%(tenants)s::uuid[])[1 + (g %% %(t)s)], 'noop', jsonb_build_object('value', g), 'queued', 1, 0, '',
                    0, 3, 30, false, '', '', now()
-              FROM generate_series(0, %(n)s - 1) g""", {"tenants": [t.pk for t in tenants], "t": len(tenants),
-                                                        "n": count})
-        cursor.execute("""
+              FROM generate_series(0, %(n)s - 1) g""",
+            {"tenants": [t.pk for t in tenants], "t": len(tenants), "n": count},
+        )
+        cursor.execute(
+            """
             INSERT INTO jobs_queueentry (job_id, fair_key, priority, vt, ready_at, lease_seconds, deliveries, held,
                                          created_at)
             SELECT j.id, j.tenant_id, 1,
                    (SELECT last_value FROM jobs_vclock) + row_number() OVER (PARTITION BY j.tenant_id ORDER BY j.id),
                    now(), 35, 0, false, now()
-              FROM jobs_job j WHERE j.tenant_id = ANY(%(tenants)s::uuid[])""", {"tenants": [t.pk for t in tenants]})
+              FROM jobs_job j WHERE j.tenant_id = ANY(%(tenants)s::uuid[])""",
+            {"tenants": [t.pk for t in tenants]},
+        )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE jobs_job")
         cursor.execute("ANALYZE jobs_queueentry")
@@ -305,11 +360,18 @@ def backlog(args) -> dict:
             cursor.execute("TRUNCATE jobs_queueentry, jobs_job CASCADE")
     finally:
         backlog_tenants_drop()
-    return {"tenants": len(tenants), "backlog": args.backlog, "fill_s": fill_s, "empty": empty, "deep": deep,
-            "left": left}
+    return {
+        "tenants": len(tenants),
+        "backlog": args.backlog,
+        "fill_s": fill_s,
+        "empty": empty,
+        "deep": deep,
+        "left": left,
+    }
 
 
 # --- stock django-q2 (child process, settings_stock_q2) -------------------------
+
 
 def stock_clear() -> None:
     from django.db import connection
@@ -347,8 +409,15 @@ def stock_throughput(n: int, enqueue_s: float, t0: float) -> dict:
     first = min(r for r in rows.filter(success=True).values_list("result", flat=True))
     # The last result row is written by the monitor after the worker's `stopped`:
     # the window ends when the rows were seen (within POLL s), not at `stopped`.
-    return {"n": agg["total"], "completed": agg["ok"], "reruns": 0, "enqueue_s": enqueue_s,
-            "span_s": seen - first, "span_stopped_s": agg["last"].timestamp() - first, "wall_s": seen - t0}
+    return {
+        "n": agg["total"],
+        "completed": agg["ok"],
+        "reruns": 0,
+        "enqueue_s": enqueue_s,
+        "span_s": seen - first,
+        "span_stopped_s": agg["last"].timestamp() - first,
+        "wall_s": seen - t0,
+    }
 
 
 def stock_latency(rate: float, seconds: float) -> dict:
@@ -365,9 +434,13 @@ def stock_latency(rate: float, seconds: float) -> dict:
     pace_s = time.perf_counter() - t0
     wait_until(stock_saved(count), 300, "the paced stock tasks")
     rows = list(Task.objects.filter(id__in=list(sent), success=True).values_list("id", "result", "stopped"))
-    return {"count": count, "completed": len(rows), "pace_s": pace_s,
-            "start": [result - sent[tid] for tid, result, _ in rows],
-            "finish": [stopped.timestamp() - sent[tid] for tid, _, stopped in rows]}
+    return {
+        "count": count,
+        "completed": len(rows),
+        "pace_s": pace_s,
+        "start": [result - sent[tid] for tid, result, _ in rows],
+        "finish": [stopped.timestamp() - sent[tid] for tid, _, stopped in rows],
+    }
 
 
 def stock(args) -> dict:
@@ -384,8 +457,9 @@ def stock(args) -> dict:
 
     kind, conf = settings.STOCK_Q2_BROKER, cluster_conf()
     stock_clear()
-    config = (f"workers {conf.workers}, bulk {conf.bulk}, queue_limit {conf.queue_limit}, recycle {conf.recycle}"
-              + (f", poll {conf.poll} s" if kind == "orm" else ", BLPOP"))
+    config = f"workers {conf.workers}, bulk {conf.bulk}, queue_limit {conf.queue_limit}, recycle {conf.recycle}" + (
+        f", poll {conf.poll} s" if kind == "orm" else ", BLPOP"
+    )
     env = {"Q_WORKERS": str(args.workers)}
     cluster = _bench.QCluster(log_path(f"qcluster-stock-{kind}"), env).start()
     try:
@@ -409,29 +483,51 @@ def stock(args) -> dict:
     finally:
         cluster.stop()
     name = {"redis": "stock django-q2, Redis broker", "orm": "stock django-q2, ORM broker"}[kind]
-    return {"name": name, "config": config, "throughput": drain, "concurrent": concurrent, "latency": lat,
-            "load": (load_before, load_after)}
+    return {
+        "name": name,
+        "config": config,
+        "throughput": drain,
+        "concurrent": concurrent,
+        "latency": lat,
+        "load": (load_before, load_after),
+    }
 
 
 def stock_in_child(kind: str, args) -> dict:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "benchmarks.settings_stock_q2", "STOCK_Q2_BROKER": kind}
-    cmd = [sys.executable, __file__, "--stock", kind, "--workers", str(args.workers), "--rate", str(args.rate),
-           "--seconds", str(args.seconds), "--stock-n", str(args.stock_n)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--stock",
+        kind,
+        "--workers",
+        str(args.workers),
+        "--rate",
+        str(args.rate),
+        "--seconds",
+        str(args.seconds),
+        "--stock-n",
+        str(args.stock_n),
+    ]
     out = subprocess.run(cmd, cwd=ROOT, env=env, check=True, stdout=subprocess.PIPE, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
 # --- output -------------------------------------------------------------------
 
+
 def report_throughput(label: str, tp: dict, how: str) -> None:
-    print(f"  {label}: {tp['completed']:,} of {tp['n']:,} no-op jobs completed with results recorded "
-          f"in {tp['span_s']:.2f} s (first start -> last result) -> {tp['completed'] / tp['span_s']:,.0f} jobs/s")
+    print(
+        f"  {label}: {tp['completed']:,} of {tp['n']:,} no-op jobs completed with results recorded "
+        f"in {tp['span_s']:.2f} s (first start -> last result) -> {tp['completed'] / tp['span_s']:,.0f} jobs/s"
+    )
     pad = " " * (len(label) + 4)
     if "span_stopped_s" in tp:
-        print(f"{pad}(to the last worker `stopped`: {tp['span_stopped_s']:.2f} s; "
-              f"the monitor saves results after it)")
-    print(f"{pad}enqueue ({how}): {tp['enqueue_s']:.2f} s -> {tp['n'] / tp['enqueue_s']:,.0f} jobs/s; "
-          f"enqueue start -> all recorded {tp['wall_s']:.2f} s; jobs run more than once: {tp['reruns']}")
+        print(f"{pad}(to the last worker `stopped`: {tp['span_stopped_s']:.2f} s; the monitor saves results after it)")
+    print(
+        f"{pad}enqueue ({how}): {tp['enqueue_s']:.2f} s -> {tp['n'] / tp['enqueue_s']:,.0f} jobs/s; "
+        f"enqueue start -> all recorded {tp['wall_s']:.2f} s; jobs run more than once: {tp['reruns']}"
+    )
 
 
 def report(result: dict, args) -> None:
@@ -445,8 +541,10 @@ def report(result: dict, args) -> None:
     else:
         report_throughput("throughput", tp, "one at a time, async_task, before the cluster starts")
         report_throughput("while enqueuing", result["concurrent"], "one at a time, async_task, while the cluster runs")
-    print(f"  latency: {lat['count']} jobs one at a time at {args.rate:g}/s "
-          f"(enqueued in {lat['pace_s']:.2f} s), {lat['completed']} completed")
+    print(
+        f"  latency: {lat['count']} jobs one at a time at {args.rate:g}/s "
+        f"(enqueued in {lat['pace_s']:.2f} s), {lat['completed']} completed"
+    )
     if lat["start"]:
         print(f"    enqueue -> start   {ms(lat['start'])}")
         print(f"    enqueue -> finish  {ms(lat['finish'])}")
@@ -472,14 +570,22 @@ def summary(results: list[dict]) -> None:
 def report_backlog(b: dict, single: float | None) -> None:
     e, d = b["empty"], b["deep"]
     er, dr = e["completed"] / e["span_s"], d["completed"] / d["span_s"]
-    print(f"\nhow cost grows: {b['tenants']:,} tenants, backlog {b['backlog']:,} ready jobs "
-          f"(inserted in {b['fill_s']:.1f} s by SQL, cluster stopped)")
-    print(f"  empty queue: {e['n']:,} jobs of {b['tenants']:,} tenants (job_enqueue_many, {e['enqueue_s']:.2f} s) "
-          f"-> {er:,.0f} jobs/s")
-    print(f"  backlog:     first {d['n']:,} of {b['backlog']:,} ready jobs -> {dr:,.0f} jobs/s "
-          f"({b['left']:,} still queued when stopped; run more than once: {d['reruns']})")
-    print(f"  backlog / empty queue: {dr / er:.2f}  (target >= 0.90)"
-          + (f"; backlog / one tenant, empty queue (rounds above): {dr / single:.2f}" if single else ""))
+    print(
+        f"\nhow cost grows: {b['tenants']:,} tenants, backlog {b['backlog']:,} ready jobs "
+        f"(inserted in {b['fill_s']:.1f} s by SQL, cluster stopped)"
+    )
+    print(
+        f"  empty queue: {e['n']:,} jobs of {b['tenants']:,} tenants (job_enqueue_many, {e['enqueue_s']:.2f} s) "
+        f"-> {er:,.0f} jobs/s"
+    )
+    print(
+        f"  backlog:     first {d['n']:,} of {b['backlog']:,} ready jobs -> {dr:,.0f} jobs/s "
+        f"({b['left']:,} still queued when stopped; run more than once: {d['reruns']})"
+    )
+    print(
+        f"  backlog / empty queue: {dr / er:.2f}  (target >= 0.90)"
+        + (f"; backlog / one tenant, empty queue (rounds above): {dr / single:.2f}" if single else "")
+    )
 
 
 def main() -> None:
@@ -507,8 +613,10 @@ def main() -> None:
     from django.conf import settings
 
     print(f"Jobs: no-op jobs through a real qcluster (benchmark tenant {SLUG!r}) beside BullMQ")
-    print(f"machine: {_bench.machine()}; Redis {_bench.redis_version()}; "
-          f"node {subprocess.run(['node', '--version'], stdout=subprocess.PIPE, text=True).stdout.strip()}")
+    print(
+        f"machine: {_bench.machine()}; Redis {_bench.redis_version()}; "
+        f"node {subprocess.run(['node', '--version'], stdout=subprocess.PIPE, text=True).stdout.strip()}"
+    )
     print(f"database: {settings.DATABASES['default']['NAME']} (profile data {os.environ.get('PLATFORM_DATA_DIR')})")
     backlog_tenants_drop()  # rows an interrupted backlog run left: no schemas, so not for migrate
     _bench.manage("migrate_schemas", "--noinput")
@@ -536,8 +644,11 @@ def main() -> None:
             report(results[-1], args)
     summary(results)
     if ratios:
-        print("ours / BullMQ jobs/s, per round: " + ", ".join(f"{r:.2f}" for r in ratios)
-              + f"  (target >= 1.5; start p50 <= 5 ms)")
+        print(
+            "ours / BullMQ jobs/s, per round: "
+            + ", ".join(f"{r:.2f}" for r in ratios)
+            + "  (target >= 1.5; start p50 <= 5 ms)"
+        )
     if args.backlog:
         singles = [rate(r) for r in results if r["name"].startswith("ours")]
         single = statistics.median(singles) if singles else None

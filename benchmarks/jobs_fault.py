@@ -26,6 +26,7 @@ task) and kills it. Then it waits for every job to finish and reports:
     # options: --jobs 2000 --kills 100 --workers 2 --interval 0.6 --min-ms 50 --max-ms 200 --seed 1
     #          --stall 60 --anywhere
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,7 +44,7 @@ ROOT = HERE.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]  # as in jobs.py
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import _bench
+from benchmarks import _bench  # noqa: E402  (after the sys.path fix above)
 
 SLUG = "bench-jobs"
 TASK_ENV = {"JOBS_EXTRA_TASK_MODULES": "benchmarks.jobtasks"}
@@ -98,11 +99,15 @@ def main() -> None:
     parser.add_argument("--max-ms", type=int, default=200)
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for every job to finish")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--stall", type=float, default=60,
-                        help="restart the cluster when no job has finished for this many seconds")
-    parser.add_argument("--anywhere", action="store_true",
-                        help="kill whenever the worker runs the job (also outside the task body, where "
-                             "django-q2's worker holds locks its sentinel needs)")
+    parser.add_argument(
+        "--stall", type=float, default=60, help="restart the cluster when no job has finished for this many seconds"
+    )
+    parser.add_argument(
+        "--anywhere",
+        action="store_true",
+        help="kill whenever the worker runs the job (also outside the task body, where "
+        "django-q2's worker holds locks its sentinel needs)",
+    )
     args = parser.parse_args()
 
     _bench.require_services()
@@ -136,8 +141,10 @@ def main() -> None:
             time.sleep(0.2)
 
         t0 = time.time()
-        jobs = job_enqueue_many(job_build(tenant, "bench.sleep_record", {"ms": rng.randint(args.min_ms, args.max_ms)})
-                                for _ in range(args.jobs))
+        jobs = job_enqueue_many(
+            job_build(tenant, "bench.sleep_record", {"ms": rng.randint(args.min_ms, args.max_ms)})
+            for _ in range(args.jobs)
+        )
         ids = [j.pk for j in jobs]
         mine = Job.objects.filter(pk__gte=min(ids), pk__lte=max(ids))
         hit: set[int] = set()
@@ -152,8 +159,11 @@ def main() -> None:
                 progress[:] = [left, time.monotonic()]
             elif left and time.monotonic() - progress[1] > args.stall:
                 restarts.append(time.time() - t0)
-                print(f"  no job finished for {args.stall:.0f} s ({left} left, {time.time() - t0:.0f} s in): "
-                      f"the cluster is stalled; restarting it", flush=True)
+                print(
+                    f"  no job finished for {args.stall:.0f} s ({left} left, {time.time() - t0:.0f} s in): "
+                    f"the cluster is stalled; restarting it",
+                    flush=True,
+                )
                 cluster.stop()
                 cluster = _bench.QCluster(log, cluster_env).start()
                 progress[1] = time.monotonic()
@@ -192,54 +202,89 @@ def main() -> None:
     extra_attempts = sum(max(0, a - 1) for a in mine.values_list("attempts", flat=True))
     completed = states.get("completed", 0)
     reasons = list(mine.filter(state="failed").values_list("failed_reason", flat=True)[:5])
-    runs, run_jobs = sql("SELECT count(*), count(DISTINCT job_id) FROM public.bench_fault_run "
-                         "WHERE job_id BETWEEN %s AND %s", [min(ids), max(ids)])[0]
-    effects = sql("SELECT count(*) FROM public.bench_fault_effect WHERE job_id BETWEEN %s AND %s",
-                  [min(ids), max(ids)])[0][0]
+    runs, run_jobs = sql(
+        "SELECT count(*), count(DISTINCT job_id) FROM public.bench_fault_run WHERE job_id BETWEEN %s AND %s",
+        [min(ids), max(ids)],
+    )[0]
+    effects = sql(
+        "SELECT count(*) FROM public.bench_fault_effect WHERE job_id BETWEEN %s AND %s", [min(ids), max(ids)]
+    )[0][0]
     balance, naive = sql("SELECT balance, naive FROM public.bench_fault_account WHERE id = 1")[0]
     completed_without_effect = sql(
         "SELECT count(*) FROM jobs_job j WHERE j.id BETWEEN %s AND %s AND j.state = 'completed' "
-        "AND NOT EXISTS (SELECT 1 FROM public.bench_fault_effect e WHERE e.job_id = j.id)", [min(ids), max(ids)])[0][0]
+        "AND NOT EXISTS (SELECT 1 FROM public.bench_fault_effect e WHERE e.job_id = j.id)",
+        [min(ids), max(ids)],
+    )[0][0]
     # how soon a killed job's next attempt started (its run row), and whether it had one
-    next_runs = {(job_id, attempt): started.timestamp() for job_id, attempt, started in sql(
-        "SELECT job_id, attempt, started_at FROM public.bench_fault_run WHERE job_id = ANY(%s)",
-        [[k[0] for k in kills]])}
-    again = [next_runs[(job_id, attempt + 1)] - at for job_id, attempt, _, at in kills
-             if (job_id, attempt + 1) in next_runs]
+    next_runs = {
+        (job_id, attempt): started.timestamp()
+        for job_id, attempt, started in sql(
+            "SELECT job_id, attempt, started_at FROM public.bench_fault_run WHERE job_id = ANY(%s)",
+            [[k[0] for k in kills]],
+        )
+    }
+    again = [
+        next_runs[(job_id, attempt + 1)] - at for job_id, attempt, _, at in kills if (job_id, attempt + 1) in next_runs
+    ]
     mid_task = sum(1 for job_id, attempt, _, _ in kills if (job_id, attempt) in next_runs)
     log_text = log.read_text(errors="replace") if log.exists() else ""
     released = sum(int(n) for n in re.findall(r"released (\d+) job", log_text))
 
     lost = agg["total"] - completed
-    print(f"jobs: {agg['total']} x bench.sleep_record ({args.min_ms}-{args.max_ms} ms, uniform; seed {args.seed}), "
-          f"{args.workers} workers; load average now {_bench.load()}")
-    where = "whenever it ran the job" if args.anywhere else f"inside the task body (>= {MARGIN * 1000:.0f} ms before its end)"
-    print(f"kills: {len(kills)} SIGKILLs of a worker running a job, each a different job, {where}, in {kills_s:.1f} s; "
-          f"{mid_task} of them after the attempt had started the task body")
-    print(f"  cluster log: {log_text.count('reincarnated worker')} workers replaced by django-q2's sentinel, "
-          f"{released} leases released at once by the broker's reaper (dead pid)")
+    print(
+        f"jobs: {agg['total']} x bench.sleep_record ({args.min_ms}-{args.max_ms} ms, uniform; seed {args.seed}), "
+        f"{args.workers} workers; load average now {_bench.load()}"
+    )
+    where = (
+        "whenever it ran the job"
+        if args.anywhere
+        else f"inside the task body (>= {MARGIN * 1000:.0f} ms before its end)"
+    )
+    print(
+        f"kills: {len(kills)} SIGKILLs of a worker running a job, each a different job, {where}, in {kills_s:.1f} s; "
+        f"{mid_task} of them after the attempt had started the task body"
+    )
+    print(
+        f"  cluster log: {log_text.count('reincarnated worker')} workers replaced by django-q2's sentinel, "
+        f"{released} leases released at once by the broker's reaper (dead pid)"
+    )
     if restarts:
-        print(f"  STALLED {len(restarts)} time(s) (no job finished for {args.stall:.0f} s, at "
-              f"{', '.join(f'{r:.0f} s' for r in restarts)}): the cluster was stopped and started again")
+        print(
+            f"  STALLED {len(restarts)} time(s) (no job finished for {args.stall:.0f} s, at "
+            f"{', '.join(f'{r:.0f} s' for r in restarts)}): the cluster was stopped and started again"
+        )
     else:
         print("  the cluster never stalled (no restart)")
     unfinished = agg["total"] - sum(states.get(s, 0) for s in Job.FINISHED_STATES)
-    print(f"all finished {elapsed:.1f} s after the enqueue" if not unfinished
-          else f"{unfinished} jobs NOT finished {elapsed:.1f} s after the enqueue")
+    print(
+        f"all finished {elapsed:.1f} s after the enqueue"
+        if not unfinished
+        else f"{unfinished} jobs NOT finished {elapsed:.1f} s after the enqueue"
+    )
     print(f"  completed                      {completed}")
     print(f"  lost (not completed)           {lost}   states: {states}" + (f" reasons: {reasons}" if reasons else ""))
-    print(f"  jobs run more than once        {agg['rerun']} (attempts > 1); attempts beyond the first: {extra_attempts}")
-    print(f"  raw executions                 {runs} for {run_jobs} jobs: {runs - run_jobs} beyond one per job "
-          f"(at-least-once re-runs)")
+    print(
+        f"  jobs run more than once        {agg['rerun']} (attempts > 1); attempts beyond the first: {extra_attempts}"
+    )
+    print(
+        f"  raw executions                 {runs} for {run_jobs} jobs: {runs - run_jobs} beyond one per job "
+        f"(at-least-once re-runs)"
+    )
     if again:
         p50, _, _ = _bench.summary([s * 1000 for s in again])
-        print(f"  killed jobs that ran again     {len(again)} of {len(kills)}; kill -> next attempt started: "
-              f"p50 {p50:.0f} ms, max {max(again) * 1000:.0f} ms")
+        print(
+            f"  killed jobs that ran again     {len(again)} of {len(kills)}; kill -> next attempt started: "
+            f"p50 {p50:.0f} ms, max {max(again) * 1000:.0f} ms"
+        )
     print("idempotent effect (a credit keyed by the job id):")
-    print(f"  jobs credited                  {effects}; completed jobs without their credit: {completed_without_effect}")
+    print(
+        f"  jobs credited                  {effects}; completed jobs without their credit: {completed_without_effect}"
+    )
     print(f"  balance                        {balance} -> duplicated side effects: {balance - effects}")
-    print(f"  effect step executions         {naive}: without the key, {naive - effects} credits would have "
-          f"been applied twice")
+    print(
+        f"  effect step executions         {naive}: without the key, {naive - effects} credits would have "
+        f"been applied twice"
+    )
     print("targets: 0 lost, 0 duplicated side effects")
 
 

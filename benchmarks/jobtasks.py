@@ -21,6 +21,7 @@ The task sleeps half its time before the effect and half after, so a kill can la
 on either side of it: before (the re-run applies the effect) or after (the re-run
 must not apply it again).
 """
+
 from __future__ import annotations
 
 import os
@@ -38,14 +39,20 @@ class SleepRecordPayload(Payload):
 @job_task("bench.sleep_record", schema=SleepRecordPayload, timeout=30, max_attempts=3, backoff=0.5)
 def sleep_record(job, payload: SleepRecordPayload):
     with connection.cursor() as cursor:
-        cursor.execute("INSERT INTO public.bench_fault_run (job_id, attempt, pid) VALUES (%s, %s, %s)",
-                       [job.id, job.attempt, os.getpid()])
+        cursor.execute(
+            "INSERT INTO public.bench_fault_run (job_id, attempt, pid) VALUES (%s, %s, %s)",
+            [job.id, job.attempt, os.getpid()],
+        )
     time.sleep(payload.ms / 2000)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("INSERT INTO public.bench_fault_effect (job_id, attempt) VALUES (%s, %s) "
-                       "ON CONFLICT (job_id) DO NOTHING", [job.id, job.attempt])
+        cursor.execute(
+            "INSERT INTO public.bench_fault_effect (job_id, attempt) VALUES (%s, %s) ON CONFLICT (job_id) DO NOTHING",
+            [job.id, job.attempt],
+        )
         applied = cursor.rowcount == 1
-        cursor.execute("UPDATE public.bench_fault_account SET balance = balance + %s, naive = naive + 1 "
-                       "WHERE id = 1", [1 if applied else 0])
+        cursor.execute(
+            "UPDATE public.bench_fault_account SET balance = balance + %s, naive = naive + 1 WHERE id = 1",
+            [1 if applied else 0],
+        )
     time.sleep(payload.ms / 2000)
     return {"applied": applied, "attempt": job.attempt}

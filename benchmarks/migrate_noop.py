@@ -27,6 +27,7 @@ Run (services come from the launcher, data in .data/h-mig-bench, kept between ru
   .venv/bin/python -m config.devstack exec --profile h-mig-bench -- .venv/bin/python benchmarks/migrate_noop.py
   .venv/bin/python -m config.devstack exec --profile h-mig-bench -- .venv/bin/python benchmarks/migrate_noop.py --additive
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,14 +51,21 @@ SERVED_TENANTS, CLIENT_THREADS, BASELINE_S = 20, 4, 5.0
 def timed_migrate(*extra: str, env: dict[str, str] | None = None) -> tuple[float, str]:
     """Seconds `manage.py migrate_schemas --tenant --noinput <extra>` takes, start to exit, and its stdout."""
     start = time.perf_counter()
-    done = subprocess.run([PYTHON, "manage.py", "migrate_schemas", "--tenant", "--noinput", *extra], cwd=ROOT,
-                          env={**os.environ, **QUIET_POOL, **(env or {})}, check=True, capture_output=True, text=True)
+    done = subprocess.run(
+        [PYTHON, "manage.py", "migrate_schemas", "--tenant", "--noinput", *extra],
+        cwd=ROOT,
+        env={**os.environ, **QUIET_POOL, **(env or {})},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     seconds = time.perf_counter() - start
     summary = [line for line in done.stdout.splitlines() if line.startswith("Tenant schemas:")]
     return seconds, (summary[-1] if summary else "")
 
 
 # --- no-op ---------------------------------------------------------------------------
+
 
 def noop(args, total: int) -> None:
     from django.conf import settings
@@ -80,12 +88,16 @@ def noop(args, total: int) -> None:
         print(f"  {label:<44}{seconds:>9.1f}{seconds / total * 1000:>11.2f}")
     ours = min(s for label, s, _ in runs if label == "ours")
     anchor = next(s for label, s, _ in runs if label.startswith("anchor"))
-    print(f"  ratio anchor/ours (multiprocessing, {settings.TENANT_MULTIPROCESSING_MAX_PROCESSES} processes): "
-          f"{anchor / ours:.1f}x faster")
+    print(
+        f"  ratio anchor/ours (multiprocessing, {settings.TENANT_MULTIPROCESSING_MAX_PROCESSES} processes): "
+        f"{anchor / ours:.1f}x faster"
+    )
     print(f"  ours said: {next(summary for label, _, summary in runs if label == 'ours')}")
-    print(f"  Each is one `manage.py` process, start to exit: Python + Django start-up is "
-          f"{startup_s:.1f} s of it (`migrate_schemas --help`); the template's migrate and the pool "
-          f"refresh are in every run (pool size 0 here, so no clones).")
+    print(
+        f"  Each is one `manage.py` process, start to exit: Python + Django start-up is "
+        f"{startup_s:.1f} s of it (`migrate_schemas --help`); the template's migrate and the pool "
+        f"refresh are in every run (pool size 0 here, so no clones)."
+    )
     print(f"Goal: ours <= {NOOP_GOAL_S:.0f} s: {'met' if ours <= NOOP_GOAL_S else 'NOT met'} ({ours:.1f} s)")
 
 
@@ -97,15 +109,17 @@ def timed_startup() -> float:
 
 # --- additive ------------------------------------------------------------------------
 
-MIGRATION_0001 = 'import importlib\n\nMigration = importlib.import_module("realtime.migrations.0001_initial").Migration\n'
-MIGRATION_COLUMN = '''from django.db import migrations, models
+MIGRATION_0001 = (
+    'import importlib\n\nMigration = importlib.import_module("realtime.migrations.0001_initial").Migration\n'
+)
+MIGRATION_COLUMN = """from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
     dependencies = [("realtime", "0001_initial")]
     operations = [migrations.AddField("message", "{column}", models.TextField(null=True))]
-'''
-MIGRATION_INDEX = '''from django.contrib.postgres.operations import AddIndexConcurrently
+"""
+MIGRATION_INDEX = """from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations, models
 
 
@@ -113,7 +127,7 @@ class Migration(migrations.Migration):
     atomic = False
     dependencies = [("realtime", "{column_migration}")]
     operations = [AddIndexConcurrently("message", models.Index(fields=["{column}"], name="{index}"))]
-'''
+"""
 
 
 class Additive:
@@ -129,12 +143,16 @@ class Additive:
         (package / "0001_initial.py").write_text(MIGRATION_0001)
         (package / f"{self.names[0]}.py").write_text(MIGRATION_COLUMN.format(column=self.column))
         (package / f"{self.names[1]}.py").write_text(
-            MIGRATION_INDEX.format(column=self.column, column_migration=self.names[0], index=self.index))
+            MIGRATION_INDEX.format(column=self.column, column_migration=self.names[0], index=self.index)
+        )
         (folder / "bench_migrate_settings.py").write_text(
             "from config.settings import *  # noqa: F401,F403\n\n"
-            'MIGRATION_MODULES = {"realtime": "bench_realtime_migrations"}\n')
-        self.env = {"DJANGO_SETTINGS_MODULE": "bench_migrate_settings",
-                    "PYTHONPATH": os.pathsep.join([str(folder), str(ROOT)])}
+            'MIGRATION_MODULES = {"realtime": "bench_realtime_migrations"}\n'
+        )
+        self.env = {
+            "DJANGO_SETTINGS_MODULE": "bench_migrate_settings",
+            "PYTHONPATH": os.pathsep.join([str(folder), str(ROOT)]),
+        }
 
     def schemas(self) -> list[str]:
         from django.conf import settings
@@ -151,25 +169,36 @@ class Additive:
 
         schemas = list(Tenant.objects.values_list("schema_name", flat=True))
         with connection.cursor() as cursor:
-            cursor.execute("SELECT count(DISTINCT table_schema) FROM information_schema.columns WHERE "
-                           "table_schema = ANY(%s) AND table_name = 'realtime_message' AND column_name = %s",
-                           [schemas, self.column])
+            cursor.execute(
+                "SELECT count(DISTINCT table_schema) FROM information_schema.columns WHERE "
+                "table_schema = ANY(%s) AND table_name = 'realtime_message' AND column_name = %s",
+                [schemas, self.column],
+            )
             columns = cursor.fetchone()[0]
-            cursor.execute("SELECT count(*) FILTER (WHERE x.indisvalid), count(*) FROM pg_index x "
-                           "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_namespace n ON n.oid = i.relnamespace "
-                           "WHERE n.nspname = ANY(%s) AND i.relname = %s", [schemas, self.index])
+            cursor.execute(
+                "SELECT count(*) FILTER (WHERE x.indisvalid), count(*) FROM pg_index x "
+                "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_namespace n ON n.oid = i.relnamespace "
+                "WHERE n.nspname = ANY(%s) AND i.relname = %s",
+                [schemas, self.index],
+            )
             valid, indexes = cursor.fetchone()
         recorded = 0
         for start in range(0, len(schemas), 200):
-            chunk = schemas[start:start + 200]
+            chunk = schemas[start : start + 200]
             with connection.cursor() as cursor:
-                cursor.execute(" UNION ALL ".join(
-                    f"SELECT count(*) FROM \"{s}\".django_migrations WHERE app = 'realtime' AND name = ANY(%s)"
-                    for s in chunk), [self.names] * len(chunk))
+                cursor.execute(
+                    " UNION ALL ".join(
+                        f"SELECT count(*) FROM \"{s}\".django_migrations WHERE app = 'realtime' AND name = ANY(%s)"
+                        for s in chunk
+                    ),
+                    [self.names] * len(chunk),
+                )
                 recorded += sum(1 for (n,) in cursor.fetchall() if n == 2)
         ok = columns == valid == indexes == recorded == total
-        return (f"{recorded}/{total} record both migrations, {columns} have the column, {valid} a valid index "
-                f"({indexes} in all): {'correct' if ok else 'WRONG'}")
+        return (
+            f"{recorded}/{total} record both migrations, {columns} have the column, {valid} a valid index "
+            f"({indexes} in all): {'correct' if ok else 'WRONG'}"
+        )
 
     def undo(self) -> None:
         from django.db import connection
@@ -180,7 +209,8 @@ class Additive:
                 f'ALTER TABLE "{s}".realtime_message DROP COLUMN IF EXISTS {self.column}; '
                 f"DELETE FROM \"{s}\".django_migrations WHERE app = 'realtime' AND name IN "
                 f"('{self.names[0]}', '{self.names[1]}'); "
-                for s in schemas[start:start + 100])
+                for s in schemas[start : start + 100]
+            )
             with connection.cursor() as cursor:
                 cursor.execute(sql)
 
@@ -213,8 +243,9 @@ def served_world() -> tuple[str, list[tuple[str, int]]]:
                 Message.objects.bulk_create([Message(room=room, author_id=user.pk, body=f"m{i}") for i in range(30)])
         targets.append((f"{tenant.slug}.localhost", room.pk))
     raw = token_generate()
-    AuthToken.objects.create(user=user, digest=token_digest(raw), prefix=raw[:10],
-                             expires_at=timezone.now() + timedelta(hours=2))
+    AuthToken.objects.create(
+        user=user, digest=token_digest(raw), prefix=raw[:10], expires_at=timezone.now() + timedelta(hours=2)
+    )
     return raw, targets
 
 
@@ -261,8 +292,10 @@ class Load:
             return "no requests"
         latencies = [ms for ms, _ in picked]
         errors = sum(1 for _, status in picked if status != 200)
-        return (f"{len(picked):>6} requests, p50 {percentile(latencies, 50):6.1f} ms, "
-                f"p99 {percentile(latencies, 99):7.1f} ms, max {max(latencies):7.1f} ms, {errors} not 200")
+        return (
+            f"{len(picked):>6} requests, p50 {percentile(latencies, 50):6.1f} ms, "
+            f"p99 {percentile(latencies, 99):7.1f} ms, max {max(latencies):7.1f} ms, {errors} not 200"
+        )
 
 
 def additive(args, total: int) -> None:
@@ -283,16 +316,28 @@ def additive(args, total: int) -> None:
                     try:
                         seconds, summary = timed_migrate(*extra, env=migration.env)
                         end = time.perf_counter()
-                        results.append((label, seconds, summary, load.window(before_start, start),
-                                        load.window(start, end), migration.check(total)))
+                        results.append(
+                            (
+                                label,
+                                seconds,
+                                summary,
+                                load.window(before_start, start),
+                                load.window(start, end),
+                                migration.check(total),
+                            )
+                        )
                     finally:
                         migration.undo()
 
-    print(f"\nAdditive migration over {total} tenants (realtime_message: nullable column, then "
-          f"CREATE INDEX CONCURRENTLY), while {SERVED_TENANTS} tenants are served")
+    print(
+        f"\nAdditive migration over {total} tenants (realtime_message: nullable column, then "
+        f"CREATE INDEX CONCURRENTLY), while {SERVED_TENANTS} tenants are served"
+    )
     print(f"machine: {machine()}")
-    print(f"serving: {CLIENT_THREADS} client threads, GET /api/tenant and GET /api/rooms/{{id}}/messages "
-          f"round-robin over {SERVED_TENANTS} tenants, uvicorn as config/server.py starts it")
+    print(
+        f"serving: {CLIENT_THREADS} client threads, GET /api/tenant and GET /api/rooms/{{id}}/messages "
+        f"round-robin over {SERVED_TENANTS} tenants, uvicorn as config/server.py starts it"
+    )
     for label, seconds, summary, before, during, check in results:
         print(f"\n  {label}: {seconds:.1f} s ({seconds / total * 1000:.1f} ms/tenant)")
         if summary:
@@ -303,8 +348,10 @@ def additive(args, total: int) -> None:
     ours = results[0][1]
     if len(results) > 1:
         print(f"\n  ratio anchor/ours: {results[1][1] / ours:.1f}x faster")
-    print(f"Goal: ours <= {ADDITIVE_GOAL_S:.0f} s while serving: {'met' if ours <= ADDITIVE_GOAL_S else 'NOT met'} "
-          f"({ours:.1f} s)")
+    print(
+        f"Goal: ours <= {ADDITIVE_GOAL_S:.0f} s while serving: {'met' if ours <= ADDITIVE_GOAL_S else 'NOT met'} "
+        f"({ours:.1f} s)"
+    )
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ on the new tenant's host, over a real uvicorn server started here, for:
 Run (services come from the launcher, data in .data/bench):
   .venv/bin/python -m config.devstack exec --profile bench -- .venv/bin/python benchmarks/provisioning.py
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,6 +42,7 @@ class Timings:
 
 # --- the server under test -------------------------------------------------------
 
+
 @contextmanager
 def server(pool_size: int):
     """A uvicorn process serving config.asgi, unthrottled; yields an httpx client."""
@@ -65,8 +67,9 @@ def create_until_served(client, token: str, slug: str, timings: Timings | None) 
     """POST the tenant, then GET /api/tenant on its host until it answers 200 (then once more)."""
     auth = {"Authorization": f"Bearer {token}"}
     start = time.perf_counter()
-    response = client.post("/api/tenants", json={"name": f"Bench {slug}", "slug": slug},
-                           headers={**auth, "Host": PLATFORM_HOST})
+    response = client.post(
+        "/api/tenants", json={"name": f"Bench {slug}", "slug": slug}, headers={**auth, "Host": PLATFORM_HOST}
+    )
     created = time.perf_counter()
     if response.status_code != 201:
         raise RuntimeError(f"POST /api/tenants {slug}: {response.status_code} {response.text}")
@@ -89,6 +92,7 @@ def create_until_served(client, token: str, slug: str, timings: Timings | None) 
 
 
 # --- the three paths -------------------------------------------------------------
+
 
 def run_api_path(path: str, n: int, pool_size: int, prefix: str) -> Timings:
     """Paths a and b: `n` timed creates (after one warm-up) through a fresh server."""
@@ -140,12 +144,15 @@ def run_schema_steps(n: int, prefix: str) -> dict[str, list[float]]:
         # its clone function at every clone, and clones in one long session get slower and slower.
         connection.close()
         cloned, renamed, migrated = f"{schema}_c{i}", f"{schema}_r{i}", f"{schema}_m{i}"
-        timed("clone", lambda: schema_clone(cloned))
-        timed("rename", lambda: sql(f'ALTER SCHEMA "{cloned}" RENAME TO "{renamed}"'))
-        timed("migrate", lambda: (
-            sql(f'CREATE SCHEMA "{migrated}"'),
-            call_command("migrate_schemas", schema_name=migrated, interactive=False, verbosity=0),
-        ))
+        timed("clone", lambda cloned=cloned: schema_clone(cloned))
+        timed("rename", lambda cloned=cloned, renamed=renamed: sql(f'ALTER SCHEMA "{cloned}" RENAME TO "{renamed}"'))
+        timed(
+            "migrate",
+            lambda migrated=migrated: (
+                sql(f'CREATE SCHEMA "{migrated}"'),
+                call_command("migrate_schemas", schema_name=migrated, interactive=False, verbosity=0),
+            ),
+        )
         connection.set_schema_to_public()
         schema_drop(renamed)
         schema_drop(migrated)
@@ -157,13 +164,16 @@ def run_schema_steps(n: int, prefix: str) -> dict[str, list[float]]:
 
 # --- reporting -------------------------------------------------------------------
 
+
 def tenant_table_count() -> int:
     from django.conf import settings
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = %s "
-                       "AND table_type = 'BASE TABLE'", [settings.TENANT_BASE_SCHEMA])
+        cursor.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = %s AND table_type = 'BASE TABLE'",
+            [settings.TENANT_BASE_SCHEMA],
+        )
         return cursor.fetchone()[0]
 
 
@@ -176,8 +186,10 @@ def report(n: int, pool_size: int, api: dict[str, Timings], steps: dict[str, lis
     print("\nProvisioning: POST /api/tenants -> first 200 of GET /api/tenant on the tenant's host")
     print(f"machine: {machine()}")
     print(f"tenant schema: {tenant_table_count()} tables (template schema, cloned or claimed as is)")
-    print(f"n = {n} creates per path, after 1 untimed warm-up; one uvicorn worker; pool refilled "
-          f"to {pool_size} (untimed) before every pool-path create\n")
+    print(
+        f"n = {n} creates per path, after 1 untimed warm-up; one uvicorn worker; pool refilled "
+        f"to {pool_size} (untimed) before every pool-path create\n"
+    )
     print(header + f"{'POST p50':>10}{'1st GET p50':>13}{'2nd GET p50':>13}")
     for label, key in (("a. pool path (claim, API)", "pool"), ("b. clone path (pool empty, API)", "clone")):
         t = api[key]
@@ -186,8 +198,10 @@ def report(n: int, pool_size: int, api: dict[str, Timings], steps: dict[str, lis
     row("c. CREATE SCHEMA + migrate (*)", steps["migrate"])
     print("  (*) in-process, schema step only: the platform never provisions this way, so it has no API path.")
     retries = {key: t.retries for key, t in api.items() if t.retries}
-    print(f"  GETs on a new host that did not answer 200: {retries or 'none'}; "
-          "2nd GET (not in the total) = the same request again, i.e. the per-request floor\n")
+    print(
+        f"  GETs on a new host that did not answer 200: {retries or 'none'}; "
+        "2nd GET (not in the total) = the same request again, i.e. the per-request floor\n"
+    )
     print("The schema step alone, in-process (no HTTP, no tenant/domain/membership rows):")
     print(header)
     row("ALTER SCHEMA RENAME (pool claim)", steps["rename"])
@@ -195,8 +209,10 @@ def report(n: int, pool_size: int, api: dict[str, Timings], steps: dict[str, lis
     row("CREATE SCHEMA + migrate_schemas", steps["migrate"])
     p50, p99, _ = summary(api["pool"].total)
     verdict = "met" if p50 <= TARGET_P50_MS and p99 <= TARGET_P99_MS else "NOT met"
-    print(f"\nTarget: pool path p50 <= {TARGET_P50_MS:.0f} ms and p99 <= {TARGET_P99_MS:.0f} ms: "
-          f"{verdict} (p50 {p50:.1f} ms, p99 {p99:.1f} ms)")
+    print(
+        f"\nTarget: pool path p50 <= {TARGET_P50_MS:.0f} ms and p99 <= {TARGET_P99_MS:.0f} ms: "
+        f"{verdict} (p50 {p50:.1f} ms, p99 {p99:.1f} ms)"
+    )
 
 
 def cleanup(prefix: str) -> None:

@@ -17,6 +17,7 @@ SSE streams are admitted and held open at once, more than the database pool
     .venv/bin/python -m config.devstack exec --profile bench -- \\
         .venv/bin/python benchmarks/realtime_flood.py [--streams 50] [--sockets 50] [--seconds 10] [--users 1]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,8 +59,9 @@ def setup_tenants(users_a: int = 1) -> dict:
 
 
 async def token_for(client, email: str) -> str:
-    response = await client.post("/api/auth/token", headers={"Host": "localhost"},
-                                 json={"email": email, "password": PASSWORD})
+    response = await client.post(
+        "/api/auth/token", headers={"Host": "localhost"}, json={"email": email, "password": PASSWORD}
+    )
     response.raise_for_status()
     return response.json()["token"]
 
@@ -71,15 +73,23 @@ class Flood:
         import httpx
 
         self.url, self.port, self.host, self.tokens = url, port, host, tokens
-        self.client = httpx.AsyncClient(base_url=url, timeout=30,
-                                        limits=httpx.Limits(max_connections=None, max_keepalive_connections=None))
+        self.client = httpx.AsyncClient(
+            base_url=url, timeout=30, limits=httpx.Limits(max_connections=None, max_keepalive_connections=None)
+        )
         self.held: list = []
-        self.counts = {"sse_opened": 0, "sse_refused": 0, "sse_other": 0,
-                       "ws_opened": 0, "ws_refused": 0, "ws_other": 0}
+        self.counts = {
+            "sse_opened": 0,
+            "sse_refused": 0,
+            "sse_other": 0,
+            "ws_opened": 0,
+            "ws_refused": 0,
+            "ws_other": 0,
+        }
 
     async def open_stream(self, token: str) -> None:
-        request = self.client.build_request("GET", "/api/events", headers={
-            "Host": self.host, "Authorization": f"Bearer {token}"})
+        request = self.client.build_request(
+            "GET", "/api/events", headers={"Host": self.host, "Authorization": f"Bearer {token}"}
+        )
         response = await self.client.send(request, stream=True)
         if response.status_code == 200:
             self.counts["sse_opened"] += 1
@@ -91,13 +101,18 @@ class Flood:
     async def open_socket(self, token: str) -> None:
         import websockets
 
-        response = await self.client.post("/api/realtime/ticket", headers={
-            "Host": self.host, "Authorization": f"Bearer {token}"})
+        response = await self.client.post(
+            "/api/realtime/ticket", headers={"Host": self.host, "Authorization": f"Bearer {token}"}
+        )
         if response.status_code != 200:
             self.counts["ws_other"] += 1
             return
-        ws = await websockets.connect(f"ws://{self.host}:{self.port}/ws/?ticket={response.json()['ticket']}",
-                                      host="127.0.0.1", port=self.port, open_timeout=30)
+        ws = await websockets.connect(
+            f"ws://{self.host}:{self.port}/ws/?ticket={response.json()['ticket']}",
+            host="127.0.0.1",
+            port=self.port,
+            open_timeout=30,
+        )
         try:
             await asyncio.wait_for(ws.recv(), 10)  # the welcome, or the refusal's close
             self.counts["ws_opened"] += 1
@@ -108,9 +123,11 @@ class Flood:
 
     async def run(self, streams: int, sockets: int) -> None:
         tokens = self.tokens
-        await asyncio.gather(*[self.open_stream(tokens[i % len(tokens)]) for i in range(streams)],
-                             *[self.open_socket(tokens[i % len(tokens)]) for i in range(sockets)],
-                             return_exceptions=False)
+        await asyncio.gather(
+            *[self.open_stream(tokens[i % len(tokens)]) for i in range(streams)],
+            *[self.open_socket(tokens[i % len(tokens)]) for i in range(sockets)],
+            return_exceptions=False,
+        )
 
     async def close(self) -> None:
         for item in self.held:
@@ -154,11 +171,15 @@ async def bench(url: str, port: int, world: dict, args) -> None:
     q50, q99, _ = summary(baseline)
     c = flood.counts
     who = "one user" if args.users == 1 else f"{args.users} users"
-    print(f"tenant A, {who}: {args.streams} SSE streams -> {c['sse_opened']} opened, {c['sse_refused']} refused "
-          f"(429), {c['sse_other']} other; {args.sockets} WebSockets -> {c['ws_opened']} opened, "
-          f"{c['ws_refused']} refused (4429), {c['ws_other']} other; all attempts in {flood_seconds:.2f} s")
-    print(f"tenant B, GET /api/tenant for {args.seconds:.0f} s during the flood: {len(samples)} requests, "
-          f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, mean {mean:.1f} ms, non-2xx {failures}")
+    print(
+        f"tenant A, {who}: {args.streams} SSE streams -> {c['sse_opened']} opened, {c['sse_refused']} refused "
+        f"(429), {c['sse_other']} other; {args.sockets} WebSockets -> {c['ws_opened']} opened, "
+        f"{c['ws_refused']} refused (4429), {c['ws_other']} other; all attempts in {flood_seconds:.2f} s"
+    )
+    print(
+        f"tenant B, GET /api/tenant for {args.seconds:.0f} s during the flood: {len(samples)} requests, "
+        f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, mean {mean:.1f} ms, non-2xx {failures}"
+    )
     print(f"  streams held open at once: {c['sse_opened']} (database pool max: 20)")
     print(f"  (quiet baseline before the flood: p50 {q50:.1f} ms, p99 {q99:.1f} ms over {len(baseline)} requests)")
     verdict = "OK" if p99 < 100 and failures == 0 else "MISSED"

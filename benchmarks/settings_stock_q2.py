@@ -11,7 +11,8 @@ The qcluster processes still get what the `jobs` app does to any qcluster's
 database connections (asynchronous commit, no per-task health check): both sides
 run on the same database settings.
 """
-from config.settings import *
+
+from config.settings import *  # noqa: F403  (the platform's settings, then the stock broker)
 from config.settings import REDIS_URL, env
 
 STOCK_Q2_BROKER = env("STOCK_Q2_BROKER", default="redis")

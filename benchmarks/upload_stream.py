@@ -18,6 +18,7 @@ The File's size and SHA-256 are checked against what was sent.
 The server's files (and its temporary files) go to a fresh directory under
 .data/<profile>/, removed at the end; the tenant is deleted unless --keep.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,9 +29,9 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 from _bench import ROOT, django_setup, machine, manage, require_services, uvicorn_server
 
@@ -42,16 +43,19 @@ CHUNK = MIB  # what the client sends per write
 
 def text_chunk() -> bytes:
     """1 MiB of printable lines (a .txt: the sniffer sees text, the scanner has work)."""
-    line = b"".join(b"%08d the quick brown fox jumps over the lazy dog %s\n" % (i, secrets.token_hex(8).encode())
-                    for i in range(64))
+    line = b"".join(
+        b"%08d the quick brown fox jumps over the lazy dog %s\n" % (i, secrets.token_hex(8).encode()) for i in range(64)
+    )
     return (line * (CHUNK // len(line) + 1))[:CHUNK]
 
 
 def multipart(chunk: bytes, count: int, filename: str) -> tuple[str, int, Callable[[], Iterator[bytes]]]:
     """(content type, length, body generator) of one `file` part of `count` chunks."""
     boundary = "bench" + secrets.token_hex(12)
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n"
-            "Content-Type: text/plain\r\n\r\n").encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+        "Content-Type: text/plain\r\n\r\n"
+    ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
 
     def body():
@@ -64,6 +68,7 @@ def multipart(chunk: bytes, count: int, filename: str) -> tuple[str, int, Callab
 
 
 # --- the server --------------------------------------------------------------------
+
 
 @contextmanager
 def server(data_dir: Path):
@@ -90,7 +95,7 @@ class RssSampler:
             self.samples.append(self.process.memory_info().rss)
             self._stop.wait(self.interval)
 
-    def __enter__(self) -> "RssSampler":
+    def __enter__(self) -> RssSampler:
         self._thread.start()
         return self
 
@@ -102,19 +107,26 @@ class RssSampler:
 
 # --- the tenant ----------------------------------------------------------------------
 
+
 def tenant_with_token(slug: str):
     """A tenant allowing 1 GiB .txt uploads, its owner and a bearer token bound to it."""
     from accounts.services import user_create
-    from tenants.services import tenant_token_issue
     from tenants.audit import SYSTEM
-    from tenants.services import tenant_create, tenant_settings_update
+    from tenants.services import tenant_create, tenant_settings_update, tenant_token_issue
 
     email = f"owner@{slug}.bench"
     owner = user_create(email=email, password=PASSWORD)
     tenant = tenant_create(slug=slug, name=f"Stream {slug}", owner=owner)
-    tenant_settings_update(tenant=tenant, actor=SYSTEM, data={
-        "max_upload_mb": 1024, "storage_quota_mb": 100_000, "allowed_file_types": ["txt"],
-        "uploads_per_minute": 10_000})
+    tenant_settings_update(
+        tenant=tenant,
+        actor=SYSTEM,
+        data={
+            "max_upload_mb": 1024,
+            "storage_quota_mb": 100_000,
+            "allowed_file_types": ["txt"],
+            "uploads_per_minute": 10_000,
+        },
+    )
     _, token = tenant_token_issue(email=email, password=PASSWORD, tenant=tenant)
     return tenant, owner, token
 
@@ -123,8 +135,12 @@ def upload(url: str, host: str, token: str, chunk: bytes, count: int, name: str)
     import httpx
 
     content_type, length, body = multipart(chunk, count, name)
-    headers = {"Host": host, "Authorization": f"Bearer {token}", "Content-Type": content_type,
-               "Content-Length": str(length)}
+    headers = {
+        "Host": host,
+        "Authorization": f"Bearer {token}",
+        "Content-Type": content_type,
+        "Content-Length": str(length),
+    }
     start = time.perf_counter()
     response = httpx.post(url + "/api/upload", content=body(), headers=headers, timeout=600)
     elapsed = time.perf_counter() - start
@@ -134,6 +150,7 @@ def upload(url: str, host: str, token: str, chunk: bytes, count: int, name: str)
 
 
 # --- for scale: this machine's disk and SHA-256 ---------------------------------------
+
 
 def disk_and_hash_rates(directory: Path, chunk: bytes, count: int) -> tuple[float, float]:
     """MB/s writing `count` chunks to a file in `directory` (then fsync), and SHA-256 MB/s."""
@@ -200,20 +217,30 @@ def main() -> None:
             shutil.rmtree(data_dir, ignore_errors=True)
 
     size_mb = args.mib * MIB / 1e6
-    print(f"\nUpload of {args.mib} MiB ({size_mb:,.0f} MB) as one multipart `file` to POST /api/upload "
-          "(uvicorn, one process)")
+    print(
+        f"\nUpload of {args.mib} MiB ({size_mb:,.0f} MB) as one multipart `file` to POST /api/upload "
+        "(uvicorn, one process)"
+    )
     print(f"machine: {machine()}")
     for baseline, peak, samples, elapsed, body, written, cpu in results:
         growth = (peak - baseline) / MIB
         verdict = "met" if growth < TARGET_GROWTH_MIB else "NOT met"
-        print(f"  server RSS before {baseline / MIB:7.1f} MiB, peak {peak / MIB:7.1f} MiB -> growth "
-              f"{growth:6.1f} MiB ({samples} samples, 50 ms apart); target < {TARGET_GROWTH_MIB} MiB: {verdict}")
-        print(f"  {elapsed:6.2f} s from first byte to 201 -> {size_mb / elapsed:7.1f} MB/s; "
-              f"stored {body['size']:,} bytes, sha256 {'checked' if body.get('sha256') else 'not returned'}")
-        print(f"  server process: {written / MIB:,.0f} MiB written to disk ({written / (args.mib * MIB):.1f}x the "
-              f"upload), {cpu:.2f} s CPU ({cpu / elapsed:.0%} of one core)")
-    print(f"  for scale, here: writing {args.mib} MiB to the same disk (+ fsync) {disk_mbs:7.1f} MB/s; "
-          f"SHA-256 {hash_mbs:7.1f} MB/s (one core)")
+        print(
+            f"  server RSS before {baseline / MIB:7.1f} MiB, peak {peak / MIB:7.1f} MiB -> growth "
+            f"{growth:6.1f} MiB ({samples} samples, 50 ms apart); target < {TARGET_GROWTH_MIB} MiB: {verdict}"
+        )
+        print(
+            f"  {elapsed:6.2f} s from first byte to 201 -> {size_mb / elapsed:7.1f} MB/s; "
+            f"stored {body['size']:,} bytes, sha256 {'checked' if body.get('sha256') else 'not returned'}"
+        )
+        print(
+            f"  server process: {written / MIB:,.0f} MiB written to disk ({written / (args.mib * MIB):.1f}x the "
+            f"upload), {cpu:.2f} s CPU ({cpu / elapsed:.0%} of one core)"
+        )
+    print(
+        f"  for scale, here: writing {args.mib} MiB to the same disk (+ fsync) {disk_mbs:7.1f} MB/s; "
+        f"SHA-256 {hash_mbs:7.1f} MB/s (one core)"
+    )
 
 
 if __name__ == "__main__":

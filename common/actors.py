@@ -1,4 +1,5 @@
 """Who is acting: the user (None for system work) and the address they act from."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,8 +22,9 @@ class Actor:
     @classmethod
     def from_request(cls, request, *, operator: bool = False) -> Actor:
         user = getattr(request, "user", None)
-        return cls(user=user if user is not None and user.is_authenticated else None, ip=client_ip(request),
-                   operator=operator)
+        return cls(
+            user=user if user is not None and user.is_authenticated else None, ip=client_ip(request), operator=operator
+        )
 
     @property
     def user_id(self) -> int | None:

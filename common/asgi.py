@@ -25,6 +25,7 @@ While such a body is unread:
   back the thread's database connections that are not inside a transaction
   (to the pool under ASGI): a slow client must not hold one for minutes.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -112,8 +113,7 @@ class StreamedBody:
     def _wait_for(self, size: int, until_newline: bool = False) -> None:
         if self.closed:
             raise ValueError("I/O operation on a closed request body.")
-        if self._more and (size < 0 or len(self._buffer) < size) \
-                and not (until_newline and b"\n" in self._buffer):
+        if self._more and (size < 0 or len(self._buffer) < size) and not (until_newline and b"\n" in self._buffer):
             try:
                 asyncio.get_running_loop()
             except RuntimeError:

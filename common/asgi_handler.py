@@ -33,6 +33,7 @@ response, listening for a disconnect, streaming.
 Django's handler steps (receive the body, make the request, send the response, listen for
 a disconnect) are reached through common/compat/django.py, under names of ours.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -45,7 +46,11 @@ from django.core.exceptions import RequestAborted
 from django.http import FileResponse
 
 from .asgi import (
-    REQUEST_END, StreamingASGIHandler, _request_end_run, _StreamingReceive, body_streams,
+    REQUEST_END,
+    StreamingASGIHandler,
+    _request_end_run,
+    _StreamingReceive,
+    body_streams,
     database_connections_release,
 )
 from .compat.django import file_response_source, script_prefix_set
@@ -74,8 +79,9 @@ class PlatformASGIHandler(StreamingASGIHandler):
                 async with ThreadSensitiveContext():  # a thread for this request alone
                     await self._handle(scope, receive, send, SyncToAsync(self._respond, thread_sensitive=True))
             else:
-                await self._handle(scope, receive, send,
-                                   SyncToAsync(self._respond, thread_sensitive=False, executor=self._pool))
+                await self._handle(
+                    scope, receive, send, SyncToAsync(self._respond, thread_sensitive=False, executor=self._pool)
+                )
         finally:
             callbacks = scope.pop(REQUEST_END, [])
             if callbacks:
@@ -124,8 +130,7 @@ class PlatformASGIHandler(StreamingASGIHandler):
             return response
 
         # Django's order: the disconnect listener first, so it is cancelled first.
-        tasks = [asyncio.create_task(self.disconnect_wait(receive)),
-                 asyncio.create_task(process_request())]
+        tasks = [asyncio.create_task(self.disconnect_wait(receive)), asyncio.create_task(process_request())]
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in tasks:
             if task.done():

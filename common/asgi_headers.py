@@ -8,6 +8,7 @@ same way for both protocols: `400 header_duplicated`, {"header": name}; a WebSoc
 gets that HTTP response instead of the 101 (the ASGI `websocket.http.response` extension), or
 close code 4400 from a server without it.
 """
+
 from __future__ import annotations
 
 from .asgi_responses import error_body_bytes, http_error_send, websocket_refuse

@@ -2,6 +2,7 @@
 shape over HTTP (and over a WebSocket upgrade that allows an HTTP answer), and a
 refused WebSocket with our close code.
 """
+
 from __future__ import annotations
 
 import json

@@ -15,6 +15,7 @@ type, so nothing over the limit is ever spooled to disk. `BodyLimitMiddleware` a
 path limits inside Django too (test client, runserver: no ASGI door), and
 DATA_UPLOAD_MAX_MEMORY_SIZE is the same REQUEST_MAX_BYTES, so Django's own checks agree.
 """
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -77,8 +78,9 @@ def path_limit(path: str) -> BodyLimit:
     """The limit a path's body has, uploads aside (their limit is their tenant's)."""
     if path == "/api/imports":
         max_bytes = settings.IMPORTS["MAX_BYTES"]
-        return BodyLimit(max_bytes + FRAMING, "file_too_large", "The file is larger than imports accept.",
-                         {"max_bytes": max_bytes})
+        return BodyLimit(
+            max_bytes + FRAMING, "file_too_large", "The file is larger than imports accept.", {"max_bytes": max_bytes}
+        )
     return request_limit()
 
 

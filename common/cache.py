@@ -6,6 +6,7 @@ new connection pool — for each. This one keeps one client per configuration,
 so requests reuse connections (redis-py pools are thread- and fork-safe).
 Where Django makes the client is behind common/compat/django.py.
 """
+
 from __future__ import annotations
 
 import threading

@@ -7,6 +7,7 @@ a daemon thread writes the sums with one pipeline every FLUSH_SECONDS, and
 own process's counts are in). A process killed hard loses at most its last
 second of counts; a clean exit writes them (atexit).
 """
+
 from __future__ import annotations
 
 import atexit

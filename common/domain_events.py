@@ -24,6 +24,7 @@ Invariants:
 - Subscribers are connected by importing the app's subscribers.py in AppConfig.ready();
   importing it twice connects nothing twice.
 """
+
 from __future__ import annotations
 
 import logging

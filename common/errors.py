@@ -8,6 +8,7 @@ Every 4xx/5xx the platform answers, over HTTP or WebSocket, carries a stable
 Services raise `ApplicationError` (or a subclass); the DRF exception handler,
 the tenant middleware and the Django error handlers all render it the same way.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,8 +21,14 @@ class ApplicationError(Exception):
     code = "bad_request"
     message = "The request could not be processed."
 
-    def __init__(self, message: str | None = None, *, code: str | None = None,
-                 status: int | None = None, details: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        details: dict[str, Any] | None = None,
+    ):
         self.message = message or self.message
         self.code = code or self.code
         self.status = status or self.status
@@ -36,8 +43,7 @@ def error_body(code: str, message: str, details: dict[str, Any] | None = None) -
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
-def error_response(code: str, message: str, status: int,
-                   details: dict[str, Any] | None = None) -> JsonResponse:
+def error_response(code: str, message: str, status: int, details: dict[str, Any] | None = None) -> JsonResponse:
     return JsonResponse(error_body(code, message, details), status=status)
 
 
@@ -46,6 +52,7 @@ def application_error_response(exc: ApplicationError) -> JsonResponse:
 
 
 # --- the errors with a name of their own -----------------------------------
+
 
 class NotFound(ApplicationError):
     status, code, message = 404, "not_found", "Not found."

@@ -1,4 +1,5 @@
 """DRF exception handler and Django error views: every error, one JSON shape."""
+
 from __future__ import annotations
 
 import logging
@@ -82,9 +83,14 @@ def _code_for(exc: drf.APIException) -> str:
 
 # Django's own error views (non-DRF paths), in the same shape.
 
+
 def request_too_large_response():
-    return error_response("request_too_large", "The request body is larger than this endpoint accepts.", 413,
-                          {"max_bytes": settings.DATA_UPLOAD_MAX_MEMORY_SIZE})
+    return error_response(
+        "request_too_large",
+        "The request body is larger than this endpoint accepts.",
+        413,
+        {"max_bytes": settings.DATA_UPLOAD_MAX_MEMORY_SIZE},
+    )
 
 
 def handler400(request, exception=None):
@@ -110,6 +116,7 @@ def handler500(request):
 
 
 # An exhausted database pool is a temporary condition of ours, not a bug: 503.
+
 
 def database_unavailable(exc: BaseException | None) -> bool:
     """Whether `exc` is (or was caused by) a wait for a pooled database
@@ -179,9 +186,17 @@ def csrf_failure(request, reason=""):
     return error_response("csrf_failed", "CSRF verification failed.", 403, {"reason": reason})
 
 
-ERROR_CODES_BY_STATUS = {400: "bad_request", 401: "not_authenticated", 403: "permission_denied", 404: "not_found",
-                         405: "method_not_allowed", 406: "not_acceptable", 413: "request_too_large",
-                         415: "unsupported_media_type", 429: "rate_limited"}
+ERROR_CODES_BY_STATUS = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
 KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
 
 
@@ -195,8 +210,11 @@ class ApiErrorsAsJsonMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if response.status_code < 400 or not request.path_info.startswith("/api/") \
-                or response.get("Content-Type", "").startswith("application/json"):
+        if (
+            response.status_code < 400
+            or not request.path_info.startswith("/api/")
+            or response.get("Content-Type", "").startswith("application/json")
+        ):
             return response
         status = response.status_code
         code = ERROR_CODES_BY_STATUS.get(status, "internal_error" if status >= 500 else "bad_request")

@@ -1,4 +1,5 @@
 """Liveness and readiness probes (both hosts, no authentication)."""
+
 from django.db import connection
 from django.http import JsonResponse
 

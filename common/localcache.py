@@ -24,6 +24,7 @@ read here instead, and drops it when told:
 `flush_everywhere()` empties every process's caches and waits until each listener has
 done it (the tests start each test with it, as they start with an empty Redis).
 """
+
 from __future__ import annotations
 
 import logging
@@ -33,7 +34,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from typing import Callable
+from collections.abc import Callable
 
 from django.db import transaction
 
@@ -87,8 +88,7 @@ class _Listener:
                         self._handle(client, message["data"].decode())
             except Exception:  # connection lost: distrust everything until subscribed again
                 if self.live:
-                    logger.warning("local cache listener lost Redis; caches bypassed until it is back",
-                                   exc_info=True)
+                    logger.warning("local cache listener lost Redis; caches bypassed until it is back", exc_info=True)
                 self.live = False
                 _clear_all()
                 time.sleep(backoff)
@@ -104,14 +104,14 @@ class _Listener:
         self.generation += 1
         if data.startswith(_FLUSH):
             _clear_all()
-            client.incr(data[len(_FLUSH):])
-            client.expire(data[len(_FLUSH):], 60)
+            client.incr(data[len(_FLUSH) :])
+            client.expire(data[len(_FLUSH) :], 60)
         else:
             _drop_tags(data.split(_SEPARATOR))
 
 
 _listener = _Listener()
-_caches: dict[str, "LocalCache"] = {}
+_caches: dict[str, LocalCache] = {}
 
 
 def _clear_all() -> None:
@@ -134,8 +134,9 @@ class LocalCache:
         self._lock = threading.Lock()
         _caches[name] = self
 
-    def get_or_load(self, key: str, load: Callable[[], object], *,
-                    tags: Callable[[object], tuple | None] = lambda value: ()):
+    def get_or_load(
+        self, key: str, load: Callable[[], object], *, tags: Callable[[object], tuple | None] = lambda value: ()
+    ):
         """The value under `key`, from this process if it is there and trusted, else
         `load()` (stored unless an invalidation came in meanwhile). `tags(value)`: the
         tags besides `key` whose invalidation drops the entry, or None not to store it."""
@@ -157,8 +158,9 @@ class LocalCache:
         `generation()` from before the value was read; if anything was invalidated since,
         the value may be the old one and is not stored."""
         if _listener.ensure():
-            self._store(key, value, (key, *tags),
-                        _listener.generation if generation is None else generation, time.monotonic())
+            self._store(
+                key, value, (key, *tags), _listener.generation if generation is None else generation, time.monotonic()
+            )
 
     def _store(self, key, value, tags, generation, now) -> None:
         data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)

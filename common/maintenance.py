@@ -10,6 +10,7 @@ Steps delete in batches (`rows_delete`: a short transaction each), so a step tha
 what was already removed, and must be idempotent: the job retries and every step runs again.
 Steps run in module order, then declaration order.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -39,6 +40,7 @@ def maintenance_step(name: str, *, per_tenant: bool = False):
             raise RuntimeError(f"maintenance step {name!r} declared twice")
         _STEPS[name] = MaintenanceStep(name, func, per_tenant)
         return func
+
     return register
 
 

@@ -1,8 +1,10 @@
 """Content negotiation for views that answer a file, not a rendered body."""
+
 from __future__ import annotations
 
 from rest_framework import exceptions
 from rest_framework.negotiation import DefaultContentNegotiation
+
 from common.renderers import JSONRenderer
 
 

@@ -5,6 +5,7 @@ module raise RecursionError, which became a 500. Here that is a ParseError too, 
 document nested deeper than MAX_DEPTH: a depth Python could parse but the code after it
 (serializers, json.dumps on the way to the database) might recurse into again.
 """
+
 from __future__ import annotations
 
 from rest_framework import parsers

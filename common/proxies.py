@@ -7,6 +7,7 @@ the NUM_PROXIES-th entry from the right; whatever stands left of it is the clien
 claim. uvicorn must not rewrite the peer from the header itself: it runs with
 `--no-proxy-headers` (config/devstack, tests/live.py), so this is the one place that reads it.
 """
+
 from __future__ import annotations
 
 import ipaddress

@@ -5,6 +5,7 @@ back: concurrent requests (each in its own thread under ASGI) overwrite each oth
 timestamps, so a shared budget — a tenant's `rate_limit_per_minute` — let about 40 % more
 through under load than it allows. Here check-and-take is one Lua script.
 """
+
 from __future__ import annotations
 
 import itertools

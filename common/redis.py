@@ -6,6 +6,7 @@ because they must hold across every host: the credential limits
 (`auth:limit:…`, accounts/credential_limits.py) and the per-user tenant-create
 lock (`tenant_create:user:…`, tenants/services.py).
 """
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -7,6 +7,7 @@ are always the JSON error shape (common/errors.py), whatever was asked for.
 JSONRenderer is drf-orjson-renderer's: the same JSON for what serializers produce (they
 turn datetimes, decimals and UUIDs into strings first), several times faster to encode.
 """
+
 from __future__ import annotations
 
 import orjson

@@ -14,8 +14,8 @@ added here in one place (DEFAULT_SCHEMA_CLASS) rather than in every view:
 - Bearer tokens (`Authorization: Bearer <token>`) and the session cookie, as security
   schemes; the X-Tenant-ID header on the tenant hosts' operations.
 """
-from __future__ import annotations
 
+from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
@@ -30,11 +30,10 @@ BODY_METHODS = {"POST", "PUT", "PATCH"}
 # What each status means on every route, with the codes it carries there.
 STATUS_TEXT = {
     400: "Bad request: `malformed_request`, `validation_error` (details name the fields), "
-         "`tenant_not_specified`, `tenant_mismatch`.",
+    "`tenant_not_specified`, `tenant_mismatch`.",
     401: "Not authenticated: `not_authenticated`, `authentication_failed`, `token_invalid`, "
-         "`token_expired`, `token_revoked`.",
-    403: "Forbidden: `permission_denied`, `not_a_member`, `insufficient_role`, `tenant_suspended`, "
-         "`feature_disabled`.",
+    "`token_expired`, `token_revoked`.",
+    403: "Forbidden: `permission_denied`, `not_a_member`, `insufficient_role`, `tenant_suspended`, `feature_disabled`.",
     404: "Not found: `not_found`, `tenant_not_found` (unknown tenant host or X-Tenant-ID).",
     409: "Conflict with the current state.",
     413: "Body too large: `request_too_large`.",
@@ -44,21 +43,33 @@ STATUS_TEXT = {
     503: "Temporarily unavailable: `service_unavailable` (try again shortly).",
 }
 
-_UPLOAD = {400: "`file_missing`, `file_empty`, `filename_invalid`", 403: "`storage_quota_exceeded`",
-           413: "`file_too_large`", 415: "`file_type_not_allowed`, `file_type_mismatch`",
-           422: "`malware_detected`", 503: "`scanner_unavailable`"}
+_UPLOAD = {
+    400: "`file_missing`, `file_empty`, `filename_invalid`",
+    403: "`storage_quota_exceeded`",
+    413: "`file_too_large`",
+    415: "`file_type_not_allowed`, `file_type_mismatch`",
+    422: "`malware_detected`",
+    503: "`scanner_unavailable`",
+}
 
 # A view's own codes, "<module>.<View>.<method>" → {status: codes}: beyond the common ones above.
 VIEW_ERRORS: dict[str, dict[int, str]] = {
     # Signup never says whether an address is taken (202 either way; the address is told by email).
-    "accounts.apis.SignupApi.post": {429: "`rate_limited`: too many signups for this address or from this client "
-                                          "(details.retry_after, header Retry-After)"},
-    "tenants.apis.TokenApi.post": {401: "`invalid_credentials`",
-                                    403: "`not_a_member`, `tenant_suspended` (a token bound to `tenant`)",
-                                    429: "`rate_limited`: too many failed logins for this account or from this "
-                                         "client, on all hosts together (details.retry_after, header Retry-After)"},
-    "tenants.apis.TenantListCreateApi.post": {400: "`slug_reserved`", 403: "`tenant_limit_reached`",
-                                              409: "`slug_taken`"},
+    "accounts.apis.SignupApi.post": {
+        429: "`rate_limited`: too many signups for this address or from this client "
+        "(details.retry_after, header Retry-After)"
+    },
+    "tenants.apis.TokenApi.post": {
+        401: "`invalid_credentials`",
+        403: "`not_a_member`, `tenant_suspended` (a token bound to `tenant`)",
+        429: "`rate_limited`: too many failed logins for this account or from this "
+        "client, on all hosts together (details.retry_after, header Retry-After)",
+    },
+    "tenants.apis.TenantListCreateApi.post": {
+        400: "`slug_reserved`",
+        403: "`tenant_limit_reached`",
+        409: "`slug_taken`",
+    },
     "tenants.apis.TenantMembersApi.post": {404: "`user_not_found`", 409: "`already_member`"},
     "tenants.apis.TenantMemberDetailApi.patch": {404: "`member_not_found`", 409: "`last_owner`"},
     "tenants.apis.TenantMemberDetailApi.delete": {404: "`member_not_found`", 409: "`last_owner`"},
@@ -69,8 +80,11 @@ VIEW_ERRORS: dict[str, dict[int, str]] = {
     "reports.apis.ReportListApi.post": {400: "`report_kind_unknown`, `report_params_invalid`"},
     "reports.apis.ReportDetailApi.get": {404: "`report_not_found`"},
     "reports.apis.ReportDownloadApi.get": {404: "`report_not_found`", 409: "`report_not_ready`"},
-    "imports.apis.ImportApi.post": {400: "`file_missing`, `csv_header_invalid`, `csv_empty`",
-                                    413: "`file_too_large`, `csv_too_many_rows`", 415: "`file_type_unsupported`"},
+    "imports.apis.ImportApi.post": {
+        400: "`file_missing`, `csv_header_invalid`, `csv_empty`",
+        413: "`file_too_large`, `csv_too_many_rows`",
+        415: "`file_type_unsupported`",
+    },
     "emails.apis.SendEmailApi.post": {400: "`template_unknown`", 429: "`email_quota_exceeded`"},
     "realtime.apis.RoomMembersApi.post": {404: "`room_not_found`, `member_not_found`"},
     "realtime.apis.RoomMessagesApi.get": {404: "`room_not_found`"},
@@ -81,8 +95,11 @@ VIEW_ERRORS: dict[str, dict[int, str]] = {
     "uploads.apis.UploadMultipleApi.post": {**_UPLOAD, 400: _UPLOAD[400] + ", `too_many_files`, `files_invalid`"},
     "uploads.apis.UploadImageApi.post": {**_UPLOAD, 422: "`malware_detected`, `invalid_image`"},
     "uploads.apis.PresignApi.post": {k: v for k, v in _UPLOAD.items() if k in (400, 403, 413, 415)},
-    "uploads.apis.DirectUploadApi.post": {400: "`file_missing`, `file_empty`", 403: "`upload_url_invalid`",
-                                          409: "`upload_already_received`"},
+    "uploads.apis.DirectUploadApi.post": {
+        400: "`file_missing`, `file_empty`",
+        403: "`upload_url_invalid`",
+        409: "`upload_already_received`",
+    },
     "uploads.apis.ConfirmApi.post": {**_UPLOAD, 404: "`upload_not_found`", 409: "`upload_already_confirmed`"},
     "uploads.apis.FileDetailApi.get": {404: "`file_not_found`"},
     "uploads.apis.FileDetailApi.delete": {404: "`file_not_found`"},
@@ -103,9 +120,13 @@ class ErrorSerializer(serializers.Serializer):
 
 
 TENANT_HEADER = OpenApiParameter(
-    "X-Tenant-ID", str, OpenApiParameter.HEADER, required=False,
+    "X-Tenant-ID",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
     description="The tenant (slug or id) when the host does not name one, e.g. on the platform host. "
-                "On a tenant host it must name that tenant (else 400 `tenant_mismatch`).")
+    "On a tenant host it must name that tenant (else 400 `tenant_mismatch`).",
+)
 
 
 class PlatformAutoSchema(AutoSchemaBase):
@@ -126,8 +147,11 @@ class PlatformAutoSchema(AutoSchemaBase):
         own = self.view_errors()
         for status in sorted(self.error_statuses() | set(own)):
             text = STATUS_TEXT[status] + (f" Here also: {own[status]}." if status in own else "")
-            responses.setdefault(str(status), self.response_for(
-                ErrorSerializer, str(status), media_types=["application/json"]) | {"description": text})
+            responses.setdefault(
+                str(status),
+                self.response_for(ErrorSerializer, str(status), media_types=["application/json"])
+                | {"description": text},
+            )
         return responses
 
     def view_errors(self) -> dict[int, str]:
@@ -174,29 +198,52 @@ def document_event_stream(result, generator, request, public):
         text = STATUS_TEXT[status] + (f" Here also: {own}." if own else "")
         return {"description": text, "content": {"application/json": {"schema": error}}}
 
-    result["paths"]["/api/events"] = {"get": {
-        "operationId": "events_stream",
-        "tags": ["realtime"],
-        "description": "Server-Sent Events (tenant hosts): the user's channel and `tenant`, plus rooms in "
-                       "`channels`. `id:`/`event:` lines, a heartbeat comment every REALTIME_HEARTBEAT_SECONDS; Last-Event-ID (header "
-                       "or `last_event_id`) replays what was missed. Counts against the user's live "
-                       "connections in the tenant, with their WebSockets.",
-        "parameters": [
-            {"in": "query", "name": "channels", "schema": {"type": "string"}, "required": False,
-             "description": "Comma-separated `room:<id>` channels (rooms the user may read)."},
-            {"in": "query", "name": "last_event_id", "schema": {"type": "string"}, "required": False,
-             "description": "Resume after this event id (`<ms>-<seq>`)."},
-            {"in": "header", "name": "Last-Event-ID", "schema": {"type": "string"}, "required": False},
-            {"in": "header", "name": "X-Tenant-ID", "schema": {"type": "string"}, "required": False,
-             "description": TENANT_HEADER.description},
-        ],
-        "security": [{"bearerAuth": []}, {"cookieAuth": []}],
-        "responses": {
-            "200": {"description": "The stream (never ends by itself).",
-                    "content": {"text/event-stream": {"schema": {"type": "string"}}}},
-            "400": fails(400, "`invalid_channel`"), "401": fails(401), "403": fails(403),
-            "404": fails(404, "`room_not_found`"), "429": fails(429, "`too_many_connections`"), "503": fails(503),
-        },
-    }}
+    result["paths"]["/api/events"] = {
+        "get": {
+            "operationId": "events_stream",
+            "tags": ["realtime"],
+            "description": "Server-Sent Events (tenant hosts): the user's channel and `tenant`, plus rooms in "
+            "`channels`. `id:`/`event:` lines, a heartbeat comment every REALTIME_HEARTBEAT_SECONDS; Last-Event-ID (header "
+            "or `last_event_id`) replays what was missed. Counts against the user's live "
+            "connections in the tenant, with their WebSockets.",
+            "parameters": [
+                {
+                    "in": "query",
+                    "name": "channels",
+                    "schema": {"type": "string"},
+                    "required": False,
+                    "description": "Comma-separated `room:<id>` channels (rooms the user may read).",
+                },
+                {
+                    "in": "query",
+                    "name": "last_event_id",
+                    "schema": {"type": "string"},
+                    "required": False,
+                    "description": "Resume after this event id (`<ms>-<seq>`).",
+                },
+                {"in": "header", "name": "Last-Event-ID", "schema": {"type": "string"}, "required": False},
+                {
+                    "in": "header",
+                    "name": "X-Tenant-ID",
+                    "schema": {"type": "string"},
+                    "required": False,
+                    "description": TENANT_HEADER.description,
+                },
+            ],
+            "security": [{"bearerAuth": []}, {"cookieAuth": []}],
+            "responses": {
+                "200": {
+                    "description": "The stream (never ends by itself).",
+                    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                },
+                "400": fails(400, "`invalid_channel`"),
+                "401": fails(401),
+                "403": fails(403),
+                "404": fails(404, "`room_not_found`"),
+                "429": fails(429, "`too_many_connections`"),
+                "503": fails(503),
+            },
+        }
+    }
     result["paths"] = dict(sorted(result["paths"].items()))
     return result

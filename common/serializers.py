@@ -8,6 +8,7 @@ they cannot be shared). Only for serializers whose fields depend on the class al
 platform's output serializers; a serializer that builds fields from its context or
 instance keeps DRF's ModelSerializer.
 """
+
 from __future__ import annotations
 
 import copy
@@ -27,8 +28,13 @@ class ModelSerializer(serializers.ModelSerializer):
 
 # --- lists read as rows ------------------------------------------------------------------
 
-_PLAIN = (serializers.CharField, serializers.IntegerField, serializers.BigIntegerField,
-          serializers.BooleanField, serializers.FloatField)
+_PLAIN = (
+    serializers.CharField,
+    serializers.IntegerField,
+    serializers.BigIntegerField,
+    serializers.BooleanField,
+    serializers.FloatField,
+)
 
 
 def _formatter(field):

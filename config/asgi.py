@@ -1,4 +1,5 @@
 """One ASGI application for HTTP and WebSocket (served by uvicorn)."""
+
 import os
 
 import django
@@ -17,15 +18,17 @@ django_asgi_app = PlatformASGIHandler()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from realtime.routing import websocket_urlpatterns  # noqa: E402
-from tenants.asgi import TenantASGIMiddleware  # noqa: E402
 from common.asgi_headers import SingleValuedHeaders  # noqa: E402
 from common.body_limits import RequestBodyLimit  # noqa: E402
+from realtime.routing import websocket_urlpatterns  # noqa: E402
+from tenants.asgi import TenantASGIMiddleware  # noqa: E402
 
-application = ProtocolTypeRouter({
-    "http": RequestBodyLimit(django_asgi_app),  # a body over its endpoint's limit is refused before Django reads it
-    "websocket": TenantASGIMiddleware(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
-})
+application = ProtocolTypeRouter(
+    {
+        "http": RequestBodyLimit(django_asgi_app),  # a body over its endpoint's limit is refused before Django reads it
+        "websocket": TenantASGIMiddleware(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    }
+)
 application = SingleValuedHeaders(application)  # two Host (X-Tenant-ID, …) headers: 400, on either protocol
 
 # Everything loaded so far lives as long as the process: keep it out of the cyclic

@@ -4,6 +4,7 @@ BASE_DIR is the folder holding the project's packages: the checkout, or site-pac
 once the wheel is installed. A `.env` file there is read first; a variable already in
 the environment wins over it.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

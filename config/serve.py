@@ -14,10 +14,10 @@ finishes its requests, as uvicorn does on SIGTERM). A worker that dies within
 START_GRACE seconds of starting, three times in a row (the port taken, the app
 failing to import), stops the whole server with exit code 1 instead of a restart loop.
 """
+
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import socket
 import subprocess
@@ -40,8 +40,15 @@ def _worker(args) -> None:
     import uvicorn
 
     config = uvicorn.Config(
-        "config.asgi:application", host=args.host, port=args.port, ws=args.ws, ws_max_size=args.ws_max_size,
-        lifespan="off", proxy_headers=False, access_log=args.access_log, log_level=args.log_level,
+        "config.asgi:application",
+        host=args.host,
+        port=args.port,
+        ws=args.ws,
+        ws_max_size=args.ws_max_size,
+        lifespan="off",
+        proxy_headers=False,
+        access_log=args.access_log,
+        log_level=args.log_level,
     )
     uvicorn.Server(config).run(sockets=[_listening_socket(args.host, args.port)])
 

@@ -1,5 +1,6 @@
 """Test settings (DJANGO_SETTINGS_MODULE=config.settings_test): small overrides of config/settings/,
 nothing more. A module beside the package, not in it: it sets a SECRET_KEY before the package is read."""
+
 import os
 import secrets
 

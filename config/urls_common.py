@@ -1,4 +1,5 @@
 """Routes served on every host: health, auth, the API schema and docs."""
+
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 

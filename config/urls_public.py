@@ -1,4 +1,5 @@
 """The platform host: operator admin and tenant management API."""
+
 from django.contrib import admin
 from django.urls import include, path
 
@@ -18,8 +19,9 @@ platform_api = [
     path("api/tenants/<uuid:tenant_id>/settings", apis.TenantSettingsApi.as_view(), name="tenant-settings"),
     path("api/tenants/<uuid:tenant_id>/usage", apis.TenantUsageApi.as_view(), name="tenant-usage"),
     path("api/tenants/<uuid:tenant_id>/members", apis.TenantMembersApi.as_view(), name="tenant-members"),
-    path("api/tenants/<uuid:tenant_id>/members/<int:user_id>", apis.TenantMemberDetailApi.as_view(),
-         name="tenant-member"),
+    path(
+        "api/tenants/<uuid:tenant_id>/members/<int:user_id>", apis.TenantMemberDetailApi.as_view(), name="tenant-member"
+    ),
     path("api/tenants/<uuid:tenant_id>/audit", apis.TenantAuditApi.as_view(), name="tenant-audit"),
     path("api/queue/stats", PlatformQueueStatsApi.as_view(), name="platform-queue-stats"),
 ]

@@ -1,4 +1,5 @@
 """Every API route in one urlconf, so /api/schema/ documents both hosts."""
+
 from django.urls import include, path
 
 from config.urls_public import platform_api

@@ -1,4 +1,5 @@
 """Tenant hosts (and requests given a tenant by header or token)."""
+
 from django.urls import include, path
 
 from emails.urls import urlpatterns as emails_api

@@ -1,4 +1,5 @@
 """Email endpoints (tenant hosts): admins send, every member sets their digest."""
+
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
@@ -16,9 +17,12 @@ class SendEmailApi(TenantApi):
     capability = "jobs"  # tenants.access: the email is sent by a job
     tenant_permission_classes = [IsTenantManager]
 
-    @extend_schema(request=EmailInputSerializer, responses={202: JobAcceptedSerializer}, tags=["emails"],
-                   description="Owners/admins. Queues `email.send` (5 attempts with backoff); follow it at "
-                               "/api/jobs/{job_id}.")
+    @extend_schema(
+        request=EmailInputSerializer,
+        responses={202: JobAcceptedSerializer},
+        tags=["emails"],
+        description="Owners/admins. Queues `email.send` (5 attempts with backoff); follow it at /api/jobs/{job_id}.",
+    )
     def post(self, request):
         data = EmailInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -31,8 +35,12 @@ class DigestPreferenceApi(TenantApi):
     def get(self, request):
         return Response({"opt_in": digest_opt_in_get(tenant=self.tenant, user=request.user)})
 
-    @extend_schema(request=DigestPreferenceSerializer, responses=DigestPreferenceSerializer, tags=["emails"],
-                   description="Any member: receive this tenant's daily digest (09:00 in its time zone) or not.")
+    @extend_schema(
+        request=DigestPreferenceSerializer,
+        responses=DigestPreferenceSerializer,
+        tags=["emails"],
+        description="Any member: receive this tenant's daily digest (09:00 in its time zone) or not.",
+    )
     def put(self, request):
         data = DigestPreferenceSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -21,8 +21,9 @@ class EmailsConfig(AppConfig):
     def ready(self):
         # This app has no models, so it gets no post_migrate of its own: ride on the jobs app's
         # (its TenantSchedule table holds the digests). Existing tenants get theirs on migrate.
-        post_migrate.connect(_digest_schedules, sender=apps.get_app_config("jobs"),
-                             dispatch_uid="emails.digest_schedules")
+        post_migrate.connect(
+            _digest_schedules, sender=apps.get_app_config("jobs"), dispatch_uid="emails.digest_schedules"
+        )
         # The welcome of a new member, the digest of a new tenant, the answers to a signup
         # (accounts and tenants announce, emails sends).
         from . import subscribers  # noqa: F401

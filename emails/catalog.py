@@ -5,6 +5,7 @@ a message is rendered from validated data only (HTML escaped, text as is).
 Besides its own context, every template gets `tenant` ({name, host, url}): the sender,
 which for the platform's own emails (no tenant) is the platform itself.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -65,14 +66,17 @@ class EmailTemplate:
     api: bool  # tenant admins may send it through POST /api/send-email
 
 
-EMAIL_TEMPLATES: dict[str, EmailTemplate] = {t.name: t for t in [
-    EmailTemplate("generic", GenericContext, api=True),
-    EmailTemplate("welcome", WelcomeContext, api=True),
-    EmailTemplate("digest", DigestContext, api=False),  # built by the digest job from the tenant's data
-    # The platform's own (no tenant): the two answers to a signup (accounts.domain_events.SignupRequested).
-    EmailTemplate("account_created", AccountCreatedContext, api=False),
-    EmailTemplate("signup_attempted", SignupAttemptedContext, api=False),
-]}
+EMAIL_TEMPLATES: dict[str, EmailTemplate] = {
+    t.name: t
+    for t in [
+        EmailTemplate("generic", GenericContext, api=True),
+        EmailTemplate("welcome", WelcomeContext, api=True),
+        EmailTemplate("digest", DigestContext, api=False),  # built by the digest job from the tenant's data
+        # The platform's own (no tenant): the two answers to a signup (accounts.domain_events.SignupRequested).
+        EmailTemplate("account_created", AccountCreatedContext, api=False),
+        EmailTemplate("signup_attempted", SignupAttemptedContext, api=False),
+    ]
+}
 
 
 def email_template_get(name: str, *, api: bool = False) -> EmailTemplate | None:

@@ -1,4 +1,5 @@
 """Email's codes in the shared vocabulary."""
+
 from common.errors import ApplicationError
 
 

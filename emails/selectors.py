@@ -1,4 +1,5 @@
 """Reads for emails: what goes into a member's digest."""
+
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
@@ -30,8 +31,9 @@ def digest_summary(*, user, since: datetime, tz: tzinfo) -> dict | None:
     None when there is nothing."""
     unread = Notification.objects.filter(user=user, read_at__isnull=True)
     unread_count = unread.count()
-    new = (Message.objects.filter(room__in=room_list_for_user(user=user), created_at__gte=since)
-           .exclude(author_id=user.pk))
+    new = Message.objects.filter(room__in=room_list_for_user(user=user), created_at__gte=since).exclude(
+        author_id=user.pk
+    )
     per_room = list(new.values("room_id", "room__name").annotate(count=Count("id")).order_by("-count", "room_id"))
     if not unread_count and not per_room:
         return None
@@ -39,16 +41,25 @@ def digest_summary(*, user, since: datetime, tz: tzinfo) -> dict | None:
     for row in per_room[:ROOMS_SHOWN]:
         latest = list(new.filter(room_id=row["room_id"]).order_by("-id")[:MESSAGES_SHOWN])
         rooms.append({"name": row["room__name"], "count": row["count"], "latest": latest})
-    authors = dict(get_user_model().objects.filter(pk__in={m.author_id for r in rooms for m in r["latest"]})
-                   .values_list("pk", "email"))
+    authors = dict(
+        get_user_model()
+        .objects.filter(pk__in={m.author_id for r in rooms for m in r["latest"]})
+        .values_list("pk", "email")
+    )
     for room in rooms:
-        room["latest"] = [{"author": authors.get(m.author_id, "someone who left"), "at": _at(m.created_at, tz),
-                           "body": m.body if len(m.body) <= EXCERPT else m.body[:EXCERPT - 1] + "…"}
-                          for m in reversed(room["latest"])]
+        room["latest"] = [
+            {
+                "author": authors.get(m.author_id, "someone who left"),
+                "at": _at(m.created_at, tz),
+                "body": m.body if len(m.body) <= EXCERPT else m.body[: EXCERPT - 1] + "…",
+            }
+            for m in reversed(room["latest"])
+        ]
     return {
         "unread_notifications": unread_count,
-        "notifications": [{"event": n.event, "at": _at(n.created_at, tz)}
-                          for n in unread.order_by("-id")[:NOTIFICATIONS_SHOWN]],
+        "notifications": [
+            {"event": n.event, "at": _at(n.created_at, tz)} for n in unread.order_by("-id")[:NOTIFICATIONS_SHOWN]
+        ],
         "new_messages": sum(row["count"] for row in per_room),
         "rooms": rooms,
     }

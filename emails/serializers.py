@@ -1,4 +1,5 @@
 """Input and output of the email endpoints."""
+
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
@@ -6,9 +7,19 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 
-@extend_schema_field({"oneOf": [{"type": "string", "format": "email"},
-                                {"type": "array", "items": {"type": "string", "format": "email"},
-                                 "minItems": 1, "maxItems": settings.EMAILS["MAX_RECIPIENTS"]}]})
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "format": "email"},
+            {
+                "type": "array",
+                "items": {"type": "string", "format": "email"},
+                "minItems": 1,
+                "maxItems": settings.EMAILS["MAX_RECIPIENTS"],
+            },
+        ]
+    }
+)
 class RecipientsField(serializers.Field):
     """One address, or a list of 1 to EMAILS["MAX_RECIPIENTS"]; duplicates dropped (ignoring case)."""
 
@@ -43,8 +54,9 @@ class EmailInputSerializer(serializers.Serializer):
     to = RecipientsField()
     subject = serializers.CharField(max_length=200, validators=[_single_line])
     template = serializers.CharField(max_length=50, help_text="generic or welcome (templates/emails/).")
-    context = serializers.DictField(required=False, default=dict,
-                                    help_text="generic: {heading?, body}; welcome: {role?, note?}.")
+    context = serializers.DictField(
+        required=False, default=dict, help_text="generic: {heading?, body}; welcome: {role?, note?}."
+    )
 
 
 class JobAcceptedSerializer(serializers.Serializer):
@@ -53,4 +65,3 @@ class JobAcceptedSerializer(serializers.Serializer):
 
 class DigestPreferenceSerializer(serializers.Serializer):
     opt_in = serializers.BooleanField()
-

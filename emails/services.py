@@ -7,14 +7,13 @@ Nothing here talks SMTP on a request: `email.send` (emails/tasks.py) renders
 and sends in the qcluster through Django's email backend, and an SMTP failure
 fails the attempt, which the job system retries with backoff (5 attempts).
 """
+
 from __future__ import annotations
 
 import smtplib
-
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from datetime import time as dt_time
-from datetime import timezone as dt_timezone
 from email.utils import formataddr, make_msgid, parseaddr
 from zoneinfo import ZoneInfo
 
@@ -52,8 +51,12 @@ def _tenant_context(tenant: Tenant | None) -> dict:
     if tenant is None:
         host = settings.BASE_DOMAIN
     else:
-        host = (Domain.objects.filter(tenant=tenant).order_by("-is_primary", "domain")
-                .values_list("domain", flat=True).first()) or f"{tenant.slug}.{settings.BASE_DOMAIN}"
+        host = (
+            Domain.objects.filter(tenant=tenant)
+            .order_by("-is_primary", "domain")
+            .values_list("domain", flat=True)
+            .first()
+        ) or f"{tenant.slug}.{settings.BASE_DOMAIN}"
     url = f"https://{host}" if settings.SESSION_COOKIE_SECURE else f"http://{host}:{settings.PORT}"
     return {"name": tenant_display_name(tenant), "host": host, "url": url}
 
@@ -93,7 +96,7 @@ def email_quota_spend(*, tenant: Tenant, recipients: int):
     is taken. Given back if the block raises. Atomic (INCRBY), so parallel requests cannot
     pass the limit together."""
     limit = settings.EMAILS["RECIPIENTS_PER_TENANT_PER_DAY"]
-    now = timezone.now().astimezone(dt_timezone.utc)
+    now = timezone.now().astimezone(UTC)
     key = _quota_key(tenant, now.date().isoformat())
     client = redis_client()
     pipe = client.pipeline()
@@ -102,9 +105,10 @@ def email_quota_spend(*, tenant: Tenant, recipients: int):
     used = pipe.execute()[0]
     if used > limit:
         client.decrby(key, recipients)
-        midnight = datetime.combine(now.date() + timedelta(days=1), dt_time.min, tzinfo=dt_timezone.utc)
-        raise EmailQuotaExceeded(retry_after=max(1, int((midnight - now).total_seconds())), limit=limit,
-                                 used=used - recipients)
+        midnight = datetime.combine(now.date() + timedelta(days=1), dt_time.min, tzinfo=UTC)
+        raise EmailQuotaExceeded(
+            retry_after=max(1, int((midnight - now).total_seconds())), limit=limit, used=used - recipients
+        )
     try:
         yield
     except BaseException:
@@ -128,9 +132,13 @@ def email_send(*, tenant: Tenant | None, to: list[str], subject: str, template: 
     text, html = email_render(tenant=tenant, template=template, context=context)
     address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or settings.DEFAULT_FROM_EMAIL
     message_id = make_msgid(domain=address.rpartition("@")[2] or settings.BASE_DOMAIN)
-    message = EmailMultiAlternatives(subject=subject, body=text, to=to,
-                                     from_email=formataddr((tenant_display_name(tenant), address)),
-                                     headers={"Message-ID": message_id})
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        to=to,
+        from_email=formataddr((tenant_display_name(tenant), address)),
+        headers={"Message-ID": message_id},
+    )
     message.attach_alternative(html, "text/html")
     try:
         message.send(fail_silently=False)
@@ -141,16 +149,19 @@ def email_send(*, tenant: Tenant | None, to: list[str], subject: str, template: 
 
 # --- welcome ----------------------------------------------------------------------
 
+
 def welcome_email_enqueue(*, membership: Membership, actor_user=None) -> Job:
     """Queue the welcome email of a new member, in the caller's transaction (so it
     goes only if the membership is committed); once per membership."""
     tenant = membership.tenant
-    payload = _email_payload([membership.user.email], f"Welcome to {tenant_display_name(tenant)}", "welcome",
-                             {"role": membership.role})
+    payload = _email_payload(
+        [membership.user.email], f"Welcome to {tenant_display_name(tenant)}", "welcome", {"role": membership.role}
+    )
     return job_enqueue(tenant, "email.send", payload, user=actor_user, idempotency_key=f"welcome:{membership.pk}")
 
 
 # --- signup (the platform's own emails) ------------------------------------------------
+
 
 def signup_email_enqueue(*, email: str, account_created: bool) -> Job:
     """The answer to a signup, by email only (the API says the same to everyone): a new
@@ -165,6 +176,7 @@ def signup_email_enqueue(*, email: str, account_created: bool) -> Job:
 
 
 # --- the daily digest ----------------------------------------------------------------
+
 
 def digest_opt_in_set(*, tenant: Tenant, user, opt_in: bool) -> bool:
     if not Membership.objects.filter(tenant=tenant, user=user).update(digest_opt_in=opt_in):
@@ -195,16 +207,22 @@ def digest_run(*, tenant: Tenant, now: datetime) -> dict:
     tz = ZoneInfo(tenant_timezone(tenant))
     day = now.astimezone(tz).date().isoformat()
     subject = f"Your daily digest from {tenant_display_name(tenant)}"
-    members = (Membership.objects.filter(tenant=tenant, digest_opt_in=True, user__is_active=True)
-               .select_related("user").order_by("id"))
+    members = (
+        Membership.objects.filter(tenant=tenant, digest_opt_in=True, user__is_active=True)
+        .select_related("user")
+        .order_by("id")
+    )
     count = queued = 0
     for membership in members:
         count += 1
         summary = digest_summary(user=membership.user, since=now - timedelta(days=1), tz=tz)
         if summary is None:
             continue
-        job_enqueue(tenant, "email.send",
-                    _email_payload([membership.user.email], subject, "digest", {"date": day, **summary}),
-                    idempotency_key=f"digest:{day}:{membership.user_id}")
+        job_enqueue(
+            tenant,
+            "email.send",
+            _email_payload([membership.user.email], subject, "digest", {"date": day, **summary}),
+            idempotency_key=f"digest:{day}:{membership.user_id}",
+        )
         queued += 1
     return {"members": count, "queued": queued, "nothing_new": count - queued}

@@ -1,6 +1,7 @@
 """Emails that follow from what other apps announce. Within the emitting transaction:
 each email is a job row, so it commits with the change that caused it or not at all
 (an outbox: no email about a membership that was rolled back, none lost after a commit)."""
+
 from __future__ import annotations
 
 from accounts.domain_events import SignupRequested
@@ -14,8 +15,9 @@ from .services import digest_schedule_set, signup_email_enqueue, welcome_email_e
 
 @subscribe(MemberAdded, within_transaction=True)
 def _member_added(event: MemberAdded, actor: Actor | None) -> None:
-    membership = Membership.objects.select_related("tenant", "user").get(tenant_id=event.tenant_id,
-                                                                         user_id=event.user_id)
+    membership = Membership.objects.select_related("tenant", "user").get(
+        tenant_id=event.tenant_id, user_id=event.user_id
+    )
     welcome_email_enqueue(membership=membership, actor_user=actor.user if actor else None)
 
 

@@ -1,4 +1,5 @@
 """Email jobs: thin — they call one service each."""
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -17,8 +18,9 @@ class EmailPayload(Payload):
     context: dict = Field(default_factory=dict)
 
 
-@job_task("email.send", schema=EmailPayload, timeout=60, max_attempts=5,
-          backoff=settings.EMAILS["RETRY_BACKOFF_SECONDS"])
+@job_task(
+    "email.send", schema=EmailPayload, timeout=60, max_attempts=5, backoff=settings.EMAILS["RETRY_BACKOFF_SECONDS"]
+)
 def email_send_task(job, payload: EmailPayload) -> dict:
     return email_send(tenant=job.tenant, **payload.model_dump())
 
@@ -28,8 +30,14 @@ def email_digest_task(job, payload) -> dict:
     return digest_run(tenant=job.tenant, now=timezone.now())
 
 
-@job_task("email.platform_send", schema=EmailPayload, platform=True, timeout=60, max_attempts=5,
-          backoff=settings.EMAILS["RETRY_BACKOFF_SECONDS"])
+@job_task(
+    "email.platform_send",
+    schema=EmailPayload,
+    platform=True,
+    timeout=60,
+    max_attempts=5,
+    backoff=settings.EMAILS["RETRY_BACKOFF_SECONDS"],
+)
 def email_platform_send_task(job, payload: EmailPayload) -> dict:
     """`email.send` for the platform's own emails (signup): no tenant, sent in the platform's name."""
     return email_send(tenant=None, **payload.model_dump())

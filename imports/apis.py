@@ -1,4 +1,5 @@
 """POST /api/imports (tenant hosts, owners/admins): a members CSV, imported by a job."""
+
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -21,7 +22,8 @@ class ImportApi(TenantApi):
         responses={202: inline_serializer("ImportCreated", {"job_id": serializers.IntegerField()})},
         tags=["imports"],
         description="A UTF-8 CSV with the header `email,role` (role: member or admin; users must have "
-                    "signed up). The job's result: {imported, skipped, errors: [{row, error, code}]}.")
+        "signed up). The job's result: {imported, skipped, errors: [{row, error, code}]}.",
+    )
     def post(self, request):
         job = members_import_request(tenant=self.tenant, user=request.user, upload=request.FILES.get("file"))
         return Response({"job_id": job.pk}, status=status.HTTP_202_ACCEPTED)

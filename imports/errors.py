@@ -1,4 +1,5 @@
 """Imports' codes in the shared vocabulary: a file refused before anything is queued."""
+
 from common.errors import ApplicationError
 
 

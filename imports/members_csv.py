@@ -1,5 +1,6 @@
 """Reading a members CSV (`email,role`): the same checks when it is uploaded
 and when the job reads it back from storage."""
+
 from __future__ import annotations
 
 import csv

@@ -9,6 +9,7 @@ through `tenants.services.membership_add` (its rules, its audit event), one
 transaction per row: a row that fails never undoes the others, and a member
 already there is skipped — so running the same file again imports nothing twice.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -55,8 +56,7 @@ def members_import_request(*, tenant: Tenant, user, upload) -> Job:
     key = default_storage.save(import_file_key(tenant), ContentFile(data))
     try:
         with transaction.atomic():
-            return job_enqueue(tenant, "import.members", {"file_key": key, "filename": upload.name[:200]},
-                               user=user)
+            return job_enqueue(tenant, "import.members", {"file_key": key, "filename": upload.name[:200]}, user=user)
     except BaseException:
         default_storage.delete(key)
         raise

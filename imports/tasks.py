@@ -1,6 +1,7 @@
 """The import job: thin — it runs the import its payload names. One attempt:
 a half-done import is not repeated behind the user's back (re-running the file
 is safe and skips what is there)."""
+
 from __future__ import annotations
 
 from jobs.registry import Payload, job_task

@@ -1,6 +1,7 @@
 """Operators: every job with its failure, the queue, tenant schedules, and the
 qcluster workers alive (django-q2's own admin keeps Schedules, Successes,
 Failures and its queue)."""
+
 from __future__ import annotations
 
 from django.contrib import admin, messages
@@ -26,8 +27,19 @@ class CriticalFailureFilter(admin.SimpleListFilter):
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
-    list_display = ["id", "task", "tenant", "state", "priority", "progress", "attempts", "max_attempts",
-                    "created_at", "finished_on", "failed_reason_short"]
+    list_display = [
+        "id",
+        "task",
+        "tenant",
+        "state",
+        "priority",
+        "progress",
+        "attempts",
+        "max_attempts",
+        "created_at",
+        "finished_on",
+        "failed_reason_short",
+    ]
     list_filter = [CriticalFailureFilter, "state", "priority", "task", "tenant"]
     search_fields = ["task", "idempotency_key", "failed_reason", "tenant__slug"]
     readonly_fields = [f.name for f in Job._meta.fields]

@@ -1,5 +1,6 @@
 """Job endpoints: tenant hosts (members see their jobs, admins all the tenant's),
 and the platform-wide queue stats for operators."""
+
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema, inline_serializer
@@ -33,20 +34,30 @@ class JobListApi(JobsApi):
     capability = {"POST": "jobs"}  # tenants.access: enqueueing needs the jobs feature, reading does not
     tenant_permission_classes = [IsTenantManager.for_methods("POST")]  # members see their own jobs
 
-    @extend_schema(responses=JobOutputSerializer(many=True), tags=["jobs"],
-                   parameters=[OpenApiParameter("state", enum=Job.State.values)])
+    @extend_schema(
+        responses=JobOutputSerializer(many=True),
+        tags=["jobs"],
+        parameters=[OpenApiParameter("state", enum=Job.State.values)],
+    )
     def get(self, request):
         state = request.query_params.get("state")
         if state and state not in Job.State.values:
-            raise ApplicationError(code="validation_error", message="Invalid input.",
-                                   details={"state": [f"One of {', '.join(Job.State.values)}."]})
+            raise ApplicationError(
+                code="validation_error",
+                message="Invalid input.",
+                details={"state": [f"One of {', '.join(Job.State.values)}."]},
+            )
         paginator = PagePagination()
         jobs = job_list(tenant=self.tenant, user=request.user, sees_all=self.sees_all, state=state)
         page = paginator.paginate_queryset(jobs, request, view=self)
         return paginator.get_paginated_response(JobOutputSerializer(page, many=True).data)
 
-    @extend_schema(request=JobInputSerializer, responses={202: JobOutputSerializer}, tags=["jobs"],
-                   description="Start a task that is open to the API (admins). Same idempotency_key → same job.")
+    @extend_schema(
+        request=JobInputSerializer,
+        responses={202: JobOutputSerializer},
+        tags=["jobs"],
+        description="Start a task that is open to the API (admins). Same idempotency_key → same job.",
+    )
     def post(self, request):
         data = JobInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -72,8 +83,12 @@ class JobRetryApi(JobsApi):
 
 
 class JobCancelApi(JobsApi):
-    @extend_schema(request=None, responses=JobOutputSerializer, tags=["jobs"],
-                   description="queued / scheduled / retrying → cancelled")
+    @extend_schema(
+        request=None,
+        responses=JobOutputSerializer,
+        tags=["jobs"],
+        description="queued / scheduled / retrying → cancelled",
+    )
     def post(self, request, job_id):
         return Response(JobOutputSerializer(job_cancel(job=self.job(job_id))).data)
 
@@ -88,11 +103,21 @@ class PlatformQueueStatsApi(APIView):
     permission_classes = [IsAdminUser]
 
     # One path, two hosts: the schema documents both answers (the tenant's is QueueStatsApi's).
-    @extend_schema(tags=["jobs"], responses=PolymorphicProxySerializer(
-        component_name="QueueStatsOfHost", resource_type_field_name=None, serializers=[
-            QueueStatsSerializer, inline_serializer("PlatformQueueStats", {
-                "total": QueueStatsSerializer(), "tenants": serializers.ListField(child=serializers.DictField())})]),
+    @extend_schema(
+        tags=["jobs"],
+        responses=PolymorphicProxySerializer(
+            component_name="QueueStatsOfHost",
+            resource_type_field_name=None,
+            serializers=[
+                QueueStatsSerializer,
+                inline_serializer(
+                    "PlatformQueueStats",
+                    {"total": QueueStatsSerializer(), "tenants": serializers.ListField(child=serializers.DictField())},
+                ),
+            ],
+        ),
         description="Platform host, operators (staff): stats of the whole platform and per tenant. "
-                    "On a tenant host: the tenant's stats (members).")
+        "On a tenant host: the tenant's stats (members).",
+    )
     def get(self, request):
         return Response(queue_stats_platform())

@@ -47,8 +47,10 @@ class JobsConfig(AppConfig):
     def ready(self):
         from tenants.usage import usage_contribution_register
 
-        from . import events  # noqa: F401  (declares job.* realtime events)
-        from . import subscribers  # noqa: F401  (a tenant's jobs follow its status and time zone)
+        from . import (
+            events,  # noqa: F401  (declares job.* realtime events)
+            subscribers,  # noqa: F401  (a tenant's jobs follow its status and time zone)
+        )
         from .registry import task_modules_import
         from .selectors import job_count
 

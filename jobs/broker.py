@@ -29,6 +29,7 @@ as the write that caused it and exists exactly when that commits) and adds:
 The SQL (the pick-and-lease order the runner shares) is in jobs/queue_sql.py;
 the django-q2 internals a broker needs are behind jobs/q2.py.
 """
+
 from __future__ import annotations
 
 import logging
@@ -77,13 +78,16 @@ def entries_create(jobs: Iterable, *, now=None) -> None:
         return
     now = now or timezone.now()
     with connection.cursor() as cursor:
-        cursor.execute(INSERT_JOBS, {
-            "job_ids": [j.pk for j in jobs],
-            "keys": [j.tenant_id or NIL for j in jobs],
-            "priorities": [j.priority for j in jobs],
-            "ready": [j.run_at if j.run_at and j.run_at > now else None for j in jobs],  # None: now
-            "leases": [j.timeout + GRACE_SECONDS for j in jobs],
-        })
+        cursor.execute(
+            INSERT_JOBS,
+            {
+                "job_ids": [j.pk for j in jobs],
+                "keys": [j.tenant_id or NIL for j in jobs],
+                "priorities": [j.priority for j in jobs],
+                "ready": [j.run_at if j.run_at and j.run_at > now else None for j in jobs],  # None: now
+                "leases": [j.timeout + GRACE_SECONDS for j in jobs],
+            },
+        )
         if any((j.run_at or now) <= now for j in jobs):
             notify_ready(cursor)
 
@@ -187,8 +191,12 @@ class PostgresBroker(q2.Broker):
         if job_id is None:
             return entry_id, payload
         # ack_id 0: the runner deletes the entry itself, with the job's outcome.
-        return 0, q2.task_package(name=f"job-{job_id}", func=RUNNER, args=(job_id, entry_id, deliveries),
-                                  timeout=max(lease_seconds - GRACE_SECONDS, 1))
+        return 0, q2.task_package(
+            name=f"job-{job_id}",
+            func=RUNNER,
+            args=(job_id, entry_id, deliveries),
+            timeout=max(lease_seconds - GRACE_SECONDS, 1),
+        )
 
     def _tick(self) -> None:
         now = time.monotonic()
@@ -229,7 +237,12 @@ class PostgresBroker(q2.Broker):
         if self._listener is None or self._listener.closed:
             params = connection.settings_dict
             self._listener = psycopg.connect(
-                dbname=params["NAME"], user=params["USER"] or None, password=params["PASSWORD"] or None,
-                host=params["HOST"] or None, port=params["PORT"] or None, autocommit=True)
+                dbname=params["NAME"],
+                user=params["USER"] or None,
+                password=params["PASSWORD"] or None,
+                host=params["HOST"] or None,
+                port=params["PORT"] or None,
+                autocommit=True,
+            )
             self._listener.execute(f"LISTEN {CHANNEL}")
         return self._listener

@@ -1,4 +1,5 @@
 """The job system's codes in the shared vocabulary."""
+
 from common.errors import ApplicationError, Conflict, NotFound
 
 

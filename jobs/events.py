@@ -1,9 +1,10 @@
 """Realtime events of the job system (sent to the enqueuer's `user:<id>` channel)."""
+
 from __future__ import annotations
 
 from typing import Any
 
-from realtime.events import EventData, event_declare
+from realtime.engine.wire import EventData, event_declare
 
 
 @event_declare("job.progress")

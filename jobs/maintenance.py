@@ -9,6 +9,7 @@ Steps are declared where their data lives with `common.maintenance.maintenance_s
 (accounts, tenants, uploads, and the job system's own below); a per-tenant step runs here
 in each tenant's schema.
 """
+
 from __future__ import annotations
 
 import time
@@ -65,6 +66,7 @@ def maintenance_task(job, payload) -> dict:
 
 
 # --- the job system's own clean-up -----------------------------------------------
+
 
 def _retention_cutoff(now: datetime) -> datetime:
     return now - timedelta(days=settings.JOBS_RETENTION_DAYS)

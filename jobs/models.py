@@ -5,6 +5,7 @@ result and failure. `QueueEntry` is the broker's row for a job that still has
 to run (or a plain django-q2 task): the qcluster leases it, and it is deleted
 in the same transaction that records the job's outcome. See jobs/broker.py.
 """
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -18,7 +19,7 @@ class Priority(models.IntegerChoices):
     LOW = 2, "low"
 
     @classmethod
-    def from_name(cls, name: str) -> "Priority":
+    def from_name(cls, name: str) -> Priority:
         return {p.label: p for p in cls}[name]
 
 
@@ -37,8 +38,15 @@ class Job(models.Model):
 
     # Few indexes, on purpose: every claim and every outcome rewrites the row, and each
     # index costs an insert per write. The tenant is indexed by jobs_tenant_state.
-    tenant = models.ForeignKey("tenants.Tenant", null=True, blank=True, on_delete=models.CASCADE, db_index=False,
-                               related_name="jobs", help_text="Empty for platform jobs (run in public).")
+    tenant = models.ForeignKey(
+        "tenants.Tenant",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        db_index=False,
+        related_name="jobs",
+        help_text="Empty for platform jobs (run in public).",
+    )
     task = models.CharField(max_length=100)
     payload = models.JSONField(default=dict, blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
@@ -51,11 +59,13 @@ class Job(models.Model):
     critical = models.BooleanField(default=False, help_text="A final failure is reported to operators.")
     failed_reason = models.TextField(blank=True, default="")
     result = models.JSONField(null=True, blank=True)
-    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, db_index=False,
-                                   on_delete=models.SET_NULL, related_name="+")
-    worker = models.CharField(max_length=200, blank=True, default="",
-                              help_text="host:pid of the worker running the current attempt.")
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001  NULL: no key (unique when set)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, db_index=False, on_delete=models.SET_NULL, related_name="+"
+    )
+    worker = models.CharField(
+        max_length=200, blank=True, default="", help_text="host:pid of the worker running the current attempt."
+    )
     run_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -65,14 +75,19 @@ class Job(models.Model):
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["tenant", "state", "-id"], name="jobs_tenant_state"),
-            models.Index(fields=["state", "finished_on"], condition=Q(finished_on__isnull=False),
-                         name="jobs_state_finished"),
+            models.Index(
+                fields=["state", "finished_on"], condition=Q(finished_on__isnull=False), name="jobs_state_finished"
+            ),
             models.Index(fields=["created_by"], condition=Q(created_by__isnull=False), name="jobs_created_by"),
             models.Index(fields=["worker"], condition=Q(state="active"), name="jobs_active_worker"),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "idempotency_key"], name="jobs_idempotency_unique",
-                                    condition=Q(idempotency_key__isnull=False), nulls_distinct=False),
+            models.UniqueConstraint(
+                fields=["tenant", "idempotency_key"],
+                name="jobs_idempotency_unique",
+                condition=Q(idempotency_key__isnull=False),
+                nulls_distinct=False,
+            ),
         ]
 
     def __str__(self) -> str:
@@ -102,7 +117,8 @@ class QueueEntry(models.Model):
     """
 
     job = models.OneToOneField(Job, null=True, blank=True, on_delete=models.CASCADE, related_name="entry")
-    payload = models.TextField(null=True, blank=True, help_text="A plain django-q2 task (signed).")
+    # NULL when the entry is a Job's (the job row holds the task).
+    payload = models.TextField(null=True, blank=True, help_text="A plain django-q2 task (signed).")  # noqa: DJ001
     fair_key = models.UUIDField(help_text="Tenant id; the nil UUID for platform work.")
     priority = models.SmallIntegerField(default=Priority.DEFAULT)
     vt = models.BigIntegerField(null=True, blank=True)
@@ -121,6 +137,9 @@ class QueueEntry(models.Model):
             models.Index(fields=["fair_key"], condition=Q(held=True), name="jobs_q_held"),
             models.Index(fields=["fair_key", "vt"], name="jobs_q_fair"),
         ]
+
+    def __str__(self) -> str:
+        return f"queue entry {self.pk} (job {self.job_id})" if self.job_id else f"queue entry {self.pk}"
 
 
 class TenantSchedule(models.Model):

@@ -32,6 +32,7 @@ Public django-q2 API is used where it is needed, not through here:
 `django_q.tasks`, `django_q.models`, `django_q.signals`,
 `django_q.brokers.get_broker`, `django_q.status.Stat`.
 """
+
 from __future__ import annotations
 
 import multiprocessing
@@ -50,8 +51,17 @@ try:
 except ModuleNotFoundError:  # django-q2 treats it as optional too
     setproctitle = None
 
-__all__ = ["Broker", "ClusterConf", "TimeoutException", "WorkerSlot", "cluster_conf", "scheduler_run",
-           "task_package", "task_unpack", "timeout"]
+__all__ = [
+    "Broker",
+    "ClusterConf",
+    "TimeoutException",
+    "WorkerSlot",
+    "cluster_conf",
+    "scheduler_run",
+    "task_package",
+    "task_unpack",
+    "timeout",
+]
 
 # What this module relies on, as data: tests/jobs/test_q2_adapter.py reads these two
 # literals without importing this module (so it reports the missing name even when an
@@ -60,9 +70,21 @@ __all__ = ["Broker", "ClusterConf", "TimeoutException", "WorkerSlot", "cluster_c
 # accepting parameters p and q), "(p, q)" (the object itself, callable so).
 RELIED_ON = {
     "django_q.brokers:Broker": (
-        "__init__(list_key)", "__getstate__()", "__setstate__(state)", "get_connection(list_key)",
-        "enqueue(task)", "dequeue()", "acknowledge(task_id)", "fail(task_id)", "delete(task_id)",
-        "queue_size()", "lock_size()", "purge_queue()", "delete_queue()", "ping()", "info()",
+        "__init__(list_key)",
+        "__getstate__()",
+        "__setstate__(state)",
+        "get_connection(list_key)",
+        "enqueue(task)",
+        "dequeue()",
+        "acknowledge(task_id)",
+        "fail(task_id)",
+        "delete(task_id)",
+        "queue_size()",
+        "lock_size()",
+        "purge_queue()",
+        "delete_queue()",
+        "ping()",
+        "info()",
     ),
     "django_q.conf:Conf": ("WORKERS", "BULK", "POLL", "RETRY", "QUEUE_LIMIT", "RECYCLE"),
     "django_q.signing:SignedPackage": ("dumps(obj)", "loads(obj)"),
@@ -76,8 +98,13 @@ RELIED_ON = {
 SOURCE_FACTS = {
     "django_q.pusher:pusher": ("broker.dequeue()", "SignedPackage.loads(task[1])", 'task["ack_id"] = ack_id'),
     "django_q.worker:worker": (
-        'task["func"]', 'task["name"]', 'task["args"]', 'task["kwargs"]', 'task.pop("timeout", timeout)',
-        "with TimeoutHandler(timer_value)", "timer.value += 3",
+        'task["func"]',
+        'task["name"]',
+        'task["args"]',
+        'task["kwargs"]',
+        'task.pop("timeout", timeout)',
+        "with TimeoutHandler(timer_value)",
+        "timer.value += 3",
         "f\"qcluster {proc_name} processing {task_name} '{func_name}'\"",
     ),
     "django_q.monitor:monitor": ('task.pop("ack_id", False)', 'task.get("ack_failure", False)'),
@@ -106,10 +133,19 @@ def cluster_conf() -> ClusterConf:
 def task_package(*, name: str, func: str, args: tuple, timeout: int) -> str:
     """A signed task for the pusher: a worker runs `func(*args)` (a dotted path)
     under `timeout` seconds, titled `name`; the monitor saves no Success row for it."""
-    return SignedPackage.dumps({
-        "id": uuid.uuid4().hex, "name": name, "func": func, "args": args, "kwargs": {}, "timeout": timeout,
-        "started": timezone.now(), "save": False, "ack_failure": True,
-    })
+    return SignedPackage.dumps(
+        {
+            "id": uuid.uuid4().hex,
+            "name": name,
+            "func": func,
+            "args": args,
+            "kwargs": {},
+            "timeout": timeout,
+            "started": timezone.now(),
+            "save": False,
+            "ack_failure": True,
+        }
+    )
 
 
 def task_unpack(package: str) -> dict:

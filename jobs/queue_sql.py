@@ -19,6 +19,7 @@ runner's COMPLETE_CLAIM):
   promotion); the clock (the sequence VCLOCK) moves up to the newest vt a pick
   leased, never down (`pick_lease`'s `clock`).
 """
+
 from __future__ import annotations
 
 from django.db import models
@@ -41,10 +42,14 @@ def _columns(model: type[models.Model], names: str) -> None:
         raise LookupError(f"jobs/queue_sql.py uses columns {sorted(missing)} that {model.__name__} has no longer")
 
 
-_columns(QueueEntry, "id job_id payload fair_key priority vt ready_at leased_until lease_seconds deliveries held"
-                     " created_at")
-_columns(Job, "id tenant_id task payload state priority progress message attempts max_attempts timeout result"
-              " failed_reason created_by_id worker started_at finished_on")
+_columns(
+    QueueEntry, "id job_id payload fair_key priority vt ready_at leased_until lease_seconds deliveries held created_at"
+)
+_columns(
+    Job,
+    "id tenant_id task payload state priority progress message attempts max_attempts timeout result"
+    " failed_reason created_by_id worker started_at finished_on",
+)
 _columns(Tenant, "id status")
 
 
@@ -53,8 +58,9 @@ def _lit(*choices: models.TextChoices) -> str:
 
 
 _S = Job.State
-_QUEUED, _ACTIVE, _RETRYING, _COMPLETED, _FAILED = map(_lit, (_S.QUEUED, _S.ACTIVE, _S.RETRYING, _S.COMPLETED,
-                                                              _S.FAILED))
+_QUEUED, _ACTIVE, _RETRYING, _COMPLETED, _FAILED = map(
+    _lit, (_S.QUEUED, _S.ACTIVE, _S.RETRYING, _S.COMPLETED, _S.FAILED)
+)
 _CLAIMABLE = _lit(*Job.WAITING_STATES, _S.ACTIVE)  # a delivery may (re)claim its job from these states
 _SUSPENDED = _lit(Tenant.Status.SUSPENDED)
 
@@ -73,8 +79,10 @@ def lease_until(alias: str = "") -> str:
 
 def fair_vt(key: str) -> str:
     """The base vt of tenant `key` (an SQL expression): the n-th entry it makes ready gets base + n."""
-    return (f"GREATEST(COALESCE((SELECT max(x.vt) FROM {QUEUE} x WHERE x.fair_key = {key}), 0),"
-            f" (SELECT last_value FROM {VCLOCK}))")
+    return (
+        f"GREATEST(COALESCE((SELECT max(x.vt) FROM {QUEUE} x WHERE x.fair_key = {key}), 0),"
+        f" (SELECT last_value FROM {VCLOCK}))"
+    )
 
 
 def pick_lease(*, limit: str, where: str = "") -> str:
@@ -183,8 +191,7 @@ LEASES_RELEASE = f"UPDATE {QUEUE} SET leased_until = NULL WHERE job_id = ANY(%s)
 # --- the runner (jobs/runner.py) -----------------------------------------------------------------------
 
 # A job's claim: its attempt starts. What a claim returns about the job (runner.Claim, after job and entry).
-_JOB_CLAIM = (f"state = {_ACTIVE}, attempts = j.attempts + 1, started_at = now(), worker = %(worker)s,"
-              " message = ''")
+_JOB_CLAIM = f"state = {_ACTIVE}, attempts = j.attempts + 1, started_at = now(), worker = %(worker)s, message = ''"
 _CLAIM_RETURNING = "j.task, j.payload, j.tenant_id, j.attempts, j.max_attempts, j.created_by_id, j.timeout"
 
 # The delivery django-q2 handed a worker: its lease starts again from now.
@@ -233,7 +240,9 @@ _RUNNER_PICK = "AND job_id IS NOT NULL AND priority <= (SELECT priority FROM bes
 
 
 def _complete_claim(size: int) -> str:
-    return _OUTCOMES + f""", best AS (
+    return (
+        _OUTCOMES
+        + f""", best AS (
   -- the best priority waiting anywhere, leased entries included: a worker must not
   -- go on with default jobs while a high one sits in django-q2's task queue
   SELECT min(priority) AS priority FROM {QUEUE}
@@ -247,6 +256,7 @@ SELECT job, id, task, payload, tenant_id, attempts, max_attempts, created_by_id,
        {CLOCK_MOVED}, (SELECT count(*) FROM done)
   FROM claimed ORDER BY {PICK_ORDER}
 """
+    )
 
 
 COMPLETE_CLAIM = {size: _complete_claim(size) for size in CLAIM_SIZES}

@@ -7,11 +7,13 @@ A task takes ids, not objects: its payload is validated JSON. It runs with its
 tenant's schema active (`job.tenant`), and reports progress with
 `job.progress(pct, message)`. What it returns (JSON) becomes the job's result.
 """
+
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from django.conf import settings
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -44,13 +46,23 @@ class TaskSpec:
 _TASKS: dict[str, TaskSpec] = {}
 
 
-def job_task(name: str, *, schema: type[BaseModel] = EmptyPayload, timeout: int = 300, max_attempts: int = 3,
-             backoff: float = 5.0, critical: bool = False, platform: bool = False, exposed: bool = False):
+def job_task(
+    name: str,
+    *,
+    schema: type[BaseModel] = EmptyPayload,
+    timeout: int = 300,
+    max_attempts: int = 3,
+    backoff: float = 5.0,
+    critical: bool = False,
+    platform: bool = False,
+    exposed: bool = False,
+):
     def register(func: Callable) -> Callable:
         if name in _TASKS and _TASKS[name].func is not func:
             raise RuntimeError(f"job task {name!r} declared twice")
         _TASKS[name] = TaskSpec(name, func, schema, timeout, max_attempts, backoff, critical, platform, exposed)
         return func
+
     return register
 
 

@@ -15,6 +15,7 @@ process title; a batch is sized to a few milliseconds of work (see _Run).
 Its SQL is in jobs/queue_sql.py (the pick shared with the broker's DEQUEUE);
 django-q2's timeout, timer and process title are behind jobs/q2.py.
 """
+
 from __future__ import annotations
 
 import json
@@ -104,11 +105,14 @@ class JobContext:
         message = (message or "")[:500]
         _sql(PROGRESS, {"pct": pct, "message": message, "job": self.id})
         if self.user_id and self.tenant is not None:
-            from realtime.publish import notify_user
+            from realtime.engine.publish import notify_user
 
-            notify_user(self.user_id, "job.progress",
-                        {"job": self.id, "task": self.task, "progress": pct, "message": message},
-                        tenant=self.tenant)
+            notify_user(
+                self.user_id,
+                "job.progress",
+                {"job": self.id, "task": self.task, "progress": pct, "message": message},
+                tenant=self.tenant,
+            )
 
 
 class JobFailure(Exception):
@@ -222,7 +226,7 @@ class _Run:
                 outcome = _attempt(claim, timed=self.slot is not None)
                 if outcome is None:  # its retry or failure is recorded: stop here
                     self.record(0)
-                    _release(claims[i + 1:])
+                    _release(claims[i + 1 :])
                     return
                 if not self.done:
                     self.done_at = time.monotonic()
@@ -242,9 +246,12 @@ class _Run:
         done, self.done = self.done, []
         if not done and not claim:
             return []
-        params = {"jobs": [c.job for c, _, _ in done], "entries": [c.entry for c, _, _ in done],
-                  "attempts": [c.attempt for c, _, _ in done],
-                  "results": [json.dumps(result) for _, _, result in done]}
+        params = {
+            "jobs": [c.job for c, _, _ in done],
+            "entries": [c.entry for c, _, _ in done],
+            "attempts": [c.attempt for c, _, _ in done],
+            "results": [json.dumps(result) for _, _, result in done],
+        }
         size = claim_size(claim)
         try:
             rows = _sql_all(COMPLETE_CLAIM[size], {**params, "worker": worker_name()}) if size else None
@@ -262,8 +269,14 @@ class _Run:
 
 def _release(claims: list[Claim]) -> None:
     if claims:
-        _sql(RELEASE_CLAIMS, {"jobs": [c.job for c in claims], "entries": [c.entry for c in claims],
-                              "attempts": [c.attempt for c in claims]})
+        _sql(
+            RELEASE_CLAIMS,
+            {
+                "jobs": [c.job for c in claims],
+                "entries": [c.entry for c in claims],
+                "attempts": [c.attempt for c in claims],
+            },
+        )
 
 
 def _attempt(claim: Claim, *, timed: bool) -> tuple[JobContext, object] | None:
@@ -274,8 +287,14 @@ def _attempt(claim: Claim, *, timed: bool) -> tuple[JobContext, object] | None:
     ids = claim.ids
     # Earlier attempts died with their worker (killed, or stuck past the timeout).
     if claim.attempt > claim.max_attempts:
-        _fail(ids, claim.task, claim.tenant_id, claim.user_id, f"the worker running attempt {claim.attempt - 1} died",
-              critical=False)
+        _fail(
+            ids,
+            claim.task,
+            claim.tenant_id,
+            claim.user_id,
+            f"the worker running attempt {claim.attempt - 1} died",
+            critical=False,
+        )
         return None
     spec = task_get(claim.task)
     tenant = _tenant(claim.tenant_id) if claim.tenant_id else None
@@ -292,8 +311,15 @@ def _attempt(claim: Claim, *, timed: bool) -> tuple[JobContext, object] | None:
         if claim.attempt < claim.max_attempts and getattr(exc, "retry", True):
             delay = spec.backoff * (2 ** (claim.attempt - 1))
             _sql(RETRY, {**ids, "reason": reason, "delay": delay})
-            logger.warning("job %s (%s) attempt %s/%s failed, retrying in %.1fs: %s",
-                           claim.job, claim.task, claim.attempt, claim.max_attempts, delay, reason)
+            logger.warning(
+                "job %s (%s) attempt %s/%s failed, retrying in %.1fs: %s",
+                claim.job,
+                claim.task,
+                claim.attempt,
+                claim.max_attempts,
+                delay,
+                reason,
+            )
         else:
             _fail(ids, claim.task, claim.tenant_id, claim.user_id, reason, critical=spec.critical)
         return None
@@ -301,10 +327,11 @@ def _attempt(claim: Claim, *, timed: bool) -> tuple[JobContext, object] | None:
 
 def _completed_notify(ctx: JobContext, result) -> None:
     if ctx.user_id and ctx.tenant is not None:
-        from realtime.publish import notify_user
+        from realtime.engine.publish import notify_user
 
-        notify_user(ctx.user_id, "job.completed", {"job": ctx.id, "task": ctx.task, "result": result},
-                    tenant=ctx.tenant)
+        notify_user(
+            ctx.user_id, "job.completed", {"job": ctx.id, "task": ctx.task, "result": result}, tenant=ctx.tenant
+        )
 
 
 def task_execute(spec: TaskSpec, ctx: JobContext, payload: dict):
@@ -333,5 +360,12 @@ def _fail(ids: dict, task_name: str, tenant_id, user_id, reason: str, *, critica
             cursor.execute(FAIL, {**ids, "reason": reason})
             failed = cursor.fetchone()
         if failed is not None:
-            job_failure_notify(job_id=ids["job"], task=task_name, tenant_id=tenant_id, user_id=user_id,
-                               attempts=ids["attempt"], reason=reason, critical=critical)
+            job_failure_notify(
+                job_id=ids["job"],
+                task=task_name,
+                tenant_id=tenant_id,
+                user_id=user_id,
+                attempts=ids["attempt"],
+                reason=reason,
+                critical=critical,
+            )

@@ -6,6 +6,7 @@ across DST), fired by the platform schedule `tenant-schedules` every minute.
 The broker runs django-q2's scheduler every second (jobs/broker.py), so a
 schedule fires within about a second of its time.
 """
+
 from __future__ import annotations
 
 import logging
@@ -32,8 +33,7 @@ def tenant_timezone(tenant) -> str:
     return settings_effective(tenant.settings).get("timezone") or "UTC"
 
 
-def tenant_schedule_set(*, tenant, name: str, task: str, cron: str, payload: dict | None = None,
-                        enabled: bool = True):
+def tenant_schedule_set(*, tenant, name: str, task: str, cron: str, payload: dict | None = None, enabled: bool = True):
     """Create or change a tenant's schedule; its next run is computed in the tenant's time zone."""
     from .models import TenantSchedule
     from .services import payload_validate, task_resolve
@@ -44,9 +44,16 @@ def tenant_schedule_set(*, tenant, name: str, task: str, cron: str, payload: dic
         raise ScheduleInvalid("Not a valid cron expression.", details={"cron": [cron]})
     data = payload_validate(task_resolve(task, tenant), payload)
     schedule, _ = TenantSchedule.objects.update_or_create(
-        tenant=tenant, name=name,
-        defaults={"task": task, "cron": cron, "payload": data, "enabled": enabled,
-                  "next_run": cron_next(cron, tenant_timezone(tenant), timezone.now())})
+        tenant=tenant,
+        name=name,
+        defaults={
+            "task": task,
+            "cron": cron,
+            "payload": data,
+            "enabled": enabled,
+            "next_run": cron_next(cron, tenant_timezone(tenant), timezone.now()),
+        },
+    )
     return schedule
 
 
@@ -70,11 +77,18 @@ def tenant_schedules_run() -> int:
     fired = 0
     now = timezone.now()
     with transaction.atomic():
-        due = (TenantSchedule.objects.select_for_update(skip_locked=True, of=("self",)).select_related("tenant")
-               .filter(enabled=True, next_run__lte=now, tenant__status="active"))
+        due = (
+            TenantSchedule.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("tenant")
+            .filter(enabled=True, next_run__lte=now, tenant__status="active")
+        )
         for schedule in due:
-            job = job_enqueue(schedule.tenant, schedule.task, schedule.payload,
-                              idempotency_key=f"schedule:{schedule.pk}:{schedule.next_run:%Y-%m-%dT%H:%M}")
+            job = job_enqueue(
+                schedule.tenant,
+                schedule.task,
+                schedule.payload,
+                idempotency_key=f"schedule:{schedule.pk}:{schedule.next_run:%Y-%m-%dT%H:%M}",
+            )
             schedule.last_job = job
             schedule.next_run = cron_next(schedule.cron, tenant_timezone(schedule.tenant), now)
             schedule.save(update_fields=["last_job", "next_run"])

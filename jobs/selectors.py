@@ -1,4 +1,5 @@
 """Reads of the job system."""
+
 from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
@@ -50,7 +51,7 @@ def queue_stats(*, tenant) -> dict[str, int]:
 def queue_stats_platform() -> dict:
     """The same for the whole platform, and per tenant (operators)."""
     total = Job.objects.aggregate(**_aggregates())
-    rows = (Job.objects.values("tenant_id", "tenant__slug").annotate(**_aggregates()).order_by("tenant__slug"))
+    rows = Job.objects.values("tenant_id", "tenant__slug").annotate(**_aggregates()).order_by("tenant__slug")
     tenants = []
     for row in rows:
         tenant_id, slug = row.pop("tenant_id"), row.pop("tenant__slug")

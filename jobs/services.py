@@ -5,6 +5,7 @@
 The Job row and its queue entry are written in the caller's transaction: the
 qcluster sees the job exactly when (and only if) that transaction commits.
 """
+
 from __future__ import annotations
 
 import logging
@@ -71,9 +72,20 @@ def _bounded(name: str, value, default: int, low: int, high: int) -> int:
     return value
 
 
-def job_build(tenant, task: str, payload: Any = None, *, priority: str = "default", delay=None, run_at=None,
-              timeout: int | None = None, max_attempts: int | None = None, idempotency_key: str | None = None,
-              user=None, now: datetime | None = None) -> Job:
+def job_build(
+    tenant,
+    task: str,
+    payload: Any = None,
+    *,
+    priority: str = "default",
+    delay=None,
+    run_at=None,
+    timeout: int | None = None,
+    max_attempts: int | None = None,
+    idempotency_key: str | None = None,
+    user=None,
+    now: datetime | None = None,
+) -> Job:
     """A validated, unsaved Job (raises the job system's 4xx errors)."""
     spec = task_resolve(task, tenant)
     data = payload_validate(spec, payload)
@@ -83,21 +95,48 @@ def job_build(tenant, task: str, payload: Any = None, *, priority: str = "defaul
         raise JobOptionInvalid(details={"priority": ["One of high, default, low."]}) from None
     now = now or timezone.now()
     when = _run_at(delay, run_at, now)
-    return Job(tenant=tenant, task=task, payload=data, priority=prio, run_at=when,
-               state=Job.State.SCHEDULED if when and when > now else Job.State.QUEUED,
-               timeout=_bounded("timeout", timeout, spec.timeout, 1, 24 * 3600),
-               max_attempts=_bounded("max_attempts", max_attempts, spec.max_attempts, 1, 25),
-               critical=spec.critical, idempotency_key=idempotency_key or None,
-               created_by=user if getattr(user, "pk", None) else None)
+    return Job(
+        tenant=tenant,
+        task=task,
+        payload=data,
+        priority=prio,
+        run_at=when,
+        state=Job.State.SCHEDULED if when and when > now else Job.State.QUEUED,
+        timeout=_bounded("timeout", timeout, spec.timeout, 1, 24 * 3600),
+        max_attempts=_bounded("max_attempts", max_attempts, spec.max_attempts, 1, 25),
+        critical=spec.critical,
+        idempotency_key=idempotency_key or None,
+        created_by=user if getattr(user, "pk", None) else None,
+    )
 
 
-def job_enqueue(tenant, task: str, payload: Any = None, *, priority: str = "default", delay=None, run_at=None,
-                timeout: int | None = None, max_attempts: int | None = None, idempotency_key: str | None = None,
-                user=None) -> Job:
+def job_enqueue(
+    tenant,
+    task: str,
+    payload: Any = None,
+    *,
+    priority: str = "default",
+    delay=None,
+    run_at=None,
+    timeout: int | None = None,
+    max_attempts: int | None = None,
+    idempotency_key: str | None = None,
+    user=None,
+) -> Job:
     """Record a Job and queue it. With an `idempotency_key` already used in this
     tenant, the existing job is returned and nothing new is queued."""
-    job = job_build(tenant, task, payload, priority=priority, delay=delay, run_at=run_at, timeout=timeout,
-                    max_attempts=max_attempts, idempotency_key=idempotency_key, user=user)
+    job = job_build(
+        tenant,
+        task,
+        payload,
+        priority=priority,
+        delay=delay,
+        run_at=run_at,
+        timeout=timeout,
+        max_attempts=max_attempts,
+        idempotency_key=idempotency_key,
+        user=user,
+    )
     if job.idempotency_key:
         existing = Job.objects.filter(tenant=tenant, idempotency_key=job.idempotency_key).first()
         if existing is not None:
@@ -129,8 +168,18 @@ def job_retry(*, job: Job) -> Job:
             raise JobNotFailed(details={"state": job.state})
         job.state, job.attempts, job.progress, job.message = Job.State.QUEUED, 0, 0, ""
         job.failed_reason, job.finished_on, job.started_at, job.run_at = "", None, None, None
-        job.save(update_fields=["state", "attempts", "progress", "message", "failed_reason", "finished_on",
-                                "started_at", "run_at"])
+        job.save(
+            update_fields=[
+                "state",
+                "attempts",
+                "progress",
+                "message",
+                "failed_reason",
+                "finished_on",
+                "started_at",
+                "run_at",
+            ]
+        )
         entries_create([job])
     return job
 
@@ -175,23 +224,28 @@ def tenant_jobs_release(*, tenant) -> int:
     return released
 
 
-def job_failure_notify(*, job_id: int, task: str, tenant_id, user_id: int | None, attempts: int, reason: str,
-                       critical: bool) -> None:
+def job_failure_notify(
+    *, job_id: int, task: str, tenant_id, user_id: int | None, attempts: int, reason: str, critical: bool
+) -> None:
     """After a job's last attempt failed: tell the enqueuer and the tenant's
     admins (a stored notification and a live event each), and the operators
     when the task is critical. Runs in the transaction that records the failure."""
     if critical or tenant_id is None:
-        logger.error("job %s (%s) of tenant %s failed after %s attempt(s): %s", job_id, task, tenant_id,
-                     attempts, reason)
+        logger.error(
+            "job %s (%s) of tenant %s failed after %s attempt(s): %s", job_id, task, tenant_id, attempts, reason
+        )
     if tenant_id is None:
         return
-    from realtime.publish import notify_user
+    from realtime.engine.publish import notify_user
     from realtime.services import notification_create
     from tenants.models import Membership, Tenant
 
     tenant = Tenant.objects.get(pk=tenant_id)
-    admins = set(Membership.objects.filter(tenant_id=tenant_id, role__in=[Membership.Role.OWNER, Membership.Role.ADMIN])
-                 .values_list("user_id", flat=True))
+    admins = set(
+        Membership.objects.filter(
+            tenant_id=tenant_id, role__in=[Membership.Role.OWNER, Membership.Role.ADMIN]
+        ).values_list("user_id", flat=True)
+    )
     recipients = admins | ({user_id} if user_id else set())
     data = {"job": job_id, "task": task, "attempts": attempts, "reason": reason[:500]}
     previous = connection.schema_name

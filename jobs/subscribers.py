@@ -1,5 +1,6 @@
 """A tenant's jobs follow its status and clock, from the tenants app's domain events,
 within the emitting transaction (the jobs are held exactly when the suspension commits)."""
+
 from __future__ import annotations
 
 from common.actors import Actor

@@ -1,4 +1,5 @@
 """Built-in tasks of the job system."""
+
 from __future__ import annotations
 
 from .registry import Payload, job_task

@@ -1,4 +1,5 @@
 """Rooms, messages, notifications, presence and WebSocket tickets (tenant hosts)."""
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -12,14 +13,27 @@ from common.pagination import PagePagination
 from common.serializers import page_representation
 from tenants.api_base import IsTenantManager, TenantApi
 
-from .presence import presence_list
-from .publish import broadcast_tenant
+from .engine.presence import presence_list
+from .engine.publish import broadcast_tenant
 from .selectors import notification_list, room_list_for_user
-from .serializers import (AnnouncementInputSerializer, MessageInputSerializer, MessageOutputSerializer,
-                          NotificationOutputSerializer, RoomInputSerializer, RoomMemberInputSerializer,
-                          RoomOutputSerializer, TicketOutputSerializer)
-from .services import (message_post, notification_mark_read, room_create, room_get_for_user, room_member_add,
-                       ticket_issue)
+from .serializers import (
+    AnnouncementInputSerializer,
+    MessageInputSerializer,
+    MessageOutputSerializer,
+    NotificationOutputSerializer,
+    RoomInputSerializer,
+    RoomMemberInputSerializer,
+    RoomOutputSerializer,
+    TicketOutputSerializer,
+)
+from .services import (
+    message_post,
+    notification_mark_read,
+    room_create,
+    room_get_for_user,
+    room_member_add,
+    ticket_issue,
+)
 
 
 class MessageCursor(CursorPagination):
@@ -32,8 +46,11 @@ class MessageCursor(CursorPagination):
         """DRF checks a cursor's offset and direction, not its position, which goes into
         `id < position` as is: `p=x` or a NUL was a 500. An id or nothing; else "Invalid cursor"."""
         cursor = super().decode_cursor(request)
-        if cursor is not None and cursor.position is not None and not (
-                cursor.position.isascii() and cursor.position.isdigit()):
+        if (
+            cursor is not None
+            and cursor.position is not None
+            and not (cursor.position.isascii() and cursor.position.isdigit())
+        ):
             raise exceptions.NotFound(self.invalid_cursor_message)  # what DRF answers a bad offset
         return cursor
 
@@ -41,8 +58,12 @@ class MessageCursor(CursorPagination):
 class TicketApi(TenantApi):
     capability = "realtime"  # tenants.access: 403 feature_disabled when switched off
 
-    @extend_schema(request=None, responses=TicketOutputSerializer, tags=["realtime"],
-                   description="A one-time ticket for `/ws/?ticket=…`, valid 30 s.")
+    @extend_schema(
+        request=None,
+        responses=TicketOutputSerializer,
+        tags=["realtime"],
+        description="A one-time ticket for `/ws/?ticket=…`, valid 30 s.",
+    )
     def post(self, request):
         token_id = request.auth.pk if isinstance(request.auth, AuthToken) else None
         session_key = None if token_id else getattr(request.session, "session_key", None)
@@ -54,8 +75,9 @@ class RoomListApi(TenantApi):
     @extend_schema(responses=RoomOutputSerializer(many=True), tags=["realtime"])
     def get(self, request):
         paginator = PagePagination()
-        rooms = page_representation(paginator, RoomOutputSerializer, room_list_for_user(user=request.user),
-                                    request, self)
+        rooms = page_representation(
+            paginator, RoomOutputSerializer, room_list_for_user(user=request.user), request, self
+        )
         return paginator.get_paginated_response(rooms)
 
     @extend_schema(request=RoomInputSerializer, responses={201: RoomOutputSerializer}, tags=["realtime"])
@@ -67,8 +89,12 @@ class RoomListApi(TenantApi):
 
 
 class RoomMembersApi(TenantApi):
-    @extend_schema(request=RoomMemberInputSerializer, responses={201: None}, tags=["realtime"],
-                   description="Add a tenant member to a private room (room members may).")
+    @extend_schema(
+        request=RoomMemberInputSerializer,
+        responses={201: None},
+        tags=["realtime"],
+        description="Add a tenant member to a private room (room members may).",
+    )
     def post(self, request, room_id):
         room = room_get_for_user(room_id=room_id, user=request.user)
         data = RoomMemberInputSerializer(data=request.data)
@@ -96,9 +122,14 @@ class RoomMessagesApi(TenantApi):
 
 
 class RoomPresenceApi(TenantApi):
-    @extend_schema(tags=["realtime"], description="Users with a live connection subscribed to the room.",
-                   responses=inline_serializer("RoomPresence", {
-                       "room": serializers.IntegerField(), "users": serializers.ListField(child=serializers.IntegerField())}))
+    @extend_schema(
+        tags=["realtime"],
+        description="Users with a live connection subscribed to the room.",
+        responses=inline_serializer(
+            "RoomPresence",
+            {"room": serializers.IntegerField(), "users": serializers.ListField(child=serializers.IntegerField())},
+        ),
+    )
     def get(self, request, room_id):
         room = room_get_for_user(room_id=room_id, user=request.user)
         return Response({"room": room.pk, "users": presence_list(self.tenant.pk, room.pk)})
@@ -108,8 +139,9 @@ class NotificationListApi(TenantApi):
     @extend_schema(responses=NotificationOutputSerializer(many=True), tags=["realtime"])
     def get(self, request):
         paginator = PagePagination()
-        notifications = page_representation(paginator, NotificationOutputSerializer, notification_list(user=request.user),
-                                            request, self)
+        notifications = page_representation(
+            paginator, NotificationOutputSerializer, notification_list(user=request.user), request, self
+        )
         return paginator.get_paginated_response(notifications)
 
 
@@ -124,8 +156,12 @@ class AnnouncementApi(TenantApi):
     capability = "realtime"  # its only effect is a live event
     tenant_permission_classes = [IsTenantManager]
 
-    @extend_schema(request=AnnouncementInputSerializer, responses={202: None}, tags=["realtime"],
-                   description="Owners/admins: an `announcement` event on the `tenant` channel.")
+    @extend_schema(
+        request=AnnouncementInputSerializer,
+        responses={202: None},
+        tags=["realtime"],
+        description="Owners/admins: an `announcement` event on the `tenant` channel.",
+    )
     def post(self, request):
         data = AnnouncementInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -6,4 +6,7 @@ class RealtimeConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import subscribers  # noqa: F401  (closing live connections when access ends)
+        from . import (
+            events,  # noqa: F401  (declares the rooms', chat's, notifications' and presence wire events)
+            subscribers,  # noqa: F401  (closing live connections when access ends)
+        )

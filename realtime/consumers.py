@@ -1,17 +1,18 @@
 """The WebSocket endpoint of every tenant host: `/ws/`.
 
-Thin: it checks who is connecting, parses frames against realtime.frames, and
-calls services. Delivery rules (see README "Real-time"):
+Thin: it checks who is connecting, parses frames against realtime.engine.frames, and
+calls services. Delivery rules (see docs/realtime.md):
 
 - A connection starts *pending*: live events are held back until the client
-  sends `resume`, any frame other than (un)subscribe, or PENDING_SECONDS (realtime.delivery) pass.
+  sends `resume`, any frame other than (un)subscribe, or PENDING_SECONDS (realtime.engine.delivery) pass.
   So a reconnecting client re-subscribes, resumes, and gets the missed events,
   in order, then the live ones — with no gap and no duplicate (ids of one
-  tenant are totally ordered; see realtime.eventlog).
+  tenant are totally ordered; see realtime.engine.eventlog).
 - The sending connection of a chat message gets an `ack`, not the event.
-- Events come from the process's hub (realtime.hub), not the channel layer,
+- Events come from the process's hub (realtime.engine.hub), not the channel layer,
   which carries only control messages (close these sockets).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -34,16 +35,22 @@ from tenants.context import tenant_sync_to_async
 from tenants.resolution import tenant_admit
 from tenants.settings_schema import settings_effective
 
-from . import frames, presence
-from .channels import Channel, control_group
-from .delivery import EventDelivery
-from .eventlog import events_since, id_key, latest_id
-from .frames import (CLOSE_BAD_FRAME, CLOSE_FORBIDDEN, CLOSE_INTERNAL_ERROR, CLOSE_RATE_LIMITED,
-                     CLOSE_TRY_AGAIN_LATER, CLOSE_UNAUTHENTICATED)
-from .housekeeping import housekeeper
-from .hub import Event, hub
+from .engine import frames, presence
+from .engine.channel_names import Channel, control_group
+from .engine.delivery import EventDelivery
+from .engine.eventlog import events_since, id_key, latest_id
+from .engine.frames import (
+    CLOSE_BAD_FRAME,
+    CLOSE_FORBIDDEN,
+    CLOSE_INTERNAL_ERROR,
+    CLOSE_RATE_LIMITED,
+    CLOSE_TRY_AGAIN_LATER,
+    CLOSE_UNAUTHENTICATED,
+)
+from .engine.housekeeping import housekeeper
+from .engine.hub import Event, hub
+from .engine.transport import raw_writer
 from .services import message_post, room_get_for_user, ticket_credential, ticket_grant_user, ticket_redeem
-from .transport import raw_writer
 
 logger = logging.getLogger(__name__)
 in_thread = sync_to_async  # for Redis calls (thread_sensitive: serialised per consumer)
@@ -91,8 +98,12 @@ class RealtimeConsumer(EventDelivery, AsyncWebsocketConsumer):
             await self._hold(channel)
         for group in (control_group(self.tenant_id), control_group(self.tenant_id, self.user.pk)):
             await self._group_add(group)  # (the credential's group was joined by _authenticate)
-        welcome = frames.Welcome(user=self.user.pk, tenant=self.tenant.slug, channels=sorted(self.held),
-                                 last_event_id=await in_thread(latest_id)(self.tenant_id))
+        welcome = frames.Welcome(
+            user=self.user.pk,
+            tenant=self.tenant.slug,
+            channels=sorted(self.held),
+            last_event_id=await in_thread(latest_id)(self.tenant_id),
+        )
         await self._send_frame(welcome)
         self.tasks.append(asyncio.create_task(self._go_live_later()))
         housekeeper().watch(self)  # stall checks and the presence heartbeat
@@ -214,15 +225,15 @@ class RealtimeConsumer(EventDelivery, AsyncWebsocketConsumer):
     async def on_message(self, frame):
         try:
             message = await tenant_sync_to_async(message_post)(
-                room_id=frame.room, author=self.user, body=frame.body, exclude=self.conn_id)
+                room_id=frame.room, author=self.user, body=frame.body, exclude=self.conn_id
+            )
         except ApplicationError as exc:
             return await self._error(exc.code, exc.message)
         await self._send_frame(frames.Ack(ref=frame.ref, id=message.pk))
 
     async def on_resume(self, frame):
         if not self.pending:
-            return await self._error("resume_too_late",
-                                     "Send resume right after (re)subscribing, before other frames.")
+            return await self._error("resume_too_late", "Send resume right after (re)subscribing, before other frames.")
         replay = await in_thread(events_since)(self.tenant_id, frame.last_event_id, set(self.held))
         # From here on nothing awaits: live events stay held until the replay is written.
         if replay.reset:
@@ -320,8 +331,10 @@ class RealtimeConsumer(EventDelivery, AsyncWebsocketConsumer):
         steps = []
         if self.registered:
             steps.append(in_thread(presence.connection_unregister)(self.tenant_id, self.user.pk, self.conn_id))
-            steps += [in_thread(presence.presence_leave)(self.tenant_id, room_id, self.user.pk, self.conn_id)
-                      for room_id in self._rooms()]
+            steps += [
+                in_thread(presence.presence_leave)(self.tenant_id, room_id, self.user.pk, self.conn_id)
+                for room_id in self._rooms()
+            ]
         steps += [self.channel_layer.group_discard(group, self.channel_name) for group in self.groups_joined]
         for step in steps:
             try:

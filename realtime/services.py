@@ -1,11 +1,11 @@
-"""Writes of the realtime app. Events go out through realtime.publish (after commit)."""
+"""Writes of the realtime app: rooms, chat, notifications, WebSocket tickets. Events go out
+through realtime.engine.publish (after commit); closing live connections is realtime.engine.control."""
+
 from __future__ import annotations
 
 import json
 import secrets
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
@@ -15,11 +15,9 @@ from accounts.services import session_credential, token_credential
 from common.errors import ApplicationError, NotFound
 from common.redis import redis_client, tenant_key
 
-from .channels import control_group
-from .frames import CLOSE_FORBIDDEN
+from .engine.control import credential_revoked
+from .engine.publish import broadcast_room, broadcast_tenant, notify_user
 from .models import Message, Notification, Room, RoomMember
-from .publish import broadcast_room, broadcast_tenant, notify_user
-
 
 
 def room_create(*, name: str, is_private: bool, creator) -> Room:
@@ -54,11 +52,11 @@ def message_post(*, room_id: int, author, body: str, exclude: str = "") -> Messa
     """Store a message and broadcast it to the room (except the connection `exclude`)."""
     body = (body or "").strip()
     if not body or len(body) > 4000:
-        raise ApplicationError("Invalid input.", code="validation_error",
-                               details={"body": ["1 to 4000 characters."]})
+        raise ApplicationError("Invalid input.", code="validation_error", details={"body": ["1 to 4000 characters."]})
     if "\x00" in body:  # PostgreSQL text cannot hold it (a WebSocket frame got it this far: 1011)
-        raise ApplicationError("Invalid input.", code="validation_error",
-                               details={"body": ["Null characters are not allowed."]})
+        raise ApplicationError(
+            "Invalid input.", code="validation_error", details={"body": ["Null characters are not allowed."]}
+        )
     message = _message_insert_if_visible(room_id=room_id, author=author, body=body)
     if message is None:
         raise NotFound("No such room.", code="room_not_found", details={"room": room_id})
@@ -78,9 +76,11 @@ RETURNING id, created_at
 
 
 def _message_insert_if_visible(*, room_id: int, author, body: str) -> Message | None:
-    sql = _INSERT_IF_VISIBLE.format(message=connection.ops.quote_name(Message._meta.db_table),
-                                    room=connection.ops.quote_name(Room._meta.db_table),
-                                    member=connection.ops.quote_name(RoomMember._meta.db_table))
+    sql = _INSERT_IF_VISIBLE.format(
+        message=connection.ops.quote_name(Message._meta.db_table),
+        room=connection.ops.quote_name(Room._meta.db_table),
+        member=connection.ops.quote_name(RoomMember._meta.db_table),
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, {"author": author.pk, "body": body, "room": room_id})
         row = cursor.fetchone()
@@ -90,16 +90,23 @@ def _message_insert_if_visible(*, room_id: int, author, body: str) -> Message | 
 
 
 def message_data(message: Message) -> dict:
-    return {"id": message.pk, "room": message.room_id, "author": message.author_id,
-            "body": message.body, "created_at": message.created_at.isoformat()}
+    return {
+        "id": message.pk,
+        "room": message.room_id,
+        "author": message.author_id,
+        "body": message.body,
+        "created_at": message.created_at.isoformat(),
+    }
 
 
 def notification_create(*, user_id: int, event: str, data: dict) -> Notification:
     with transaction.atomic():
         notification = Notification.objects.create(user_id=user_id, event=event, data=data)
-        notify_user(user_id, "notification.created", {
-            "id": notification.pk, "event": event, "data": data,
-            "created_at": notification.created_at.isoformat()})
+        notify_user(
+            user_id,
+            "notification.created",
+            {"id": notification.pk, "event": event, "data": data, "created_at": notification.created_at.isoformat()},
+        )
     return notification
 
 
@@ -115,6 +122,7 @@ def notification_mark_read(*, notification_id: int, user) -> Notification:
 
 # --- tickets: short-lived, one-time credentials for the WebSocket URL -----------
 
+
 def ticket_issue(*, tenant, user, token_id: int | None = None, session_key: str | None = None) -> str:
     """A one-time ticket, remembering the credential it was issued with (a
     token, else a session) so that revoking that credential voids it."""
@@ -125,9 +133,11 @@ def ticket_issue(*, tenant, user, token_id: int | None = None, session_key: str 
         credential = session_credential(session_key)
     else:
         credential = f"u{user.pk}"
-    redis_client().set(tenant_key(tenant.pk, "ws_ticket", ticket),
-                       json.dumps({"user": user.pk, "token": token_id, "credential": credential}),
-                       ex=settings.REALTIME["TICKET_TTL_SECONDS"])
+    redis_client().set(
+        tenant_key(tenant.pk, "ws_ticket", ticket),
+        json.dumps({"user": user.pk, "token": token_id, "credential": credential}),
+        ex=settings.REALTIME["TICKET_TTL_SECONDS"],
+    )
     return ticket
 
 
@@ -154,44 +164,11 @@ def ticket_grant_user(grant: dict):
 
     if credential_revoked(ticket_credential(grant)):
         return None
-    if grant.get("token") and not AuthToken.objects.filter(
-            pk=grant["token"], revoked_at__isnull=True, expires_at__gt=timezone.now()).exists():
+    if (
+        grant.get("token")
+        and not AuthToken.objects.filter(
+            pk=grant["token"], revoked_at__isnull=True, expires_at__gt=timezone.now()
+        ).exists()
+    ):
         return None
     return get_user_model().objects.filter(pk=grant["user"], is_active=True).first()
-
-
-# --- closing live connections when access changes ----------------------------------
-
-def _close(group: str, reason: str) -> None:
-    async_to_sync(get_channel_layer().group_send)(group, {"type": "rt.close", "code": CLOSE_FORBIDDEN,
-                                                         "reason": reason})
-
-
-def connections_close_for_user(*, tenant_id, user_id: int, reason: str = "access_revoked") -> None:
-    transaction.on_commit(lambda: _close(control_group(tenant_id, user_id), reason))
-
-
-def connections_close_for_tenant(*, tenant_id, reason: str = "tenant_suspended") -> None:
-    transaction.on_commit(lambda: _close(control_group(tenant_id), reason))
-
-
-def _revoked_key(credential: str) -> str:
-    return f"ctl:revoked:{credential}"  # platform-wide, like the credential itself
-
-
-def credential_revoked(credential: str) -> bool:
-    """Whether this credential was revoked within the last ticket lifetime."""
-    return bool(redis_client().exists(_revoked_key(credential)))
-
-
-def connections_close_for_credential(*, credential: str, reason: str = "credential_revoked") -> None:
-    """Every connection opened with this token or session, whatever its tenant
-    (sockets and SSE streams), and every ticket it was issued and not yet
-    redeemed: the revocation is remembered for as long as a ticket lives, and
-    remembered before the close is sent, so that a connection being opened
-    either sees it or is in the group when the close comes."""
-    def close() -> None:
-        redis_client().set(_revoked_key(credential), "1", ex=settings.REALTIME["TICKET_TTL_SECONDS"] + 5)
-        _close(f"ctl.{credential}", reason)
-
-    transaction.on_commit(close)

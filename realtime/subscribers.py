@@ -1,5 +1,6 @@
 """Live connections (sockets and SSE streams) end when access to what they show ends:
 from the accounts and tenants apps' domain events, after their transaction commits."""
+
 from __future__ import annotations
 
 from accounts.domain_events import CredentialRevoked, UserDeactivated, UserDeleted
@@ -8,7 +9,7 @@ from common.domain_events import subscribe
 from tenants.domain_events import MemberRemoved, TenantSettingsChanged, TenantSuspended
 from tenants.models import Membership
 
-from .services import connections_close_for_credential, connections_close_for_tenant, connections_close_for_user
+from .engine.control import connections_close_for_credential, connections_close_for_tenant, connections_close_for_user
 
 
 @subscribe(TenantSuspended)

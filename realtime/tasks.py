@@ -1,4 +1,5 @@
 """Background work of the realtime app (qcluster). Thin: tenant context, one service."""
+
 from django_tenants.utils import tenant_context
 
 from tenants.models import Tenant

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from . import apis
-from .sse import events_stream
+from .views import events_stream
 
 urlpatterns = [
     path("api/realtime/ticket", apis.TicketApi.as_view(), name="realtime-ticket"),
@@ -12,6 +12,5 @@ urlpatterns = [
     path("api/rooms/<int:room_id>/messages", apis.RoomMessagesApi.as_view(), name="room-messages"),
     path("api/rooms/<int:room_id>/presence", apis.RoomPresenceApi.as_view(), name="room-presence"),
     path("api/notifications", apis.NotificationListApi.as_view(), name="notification-list"),
-    path("api/notifications/<int:notification_id>/read", apis.NotificationReadApi.as_view(),
-         name="notification-read"),
+    path("api/notifications/<int:notification_id>/read", apis.NotificationReadApi.as_view(), name="notification-read"),
 ]

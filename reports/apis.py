@@ -1,5 +1,6 @@
 """Report endpoints (tenant hosts): admins ask for reports and see all of the
 tenant's; a member sees the reports they asked for."""
+
 from __future__ import annotations
 
 from django.http import FileResponse
@@ -27,8 +28,7 @@ class ReportsApi(TenantApi):
         return report_get(user=self.request.user, sees_all=self.sees_all, report_id=report_id)
 
     def output(self, reports):
-        return ReportOutputSerializer(reports_with_jobs(reports), many=True,
-                                      context={"request": self.request}).data
+        return ReportOutputSerializer(reports_with_jobs(reports), many=True, context={"request": self.request}).data
 
 
 class ReportListApi(ReportsApi):
@@ -41,9 +41,13 @@ class ReportListApi(ReportsApi):
         page = paginator.paginate_queryset(report_list(user=request.user, sees_all=self.sees_all), request, view=self)
         return paginator.get_paginated_response(self.output(page))
 
-    @extend_schema(request=ReportInputSerializer, responses={202: ReportCreatedSerializer}, tags=["reports"],
-                   description="Owners/admins. Builds the CSV in the background (`report.generate`, "
-                               "progress pushed as `job.progress`).")
+    @extend_schema(
+        request=ReportInputSerializer,
+        responses={202: ReportCreatedSerializer},
+        tags=["reports"],
+        description="Owners/admins. Builds the CSV in the background (`report.generate`, "
+        "progress pushed as `job.progress`).",
+    )
     def post(self, request):
         data = ReportInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -60,8 +64,11 @@ class ReportDetailApi(ReportsApi):
 class ReportDownloadApi(ReportsApi):
     content_negotiation_class = DownloadNegotiation  # `Accept: text/csv` is not a 406
 
-    @extend_schema(responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY)}, tags=["reports"],
-                   description="The CSV, as an attachment; 409 report_not_ready before it is built.")
+    @extend_schema(
+        responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY)},
+        tags=["reports"],
+        description="The CSV, as an attachment; 409 report_not_ready before it is built.",
+    )
     def get(self, request, report_id):
         report = self.report(report_id)
         handle, filename = report_file_open(tenant=self.tenant, report=report)

@@ -1,4 +1,5 @@
 """Reports' codes in the shared vocabulary."""
+
 from common.errors import ApplicationError, Conflict, NotFound
 
 

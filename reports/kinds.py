@@ -5,6 +5,7 @@ chunk inside the tenant's schema.
     members   email, role, joined            one row per member of the tenant
     activity  date, audit_events, messages   one row per day (tenant's time zone), {since, until}
 """
+
 from __future__ import annotations
 
 import zoneinfo
@@ -89,13 +90,19 @@ class MembersReport(ReportKind):
     def chunks(self) -> Iterator[list[list]]:
         last_id = 0
         while True:
-            page = list(self._members().filter(id__gt=last_id).order_by("id")
-                        .values_list("id", "user__email", "role", "created_at")[:CHUNK_ROWS])
+            page = list(
+                self._members()
+                .filter(id__gt=last_id)
+                .order_by("id")
+                .values_list("id", "user__email", "role", "created_at")[:CHUNK_ROWS]
+            )
             if not page:
                 return
             last_id = page[-1][0]
-            yield [[email, role, joined.astimezone(self.tz).isoformat(timespec="seconds")]
-                   for _, email, role, joined in page]
+            yield [
+                [email, role, joined.astimezone(self.tz).isoformat(timespec="seconds")]
+                for _, email, role, joined in page
+            ]
 
 
 class ActivityReport(ReportKind):
@@ -120,14 +127,18 @@ class ActivityReport(ReportKind):
     def _per_day(self, queryset, first: date, last: date) -> dict[date, int]:
         start = datetime.combine(first, time.min, self.tz)
         end = datetime.combine(last + timedelta(days=1), time.min, self.tz)
-        rows = (queryset.filter(created_at__gte=start, created_at__lt=end)
-                .annotate(day=TruncDate("created_at", tzinfo=self.tz)).values("day").annotate(n=Count("id")))
+        rows = (
+            queryset.filter(created_at__gte=start, created_at__lt=end)
+            .annotate(day=TruncDate("created_at", tzinfo=self.tz))
+            .values("day")
+            .annotate(n=Count("id"))
+        )
         return {row["day"]: row["n"] for row in rows}
 
     def chunks(self) -> Iterator[list[list]]:
         days = self._days()
         for i in range(0, len(days), CHUNK_DAYS):
-            chunk = days[i:i + CHUNK_DAYS]
+            chunk = days[i : i + CHUNK_DAYS]
             audit = self._per_day(AuditEvent.objects.filter(tenant=self.tenant), chunk[0], chunk[-1])
             messages = self._per_day(Message.objects.all(), chunk[0], chunk[-1])  # the tenant's schema
             yield [[day.isoformat(), audit.get(day, 0), messages.get(day, 0)] for day in chunk]

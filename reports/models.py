@@ -6,6 +6,7 @@ Job lives in `public` and may be pruned by maintenance, so the report keeps its
 own outcome (state, rows, file, finish time); while it waits or runs, its state
 is read from the job (reports/selectors.py).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -31,12 +32,14 @@ class Report(models.Model):
     params = models.JSONField(default=dict, blank=True, help_text="Validated by reports.kinds; defaults filled in.")
     state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
     failed_reason = models.TextField(blank=True, default="")
-    file_key = models.CharField(max_length=300, blank=True, default="",
-                                help_text="Key in the default storage; empty until the CSV is stored.")
+    file_key = models.CharField(
+        max_length=300, blank=True, default="", help_text="Key in the default storage; empty until the CSV is stored."
+    )
     rows = models.PositiveIntegerField(null=True, blank=True, help_text="Data rows in the CSV (header aside).")
     # Users and jobs live in `public`: no database constraint from a tenant schema (see realtime.models).
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.DO_NOTHING,
-                                   related_name="+", db_constraint=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
     job_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -1,4 +1,5 @@
 """Reads of reports, with their state taken from the job while it is unfinished."""
+
 from __future__ import annotations
 
 from django.core.files.storage import default_storage

@@ -8,9 +8,12 @@ from .selectors import report_state
 
 class ReportInputSerializer(serializers.Serializer):
     kind = serializers.CharField(max_length=32, help_text=f"One of {', '.join(KINDS)}.")
-    params = serializers.JSONField(required=False, default=dict,
-                                   help_text="members: none. activity: {since, until} (ISO dates, ≤ 366 days; "
-                                             "default the last 30 days in the tenant's time zone).")
+    params = serializers.JSONField(
+        required=False,
+        default=dict,
+        help_text="members: none. activity: {since, until} (ISO dates, ≤ 366 days; "
+        "default the last 30 days in the tenant's time zone).",
+    )
 
 
 class ReportCreatedSerializer(serializers.Serializer):
@@ -39,12 +42,17 @@ class ReportOutputSerializer(serializers.Serializer):
         completed = state == Report.State.COMPLETED
         request = self.context["request"]
         return {
-            "id": str(report.pk), "kind": report.kind, "params": report.params, "state": state,
+            "id": str(report.pk),
+            "kind": report.kind,
+            "params": report.params,
+            "state": state,
             "progress": 100 if completed else (job.progress if job else 0),
-            "rows": report.rows, "job_id": report.job_id,
+            "rows": report.rows,
+            "job_id": report.job_id,
             "failed_reason": report.failed_reason or (job.failed_reason if job and state == "failed" else ""),
             "created_at": serializers.DateTimeField().to_representation(report.created_at),
             "finished_at": serializers.DateTimeField().to_representation(report.finished_at)
-            if report.finished_at else None,
+            if report.finished_at
+            else None,
             "download_url": reverse("report-download", args=[report.pk], request=request) if completed else None,
         }

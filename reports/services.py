@@ -6,6 +6,7 @@ The Report row (tenant schema) and its Job (public) are written in one
 transaction: both exist, or neither. `report_build` runs in the qcluster, in
 the tenant's schema, and stores the CSV through the default storage.
 """
+
 from __future__ import annotations
 
 import csv
@@ -79,8 +80,9 @@ def report_build(*, tenant: Tenant, report_id, job) -> dict:
             default_storage.delete(key)
         stored = default_storage.save(key, File(raw))
         text.detach()
-    Report.objects.filter(pk=report.pk).update(state=Report.State.COMPLETED, file_key=stored, rows=rows,
-                                                failed_reason="", finished_at=timezone.now())
+    Report.objects.filter(pk=report.pk).update(
+        state=Report.State.COMPLETED, file_key=stored, rows=rows, failed_reason="", finished_at=timezone.now()
+    )
     job.progress(100, f"{rows} rows")
     return {"report": str(report.pk), "kind": report.kind, "rows": rows}
 
@@ -88,4 +90,5 @@ def report_build(*, tenant: Tenant, report_id, job) -> dict:
 def report_fail(*, report_id, reason: str) -> None:
     """The job's last attempt failed: the report records it (it outlives its job)."""
     Report.objects.filter(pk=report_id).exclude(state=Report.State.COMPLETED).update(
-        state=Report.State.FAILED, failed_reason=reason[:2000], finished_at=timezone.now())
+        state=Report.State.FAILED, failed_reason=reason[:2000], finished_at=timezone.now()
+    )

@@ -1,4 +1,5 @@
 """The report job: thin — it builds the report its payload names."""
+
 from __future__ import annotations
 
 from uuid import UUID

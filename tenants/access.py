@@ -30,6 +30,7 @@ jobs — jobs already accepted run (cancel them to stop them). Work the platform
 starts itself (an upload's image processing, a new member's welcome email,
 the digest) is not a tenant job and is not switched off by `jobs`.
 """
+
 from __future__ import annotations
 
 from .errors import FeatureDisabled, TenantSuspended
@@ -43,8 +44,9 @@ def feature_enabled(tenant: Tenant, capability: str) -> bool:
     return bool(settings_effective(tenant.settings)["features"].get(capability, True))
 
 
-def tenant_access_check(tenant: Tenant, *, role: str | None = None, capability: str | None = None,
-                        record_read: bool = False) -> None:
+def tenant_access_check(
+    tenant: Tenant, *, role: str | None = None, capability: str | None = None, record_read: bool = False
+) -> None:
     """Raise unless this may be done in `tenant` now.
 
     `capability`: the feature the action belongs to (None: the tenant's core).

@@ -1,4 +1,5 @@
 """The operator admin (platform host): tenants, domains, members, audit, pool."""
+
 from __future__ import annotations
 
 from django import forms
@@ -90,7 +91,8 @@ class TenantAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return (
-            super().get_queryset(request)
+            super()
+            .get_queryset(request)
             .annotate(member_count=Count("memberships", distinct=True), schema_bytes=RawSQL(SCHEMA_BYTES_SQL, []))
             .prefetch_related("domains")
         )
@@ -126,8 +128,12 @@ class TenantAdmin(admin.ModelAdmin):
             return super().save_model(request, obj, form, change)
         # Provisioning goes through the same service as the API (the form has
         # already validated the slug the same way).
-        created = tenant_create(slug=obj.slug, name=obj.name, owner=form.cleaned_data.get("owner_email"),
-                                actor=Actor.from_request(request, operator=True))
+        created = tenant_create(
+            slug=obj.slug,
+            name=obj.name,
+            owner=form.cleaned_data.get("owner_email"),
+            actor=Actor.from_request(request, operator=True),
+        )
         obj.pk = created.pk
         obj._state.adding = False
         obj._state.db = "default"
@@ -148,7 +154,8 @@ class TenantAdmin(admin.ModelAdmin):
         super().save_formset(request, form, formset, change)
         after = {d.pk: d.domain for d in Domain.objects.filter(tenant=form.instance)}
         domains_changed(
-            tenant=form.instance, actor=Actor.from_request(request, operator=True),
+            tenant=form.instance,
+            actor=Actor.from_request(request, operator=True),
             added=[after[pk] for pk in after.keys() - before.keys()],
             removed=[before[pk] for pk in before.keys() - after.keys()],
             changed=[(before[pk], after[pk]) for pk in before.keys() & after.keys() if before[pk] != after[pk]],
@@ -180,11 +187,13 @@ class TenantAdmin(admin.ModelAdmin):
                 role_changes.append((existing, role))
         role_changes.sort(key=lambda change: change[1] != Membership.Role.OWNER)
         try:
-            formset.new_objects = [membership_add(tenant=tenant, email=user.email, role=role, actor=actor)
-                                   for user, role in adds]
+            formset.new_objects = [
+                membership_add(tenant=tenant, email=user.email, role=role, actor=actor) for user, role in adds
+            ]
             formset.changed_objects = [
                 (membership_role_change(tenant=tenant, user_id=m.user_id, role=role, actor=actor), ["role"])
-                for m, role in role_changes]
+                for m, role in role_changes
+            ]
             for membership in removals:
                 membership_remove(tenant=tenant, user_id=membership.user_id, actor=actor)
         except ApplicationError as exc:

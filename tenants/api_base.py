@@ -1,5 +1,6 @@
 """What every tenant-host endpoint builds on (the tenants app's own endpoints are in apis.py):
 `TenantApi`, the request's tenant or 400, and `IsTenantManager`, its owners and admins or 403."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -69,5 +70,6 @@ class TenantApi(APIView):
     def check_tenant_permissions(self, request) -> None:
         for permission in (permission_class() for permission_class in self.tenant_permission_classes):
             if not permission.has_permission(request, self):
-                self.permission_denied(request, message=getattr(permission, "message", None),
-                                       code=getattr(permission, "code", None))
+                self.permission_denied(
+                    request, message=getattr(permission, "message", None), code=getattr(permission, "code", None)
+                )

@@ -1,4 +1,5 @@
 """Tenant management API (platform host) and the current tenant (tenant hosts)."""
+
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -83,8 +84,12 @@ class TenantSettingsApi(APIView):
         tenant, _ = tenant_get_for_member(tenant_id=tenant_id, user=request.user)
         return Response(settings_effective(tenant.settings))
 
-    @extend_schema(request=TenantSettingsSerializer, responses=TenantSettingsSerializer, tags=["tenants"],
-                   description="Owners and admins. Keys not sent keep their value; unknown keys are refused.")
+    @extend_schema(
+        request=TenantSettingsSerializer,
+        responses=TenantSettingsSerializer,
+        tags=["tenants"],
+        description="Owners and admins. Keys not sent keep their value; unknown keys are refused.",
+    )
     def put(self, request, tenant_id):
         tenant, _ = tenant_get_for_member(tenant_id=tenant_id, user=request.user, manager=True, write=True)
         effective = tenant_settings_update(tenant=tenant, data=request.data, actor=Actor.from_request(request))
@@ -121,12 +126,16 @@ class TenantMemberDetailApi(APIView):
         tenant, _ = tenant_get_for_member(tenant_id=tenant_id, user=request.user, manager=True, write=True)
         data = MemberRoleInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        membership = membership_role_change(tenant=tenant, user_id=user_id, actor=Actor.from_request(request),
-                                            **data.validated_data)
+        membership = membership_role_change(
+            tenant=tenant, user_id=user_id, actor=Actor.from_request(request), **data.validated_data
+        )
         return Response(MemberOutputSerializer(membership).data)
 
-    @extend_schema(responses={204: None}, tags=["members"],
-                   description="Owners/admins remove members; any member may remove themselves (leave).")
+    @extend_schema(
+        responses={204: None},
+        tags=["members"],
+        description="Owners/admins remove members; any member may remove themselves (leave).",
+    )
     def delete(self, request, tenant_id, user_id):
         tenant, _ = tenant_get_for_member(tenant_id=tenant_id, user=request.user, write=True)
         membership_remove(tenant=tenant, user_id=user_id, actor=Actor.from_request(request))
@@ -144,14 +153,17 @@ class MeApi(APIView):
     @extend_schema(
         tags=["auth"],
         parameters=[OpenApiParameter("X-Tenant-ID", str, OpenApiParameter.HEADER, required=False)],
-        responses=inline_serializer("Me", {
-            "user": UserOutputSerializer(),
-            "tenants": serializers.ListField(child=serializers.DictField(), required=False),
-            "tenant": serializers.DictField(required=False),
-            "role": serializers.CharField(required=False),
-        }),
+        responses=inline_serializer(
+            "Me",
+            {
+                "user": UserOutputSerializer(),
+                "tenants": serializers.ListField(child=serializers.DictField(), required=False),
+                "tenant": serializers.DictField(required=False),
+                "role": serializers.CharField(required=False),
+            },
+        ),
         description="On the platform host: the user and their tenants. In a tenant: the user, "
-                    "the tenant and the user's role in it.",
+        "the tenant and the user's role in it.",
     )
     def get(self, request):
         user = UserOutputSerializer(request.user).data
@@ -162,8 +174,13 @@ class MeApi(APIView):
                 for m in request.user.memberships.select_related("tenant").order_by("tenant__slug")
             ]
             return Response({"user": user, "tenants": tenants})
-        return Response({"user": user, "tenant": {"id": str(tenant.pk), "slug": tenant.slug, "name": tenant.name},
-                         "role": request_role(request)})
+        return Response(
+            {
+                "user": user,
+                "tenant": {"id": str(tenant.pk), "slug": tenant.slug, "name": tenant.name},
+                "role": request_role(request),
+            }
+        )
 
 
 class CurrentTenantApi(APIView):

@@ -4,6 +4,7 @@ Puts the tenant on `scope["tenant"]` and in the `current_tenant` ContextVar for
 the life of the connection. A host that serves no tenant is closed before the
 handshake is accepted.
 """
+
 from __future__ import annotations
 
 from channels.db import database_sync_to_async
@@ -15,7 +16,7 @@ from common.errors import ApplicationError
 from .context import current_tenant
 from .resolution import tenant_resolve
 
-# WebSocket close codes (documented in the README): 4400 bad request,
+# WebSocket close codes (documented in docs/realtime.md): 4400 bad request,
 # 4401 unauthenticated, 4403 forbidden, 4404 no such tenant.
 CLOSE_FOR_STATUS = {400: 4400, 401: 4401, 403: 4403, 404: 4404}
 

@@ -1,6 +1,7 @@
 """Recording audit events: who did what to a tenant, from where.
 
 The tenants app writes its rows from the domain events its services emit (tenants/subscribers.py)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -12,8 +13,9 @@ from .models import AuditEvent, Tenant
 __all__ = ["SYSTEM", "Actor", "audit_record"]
 
 
-def audit_record(*, tenant: Tenant | None, actor: Actor, action: str, target: str = "",
-                 before: Any = None, after: Any = None) -> AuditEvent:
+def audit_record(
+    *, tenant: Tenant | None, actor: Actor, action: str, target: str = "", before: Any = None, after: Any = None
+) -> AuditEvent:
     user = actor.user
     return AuditEvent.objects.create(
         tenant=tenant,

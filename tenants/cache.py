@@ -12,6 +12,7 @@ tenant has one ref entry per slug and one per id however a client spells it
 are the only ones there are. Every entry also expires (TENANT_TTL), a second
 line of defence for changes no signal sees (a queryset .update()).
 """
+
 from __future__ import annotations
 
 import re
@@ -108,8 +109,11 @@ def _shared_tenant_for_ref(ref: str) -> Tenant | None:
 
 
 def cached_role(tenant_id, user_id) -> str | None:
-    return _local.get_or_load(role_key(tenant_id, user_id), lambda: _shared_role(tenant_id, user_id),
-                              tags=lambda role: (tenant_tag(tenant_id),) if role else None)
+    return _local.get_or_load(
+        role_key(tenant_id, user_id),
+        lambda: _shared_role(tenant_id, user_id),
+        tags=lambda role: (tenant_tag(tenant_id),) if role else None,
+    )
 
 
 def _shared_role(tenant_id, user_id) -> str | None:
@@ -117,11 +121,7 @@ def _shared_role(tenant_id, user_id) -> str | None:
     hit = cache.get(role_key(tenant_id, user_id))
     if hit is not None:
         return None if hit == MISSING else hit
-    role = (
-        Membership.objects.filter(tenant_id=tenant_id, user_id=user_id)
-        .values_list("role", flat=True)
-        .first()
-    )
+    role = Membership.objects.filter(tenant_id=tenant_id, user_id=user_id).values_list("role", flat=True).first()
     cache.set(role_key(tenant_id, user_id), role or MISSING, ROLE_TTL)
     return role
 
@@ -135,7 +135,8 @@ def cached_domains(tenant_id) -> list[str]:
     return _local.get_or_load(
         domains_key(tenant_id),
         lambda: list(Domain.objects.filter(tenant_id=tenant_id).values_list("domain", flat=True)),
-        tags=lambda domains: (tenant_tag(tenant_id),))
+        tags=lambda domains: (tenant_tag(tenant_id),),
+    )
 
 
 def forget(*keys: str) -> None:

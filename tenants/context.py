@@ -6,6 +6,7 @@ travels in a ContextVar (set by the ASGI middleware for the whole connection),
 and `tenant_sync_to_async` sets that tenant's schema inside the worker thread
 for each call, and puts `public` back afterwards.
 """
+
 from __future__ import annotations
 
 import functools

@@ -4,6 +4,7 @@ tenants/services.py emits these inside the write's transaction; the audit log
 (tenants/subscribers.py), realtime, jobs and emails react in their own subscribers.
 Ids are strings (a tenant's UUID) or ints (a user's id); `actor_id` is the acting user
 (None: system work)."""
+
 from __future__ import annotations
 
 from typing import Any

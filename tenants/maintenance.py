@@ -1,4 +1,5 @@
 """Nightly clean-up of tenant records (steps: common/maintenance.py; run by jobs/maintenance.py)."""
+
 from __future__ import annotations
 
 from collections import defaultdict

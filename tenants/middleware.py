@@ -8,6 +8,7 @@ are on shared-only tables, which exist in `public` alone and so resolve the
 same under any tenant's search_path (TenantSyncRouter never creates them in a
 tenant schema).
 """
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -16,8 +17,8 @@ from django.urls import Resolver404, resolve
 from accounts.authentication import REQUEST_TOKEN_ATTR
 from accounts.selectors import token_get_valid
 from accounts.tokens import bearer_from_header
-from common.errors import ApplicationError, application_error_response
 from common import counters
+from common.errors import ApplicationError, application_error_response
 
 from .access import tenant_access_check, view_capability
 from .context import schema_activate
@@ -98,7 +99,7 @@ class TenantMiddleware:
                 resolve(path, urlconf=settings.ROOT_URLCONF)
             except Resolver404:
                 return
-            raise TenantNotSpecified(details={"path": path})
+            raise TenantNotSpecified(details={"path": path}) from None
 
     @staticmethod
     def _count_api_request(tenant) -> None:

@@ -23,6 +23,7 @@ A plan is replayed only if every operation reduces to SQL and none needs a
 pre_migrate hook (RenameModel renames content types in Python); otherwise the
 schemas one step behind take django-tenants' path too.
 """
+
 from __future__ import annotations
 
 import random
@@ -40,8 +41,13 @@ from django_tenants.utils import quote_schema_name
 CENSUS_CHUNK = 100  # schemas per census query (each locks ~5 relations per schema until it ends)
 LOCK_TIMEOUT_MS = 100  # a replayed statement waits this long for a lock, then retries
 LOCK_RETRIES = 200
-CONCURRENT_DDL = ("CREATE INDEX CONCURRENTLY", "CREATE UNIQUE INDEX CONCURRENTLY", "DROP INDEX CONCURRENTLY",
-                  "REINDEX INDEX CONCURRENTLY", "REINDEX TABLE CONCURRENTLY")
+CONCURRENT_DDL = (
+    "CREATE INDEX CONCURRENTLY",
+    "CREATE UNIQUE INDEX CONCURRENTLY",
+    "DROP INDEX CONCURRENTLY",
+    "REINDEX INDEX CONCURRENTLY",
+    "REINDEX TABLE CONCURRENTLY",
+)
 LOCK_NOT_AVAILABLE = "55P03"
 
 
@@ -76,6 +82,7 @@ class Census:
 
 
 # --- the template ------------------------------------------------------------------
+
 
 def _executor_for(schema: str) -> MigrationExecutor:
     connection.set_schema(schema, include_public=False)
@@ -141,10 +148,13 @@ def _comment_only(sql: str) -> bool:
 
 # --- what every schema records -----------------------------------------------------
 
+
 def _migrations_digest(schema: str) -> str:
     q = quote_schema_name(schema)
-    return (f"(SELECT md5(coalesce(string_agg(app || '.' || name, ',' ORDER BY app COLLATE \"C\", "
-            f"name COLLATE \"C\"), '')) FROM {q}.django_migrations)")
+    return (
+        f"(SELECT md5(coalesce(string_agg(app || '.' || name, ',' ORDER BY app COLLATE \"C\", "
+        f"name COLLATE \"C\"), '')) FROM {q}.django_migrations)"
+    )
 
 
 def digest_readable(schema: str) -> bool:
@@ -183,12 +193,16 @@ def census(schemas: list[str], template: str, before: str | None) -> Census:
     tq = quote_schema_name(template)
     with connection.cursor() as cursor:
         for start in range(0, len(ordered), CENSUS_CHUNK):
-            chunk = ordered[start:start + CENSUS_CHUNK]
-            cursor.execute(" UNION ALL ".join(
-                f"SELECT %s, {_migrations_digest(s)}, (SELECT count(*) FROM {tq}.django_content_type t "
-                f"WHERE NOT EXISTS (SELECT 1 FROM {quote_schema_name(s)}.django_content_type c "
-                f"WHERE c.app_label = t.app_label AND c.model = t.model))"
-                for s in chunk), chunk)
+            chunk = ordered[start : start + CENSUS_CHUNK]
+            cursor.execute(
+                " UNION ALL ".join(
+                    f"SELECT %s, {_migrations_digest(s)}, (SELECT count(*) FROM {tq}.django_content_type t "
+                    f"WHERE NOT EXISTS (SELECT 1 FROM {quote_schema_name(s)}.django_content_type c "
+                    f"WHERE c.app_label = t.app_label AND c.model = t.model))"
+                    for s in chunk
+                ),
+                chunk,
+            )
             for schema, schema_digest, types_missing in cursor.fetchall():
                 if schema_digest == now:
                     result.in_sync.append(schema)
@@ -210,13 +224,15 @@ def _name_unknown(result: Census, template: str) -> None:
             cursor.execute(
                 f"SELECT s.app || '.' || s.name FROM {quote_schema_name(schema)}.django_migrations s "
                 f"WHERE NOT EXISTS (SELECT 1 FROM {tq}.django_migrations t WHERE t.app = s.app AND t.name = s.name) "
-                f"ORDER BY 1")
+                f"ORDER BY 1"
+            )
             extra = [name for (name,) in cursor.fetchall()]
             if extra:
                 result.unknown[schema] = extra
 
 
 # --- bringing schemas to the template --------------------------------------------------
+
 
 def content_types_copy(schema: str, template: str) -> None:
     """What post_migrate's create_contenttypes does in a tenant schema: add the missing ones."""
@@ -225,7 +241,8 @@ def content_types_copy(schema: str, template: str) -> None:
         cursor.execute(
             f"INSERT INTO {q}.django_content_type (app_label, model) SELECT t.app_label, t.model "
             f"FROM {tq}.django_content_type t WHERE NOT EXISTS (SELECT 1 FROM {q}.django_content_type c "
-            f"WHERE c.app_label = t.app_label AND c.model = t.model) ORDER BY t.id")
+            f"WHERE c.app_label = t.app_label AND c.model = t.model) ORDER BY t.id"
+        )
 
 
 def replay(schema: str, steps: list[Step], template: str) -> int:
@@ -247,7 +264,8 @@ def replay(schema: str, steps: list[Step], template: str) -> int:
             cursor.execute(
                 f"INSERT INTO {q}.django_migrations (app, name, applied) SELECT t.app, t.name, now() "
                 f"FROM {tq}.django_migrations t WHERE NOT EXISTS (SELECT 1 FROM {q}.django_migrations s "
-                f"WHERE s.app = t.app AND s.name = t.name) ORDER BY t.id")
+                f"WHERE s.app = t.app AND s.name = t.name) ORDER BY t.id"
+            )
         content_types_copy(schema, template)
     with connection.cursor() as cursor:
         cursor.execute("SET lock_timeout = DEFAULT")
@@ -277,8 +295,9 @@ def _statement(sql: str) -> None:
 def _record(records: list[tuple[str, str]], q: str) -> None:
     with connection.cursor() as cursor:
         for app, name in records:
-            cursor.execute(f"INSERT INTO {q}.django_migrations (app, name, applied) VALUES (%s, %s, now())",
-                           [app, name])
+            cursor.execute(
+                f"INSERT INTO {q}.django_migrations (app, name, applied) VALUES (%s, %s, now())", [app, name]
+            )
 
 
 def _with_lock_retries(run: Callable[[], None]) -> int:

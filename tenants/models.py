@@ -3,6 +3,7 @@
 All of these live in the public schema. A tenant's own data lives in its
 schema (`t_<slug>`), reached by setting the connection's search_path.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -32,8 +33,9 @@ class Tenant(TenantMixin):
     slug = models.CharField(max_length=50, unique=True, validators=[slug_validator])
     name = models.CharField(max_length=200)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE, db_index=True)
-    settings = models.JSONField(default=dict, blank=True,
-                                help_text="Validated by tenants.settings_schema; defaults fill the gaps.")
+    settings = models.JSONField(
+        default=dict, blank=True, help_text="Validated by tenants.settings_schema; defaults fill the gaps."
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -83,7 +85,6 @@ class Membership(models.Model):
         return f"{self.user} in {self.tenant} ({self.role})"
 
 
-
 # The roles that manage a tenant (members, settings, others' files, jobs, reports, imports):
 # the one definition every app uses.
 MANAGER_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN)
@@ -92,11 +93,11 @@ MANAGER_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN)
 class AuditEvent(models.Model):
     """Who changed what in a tenant, from where, and how it looked before/after."""
 
-    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.SET_NULL,
-                               related_name="audit_events")
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events")
     tenant_slug = models.CharField(max_length=50, blank=True, help_text="Kept if the tenant goes.")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     actor_email = models.CharField(max_length=254, blank=True)
     action = models.CharField(max_length=64, db_index=True)
     target = models.CharField(max_length=128, blank=True)

@@ -8,6 +8,7 @@
 - With the pool empty, the template is cloned in place (django-tenants'
   clone_schema), and the pool is refilled in the background after commit.
 """
+
 from __future__ import annotations
 
 import logging
@@ -87,9 +88,7 @@ def schema_provision(schema_name: str) -> str:
     Returns how: "pool" (claimed a pre-cloned schema) or "clone".
     """
     assert connection.in_atomic_block, "provision inside the tenant's transaction"
-    pooled = (
-        PooledSchema.objects.select_for_update(skip_locked=True).order_by("created_at").first()
-    )
+    pooled = PooledSchema.objects.select_for_update(skip_locked=True).order_by("created_at").first()
     if pooled is not None:
         with connection.cursor() as cursor:
             cursor.execute(

@@ -5,6 +5,7 @@ the bearer token is bound to. A header or token naming another tenant than the
 host (or than each other) is a `tenant_mismatch`; neither can open a tenant
 the caller is not a member of. Shared by the HTTP and the ASGI middleware.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,8 +45,9 @@ def tenant_resolve(*, host: str, header_ref: str | None = None, token_tenant_id=
         if tenant is None:
             raise TenantNotFound("No tenant serves this host.", details={"host": host})
         if header_ref and not _matches(tenant, header_ref):
-            raise TenantMismatch("X-Tenant-ID names another tenant than the host.",
-                                 details={"host": host, "x_tenant_id": header_ref})
+            raise TenantMismatch(
+                "X-Tenant-ID names another tenant than the host.", details={"host": host, "x_tenant_id": header_ref}
+            )
         if token_tenant_id and str(token_tenant_id) != str(tenant.pk):
             raise TenantMismatch("The token belongs to another tenant than the host.", details={"host": host})
         return Resolution(tenant, "host")
@@ -54,8 +56,9 @@ def tenant_resolve(*, host: str, header_ref: str | None = None, token_tenant_id=
         if tenant is None:
             raise TenantNotFound(details={"x_tenant_id": header_ref})
         if token_tenant_id and str(token_tenant_id) != str(tenant.pk):
-            raise TenantMismatch("The token belongs to another tenant than X-Tenant-ID.",
-                                 details={"x_tenant_id": header_ref})
+            raise TenantMismatch(
+                "The token belongs to another tenant than X-Tenant-ID.", details={"x_tenant_id": header_ref}
+            )
         return Resolution(tenant, "header")
     if token_tenant_id:
         tenant = cached_tenant_for_ref(str(token_tenant_id))

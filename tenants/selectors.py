@@ -1,4 +1,5 @@
 """Reads about tenants, memberships and audit events."""
+
 from __future__ import annotations
 
 import uuid
@@ -32,11 +33,7 @@ def membership_role(*, tenant: Tenant, user) -> str | None:
 
 
 def tenant_list_for_user(*, user) -> QuerySet[Tenant]:
-    return (
-        Tenant.objects.filter(memberships__user=user)
-        .prefetch_related("domains")
-        .order_by("slug")
-    )
+    return Tenant.objects.filter(memberships__user=user).prefetch_related("domains").order_by("slug")
 
 
 def tenant_get_for_member(*, tenant_id, user, manager: bool = False, write: bool = False) -> tuple[Tenant, str]:
@@ -76,11 +73,14 @@ def tenant_usage(*, tenant: Tenant) -> dict:
     members = Membership.objects.filter(tenant=tenant).count()
     counters.flush()  # this process's counts of the last second; other processes' within a second
     api_today = int(redis_client().get(api_requests_key(tenant.pk)) or 0)
-    return usage_with_contributions(tenant, {
-        "members": members,
-        "schema_bytes": schema_size_bytes(tenant.schema_name),
-        "api_requests_today": api_today,
-    })
+    return usage_with_contributions(
+        tenant,
+        {
+            "members": members,
+            "schema_bytes": schema_size_bytes(tenant.schema_name),
+            "api_requests_today": api_today,
+        },
+    )
 
 
 def tenants_with_member_counts() -> QuerySet[Tenant]:

@@ -3,6 +3,7 @@
 row, the welcome email, held jobs, closed sockets — is the subscribers' (tenants,
 emails, jobs, realtime subscribers.py), so the API, the admin, imports and the shell
 get the same side effects by calling these."""
+
 from __future__ import annotations
 
 import re
@@ -77,13 +78,21 @@ def tenant_create(*, slug: str, name: str, owner=None, actor: Actor = SYSTEM) ->
             tenant.save()
             Domain.objects.create(domain=f"{slug}.{settings.BASE_DOMAIN}", tenant=tenant, is_primary=True)
     except IntegrityError as exc:  # a concurrent create of the same slug won
-        raise Conflict("A tenant with this slug already exists.", code="slug_taken",
-                       details={"slug": slug}) from exc
+        raise Conflict("A tenant with this slug already exists.", code="slug_taken", details={"slug": slug}) from exc
     tenant.provisioned_by = schema_provision(tenant.schema_name)
     if owner is not None:
         Membership.objects.create(user=owner, tenant=tenant, role=Role.OWNER)
-    emit(TenantCreated(tenant_id=str(tenant.pk), actor_id=actor.user_id, slug=tenant.slug, tenant_name=tenant.name,
-                       owner_id=getattr(owner, "pk", None), owner_email=getattr(owner, "email", None)), actor=actor)
+    emit(
+        TenantCreated(
+            tenant_id=str(tenant.pk),
+            actor_id=actor.user_id,
+            slug=tenant.slug,
+            tenant_name=tenant.name,
+            owner_id=getattr(owner, "pk", None),
+            owner_email=getattr(owner, "email", None),
+        ),
+        actor=actor,
+    )
     pool_refill_after_commit()
     return tenant
 
@@ -105,8 +114,11 @@ def tenant_create_by_user(*, slug: str, name: str, owner, actor: Actor) -> Tenan
 def tenant_settings_update(*, tenant: Tenant, data: Any, actor: Actor) -> dict[str, Any]:
     """Validate and merge `data` into the tenant's settings; returns the effective settings."""
     if not isinstance(data, dict):
-        raise ApplicationError("Settings must be a JSON object.", code="validation_error",
-                               details={"non_field_errors": ["Expected an object of settings."]})
+        raise ApplicationError(
+            "Settings must be a JSON object.",
+            code="validation_error",
+            details={"non_field_errors": ["Expected an object of settings."]},
+        )
     serializer = TenantSettingsSerializer(data=data)
     serializer.is_valid(raise_exception=True)
     tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
@@ -120,9 +132,15 @@ def tenant_settings_update(*, tenant: Tenant, data: Any, actor: Actor) -> dict[s
     tenant.settings = stored
     tenant.save(update_fields=["settings", "updated_at"])
     after = settings_effective(stored)
-    emit(TenantSettingsChanged(tenant_id=str(tenant.pk), actor_id=actor.user_id,
-                               before=_changed(before, after, before), after=_changed(before, after, after)),
-         actor=actor)
+    emit(
+        TenantSettingsChanged(
+            tenant_id=str(tenant.pk),
+            actor_id=actor.user_id,
+            before=_changed(before, after, before),
+            after=_changed(before, after, after),
+        ),
+        actor=actor,
+    )
     return after
 
 
@@ -154,12 +172,11 @@ def tenant_reactivate(*, tenant: Tenant, actor: Actor) -> Tenant:
 
 # --- members ------------------------------------------------------------------
 
+
 def _actor_role(tenant: Tenant, actor: Actor) -> str | None:
     if actor.user is None or actor.operator:
         return Role.OWNER  # system work (seeding, the shell) and operators (the admin) act with full rights
-    return (
-        Membership.objects.filter(tenant=tenant, user=actor.user).values_list("role", flat=True).first()
-    )
+    return Membership.objects.filter(tenant=tenant, user=actor.user).values_list("role", flat=True).first()
 
 
 def _require_may_manage(tenant: Tenant, actor: Actor, *, touching_role: str | None) -> None:
@@ -168,8 +185,9 @@ def _require_may_manage(tenant: Tenant, actor: Actor, *, touching_role: str | No
     if role not in MANAGER_ROLES:
         raise InsufficientRole(details={"role": role, "required": ["owner", "admin"]})
     if touching_role == Role.OWNER and role != Role.OWNER:
-        raise InsufficientRole("Only an owner can grant, change or remove the owner role.",
-                               details={"role": role, "required": ["owner"]})
+        raise InsufficientRole(
+            "Only an owner can grant, change or remove the owner role.", details={"role": role, "required": ["owner"]}
+        )
 
 
 def _role_validate(role: str) -> str:
@@ -199,24 +217,27 @@ def membership_add(*, tenant: Tenant, email: str, role: str, actor: Actor) -> Me
     _require_may_manage(tenant, actor, touching_role=role)
     user = get_user_model().objects.filter(email=(email or "").strip().lower()).first()
     if user is None:
-        raise NotFound("No user has this email; they must sign up first.", code="user_not_found",
-                       details={"email": email})
+        raise NotFound(
+            "No user has this email; they must sign up first.", code="user_not_found", details={"email": email}
+        )
     if Membership.objects.filter(tenant=tenant, user=user).exists():
         raise Conflict("This user is already a member.", code="already_member", details={"user_id": user.pk})
     membership = Membership.objects.create(tenant=tenant, user=user, role=role)
-    emit(MemberAdded(tenant_id=str(tenant.pk), actor_id=actor.user_id, user_id=user.pk, email=user.email, role=role),
-         actor=actor)  # the welcome email's job commits with the membership (emails/subscribers.py)
+    emit(
+        MemberAdded(tenant_id=str(tenant.pk), actor_id=actor.user_id, user_id=user.pk, email=user.email, role=role),
+        actor=actor,
+    )  # the welcome email's job commits with the membership (emails/subscribers.py)
     return membership
 
 
 def _membership_get(tenant: Tenant, user_id) -> Membership:
     membership = (
-        Membership.objects.select_for_update().select_related("user")
-        .filter(tenant=tenant, user_id=user_id).first()
+        Membership.objects.select_for_update().select_related("user").filter(tenant=tenant, user_id=user_id).first()
     )
     if membership is None:
-        raise NotFound("This user is not a member of the tenant.", code="member_not_found",
-                       details={"user_id": user_id})
+        raise NotFound(
+            "This user is not a member of the tenant.", code="member_not_found", details={"user_id": user_id}
+        )
     return membership
 
 
@@ -233,8 +254,16 @@ def membership_role_change(*, tenant: Tenant, user_id: int, role: str, actor: Ac
     before = membership.role
     membership.role = role
     membership.save(update_fields=["role"])
-    emit(MemberRoleChanged(tenant_id=str(tenant.pk), actor_id=actor.user_id, user_id=membership.user_id,
-                           previous_role=before, role=role), actor=actor)
+    emit(
+        MemberRoleChanged(
+            tenant_id=str(tenant.pk),
+            actor_id=actor.user_id,
+            user_id=membership.user_id,
+            previous_role=before,
+            role=role,
+        ),
+        actor=actor,
+    )
     return membership
 
 
@@ -248,11 +277,21 @@ def membership_remove(*, tenant: Tenant, user_id: int, actor: Actor) -> None:
     if membership.role == Role.OWNER and _owners_left_after(tenant, membership) == 0:
         raise Conflict("A tenant must keep at least one owner.", code="last_owner")
     membership.delete()
-    emit(MemberRemoved(tenant_id=str(tenant.pk), actor_id=actor.user_id, user_id=membership.user_id,
-                       email=membership.user.email, role=membership.role, left=leaving), actor=actor)
+    emit(
+        MemberRemoved(
+            tenant_id=str(tenant.pk),
+            actor_id=actor.user_id,
+            user_id=membership.user_id,
+            email=membership.user.email,
+            role=membership.role,
+            left=leaving,
+        ),
+        actor=actor,
+    )
 
 
 # --- domains (operators, through the admin) --------------------------------------
+
 
 def domains_changed(*, tenant: Tenant, actor: Actor, added=(), removed=(), changed=()) -> None:
     """Announce the domains an operator's admin form saved: names `added`, `removed`, and
@@ -267,6 +306,7 @@ def domains_changed(*, tenant: Tenant, actor: Actor, added=(), removed=(), chang
 
 
 # --- tokens bound to a tenant -------------------------------------------------------
+
 
 def tenant_token_issue(*, email: str, password: str, tenant: Tenant, request=None):
     """Check the credentials and issue a token that opens `tenant` only; returns (token, raw

@@ -5,6 +5,7 @@ and default. Unknown keys and out-of-range values are refused with the field
 named. The stored JSON only holds what was set; `settings_effective` fills in
 the defaults, so adding a setting later needs no data migration.
 """
+
 from __future__ import annotations
 
 import zoneinfo
@@ -50,14 +51,18 @@ class TenantSettingsSerializer(StrictSerializer):
     display_name = serializers.CharField(max_length=100, allow_blank=True, required=False)
     max_upload_mb = serializers.IntegerField(min_value=1, max_value=1024, required=False)
     allowed_file_types = serializers.ListField(
-        child=serializers.ChoiceField(choices=FILE_TYPES), allow_empty=True, max_length=len(FILE_TYPES),
+        child=serializers.ChoiceField(choices=FILE_TYPES),
+        allow_empty=True,
+        max_length=len(FILE_TYPES),
         required=False,
     )
     storage_quota_mb = serializers.IntegerField(min_value=1, max_value=10_000_000, required=False)
     uploads_per_minute = serializers.IntegerField(min_value=1, max_value=10_000, required=False)
     rate_limit_per_minute = serializers.IntegerField(min_value=1, max_value=100_000, required=False)
     frontend_origins = serializers.ListField(
-        child=serializers.CharField(max_length=200), max_length=20, required=False,
+        child=serializers.CharField(max_length=200),
+        max_length=20,
+        required=False,
     )
     timezone = serializers.CharField(max_length=64, required=False)
     audit_retention_days = serializers.IntegerField(min_value=1, max_value=3650, required=False)
@@ -67,8 +72,13 @@ class TenantSettingsSerializer(StrictSerializer):
         cleaned = []
         for origin in origins:
             parts = urlsplit(origin)
-            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/") \
-                    or parts.query or parts.fragment:
+            if (
+                parts.scheme not in ("http", "https")
+                or not parts.netloc
+                or parts.path not in ("", "/")
+                or parts.query
+                or parts.fragment
+            ):
                 raise serializers.ValidationError(f"{origin!r} is not an origin like https://app.example.com")
             cleaned.append(f"{parts.scheme}://{parts.netloc}".lower())
         return cleaned

@@ -4,6 +4,7 @@ These are signals (not service calls) on purpose: the admin, the shell and
 data migrations change tenants and domains too, and a stale host → tenant
 entry would route requests to the wrong schema. No business logic lives here.
 """
+
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 

@@ -3,6 +3,7 @@ transaction: a change and its audit row commit or roll back together).
 
 Action names, targets and before/after are the audit log's public shape
 (GET /api/tenants/<id>/audit): keep them as they are."""
+
 from __future__ import annotations
 
 from common.actors import SYSTEM, Actor
@@ -26,34 +27,50 @@ from .models import Tenant
 
 
 def _record(event: TenantEvent, actor: Actor | None, action: str, target: str, **sides) -> None:
-    audit_record(tenant=Tenant.objects.get(pk=event.tenant_id), actor=actor or SYSTEM, action=action,
-                 target=target, **sides)
+    audit_record(
+        tenant=Tenant.objects.get(pk=event.tenant_id), actor=actor or SYSTEM, action=action, target=target, **sides
+    )
 
 
 @subscribe(TenantCreated, within_transaction=True)
 def _tenant_created(event: TenantCreated, actor: Actor | None) -> None:
     tenant = Tenant.objects.get(pk=event.tenant_id)
-    audit_record(tenant=tenant, actor=actor or SYSTEM, action="tenant.create", target=f"tenant:{event.tenant_id}",
-                 after={"slug": tenant.slug, "name": tenant.name, "status": tenant.status,
-                        "owner": event.owner_email})
+    audit_record(
+        tenant=tenant,
+        actor=actor or SYSTEM,
+        action="tenant.create",
+        target=f"tenant:{event.tenant_id}",
+        after={"slug": tenant.slug, "name": tenant.name, "status": tenant.status, "owner": event.owner_email},
+    )
 
 
 @subscribe(TenantSuspended, within_transaction=True)
 def _tenant_suspended(event: TenantSuspended, actor: Actor | None) -> None:
-    _record(event, actor, "tenant.suspend", f"tenant:{event.tenant_id}",
-            before={"status": event.previous_status}, after={"status": Tenant.Status.SUSPENDED})
+    _record(
+        event,
+        actor,
+        "tenant.suspend",
+        f"tenant:{event.tenant_id}",
+        before={"status": event.previous_status},
+        after={"status": Tenant.Status.SUSPENDED},
+    )
 
 
 @subscribe(TenantReactivated, within_transaction=True)
 def _tenant_reactivated(event: TenantReactivated, actor: Actor | None) -> None:
-    _record(event, actor, "tenant.reactivate", f"tenant:{event.tenant_id}",
-            before={"status": event.previous_status}, after={"status": Tenant.Status.ACTIVE})
+    _record(
+        event,
+        actor,
+        "tenant.reactivate",
+        f"tenant:{event.tenant_id}",
+        before={"status": event.previous_status},
+        after={"status": Tenant.Status.ACTIVE},
+    )
 
 
 @subscribe(TenantSettingsChanged, within_transaction=True)
 def _tenant_settings_changed(event: TenantSettingsChanged, actor: Actor | None) -> None:
-    _record(event, actor, "tenant.settings_update", f"tenant:{event.tenant_id}",
-            before=event.before, after=event.after)
+    _record(event, actor, "tenant.settings_update", f"tenant:{event.tenant_id}", before=event.before, after=event.after)
 
 
 @subscribe(MemberAdded, within_transaction=True)
@@ -63,14 +80,25 @@ def _member_added(event: MemberAdded, actor: Actor | None) -> None:
 
 @subscribe(MemberRoleChanged, within_transaction=True)
 def _member_role_changed(event: MemberRoleChanged, actor: Actor | None) -> None:
-    _record(event, actor, "member.role_change", f"user:{event.user_id}",
-            before={"role": event.previous_role}, after={"role": event.role})
+    _record(
+        event,
+        actor,
+        "member.role_change",
+        f"user:{event.user_id}",
+        before={"role": event.previous_role},
+        after={"role": event.role},
+    )
 
 
 @subscribe(MemberRemoved, within_transaction=True)
 def _member_removed(event: MemberRemoved, actor: Actor | None) -> None:
-    _record(event, actor, "member.leave" if event.left else "member.remove", f"user:{event.user_id}",
-            before={"email": event.email, "role": event.role})
+    _record(
+        event,
+        actor,
+        "member.leave" if event.left else "member.remove",
+        f"user:{event.user_id}",
+        before={"email": event.email, "role": event.role},
+    )
 
 
 @subscribe(DomainAdded, within_transaction=True)
@@ -85,5 +113,11 @@ def _domain_removed(event: DomainRemoved, actor: Actor | None) -> None:
 
 @subscribe(DomainChanged, within_transaction=True)
 def _domain_changed(event: DomainChanged, actor: Actor | None) -> None:
-    _record(event, actor, "domain.change", f"domain:{event.domain}",
-            before={"domain": event.previous_domain}, after={"domain": event.domain})
+    _record(
+        event,
+        actor,
+        "domain.change",
+        f"domain:{event.domain}",
+        before={"domain": event.previous_domain},
+        after={"domain": event.domain},
+    )

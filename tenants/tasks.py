@@ -1,4 +1,5 @@
 """Background work of the tenants app (run by the qcluster). Thin: call a service."""
+
 from .provisioning import pool_fill
 
 

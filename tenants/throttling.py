@@ -9,6 +9,7 @@ list, which lost counts between concurrent requests.
 tenant window of a request, taken together in one round trip — in both or, when
 either is full, in neither.
 """
+
 from __future__ import annotations
 
 from rest_framework import throttling

@@ -4,6 +4,7 @@ An app registers a contribution in its AppConfig.ready(): a function of the tena
 its figures, e.g. jobs: `{"jobs": 12}`, uploads: `{"storage_bytes": ..., "files": ...}`.
 `tenant_usage` (selectors) adds them to its own figures; each figure has one owner.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

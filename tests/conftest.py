@@ -5,6 +5,7 @@ DATABASE_URL/REDIS_URL are set — before pytest starts. pytest-django creates
 the test database; here the template schema is migrated into it, Redis is
 emptied between tests, and tenant schemas made by committing tests are dropped.
 """
+
 from __future__ import annotations
 
 import json as jsonlib
@@ -21,8 +22,10 @@ from tenants.provisioning import POOL_PREFIX, schema_drop, template_ensure
 from .factories import tenant_make, token_make, user_make
 
 if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
-    pytest.exit("Run the suite with `make test` (it starts PostgreSQL and Redis), "
-                "or set DATABASE_URL and REDIS_URL.", returncode=2)
+    pytest.exit(
+        "Run the suite with `make test` (it starts PostgreSQL and Redis), or set DATABASE_URL and REDIS_URL.",
+        returncode=2,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -32,8 +35,10 @@ def django_db_setup(django_db_setup, django_db_blocker):
     yield
     with django_db_blocker.unblock():  # async tests' worker threads keep connections open
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
 
 
 @pytest.fixture(autouse=True)
@@ -55,8 +60,9 @@ def committed(transactional_db):
     yield
     connection.set_schema_to_public()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%%' OR nspname LIKE %s",
-                       [POOL_PREFIX + "%"])
+        cursor.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%%' OR nspname LIKE %s", [POOL_PREFIX + "%"]
+        )
         for (name,) in cursor.fetchall():
             schema_drop(name)
 
@@ -67,8 +73,17 @@ class Api:
     def __init__(self):
         self.client = APIClient()
 
-    def request(self, method: str, path: str, *, host: str = "localhost", token: str | None = None,
-                json=None, raw: str | None = None, headers: dict | None = None):
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        host: str = "localhost",
+        token: str | None = None,
+        json=None,
+        raw: str | None = None,
+        headers: dict | None = None,
+    ):
         extra = {"HTTP_HOST": host}
         if token:
             extra["HTTP_AUTHORIZATION"] = f"Bearer {token}"

@@ -1,4 +1,5 @@
 """Making users, tenants and tokens for tests, through the real services."""
+
 from __future__ import annotations
 
 import itertools

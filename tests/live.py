@@ -1,4 +1,5 @@
 """A real ASGI server (uvicorn, as `make run` serves) for tests over the network."""
+
 from __future__ import annotations
 
 import os
@@ -34,21 +35,33 @@ class LiveServer:
     def __init__(self, extra_env: dict[str, str] | None = None, *, ws: str = "websockets-sansio"):
         self.port = free_port()
         self.ws = ws  # uvicorn's WebSocket implementation (make run serves websockets-sansio)
-        self.env = {**os.environ, "DATABASE_URL": database_url_for_tests(),
-                    "DJANGO_SETTINGS_MODULE": "config.settings_test", "PORT": str(self.port),
-                    **(extra_env or {})}
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url_for_tests(),
+            "DJANGO_SETTINGS_MODULE": "config.settings_test",
+            "PORT": str(self.port),
+            **(extra_env or {}),
+        }
         self.proc: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "LiveServer":
+    def start(self) -> LiveServer:
         self.proc = subprocess.Popen(
             # as `make run` serves (config/server.py): one process per core unless WEB_CONCURRENCY
-            server_command(host="127.0.0.1", port=self.port, ws=self.ws, access_log=False, log_level="warning",
-                           workers=web_concurrency(self.env)),  # the server's own WEB_CONCURRENCY
-            cwd=ROOT, env=self.env, start_new_session=True,  # kill() takes the workers with it
+            server_command(
+                host="127.0.0.1",
+                port=self.port,
+                ws=self.ws,
+                access_log=False,
+                log_level="warning",
+                workers=web_concurrency(self.env),
+            ),  # the server's own WEB_CONCURRENCY
+            cwd=ROOT,
+            env=self.env,
+            start_new_session=True,  # kill() takes the workers with it
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -97,14 +110,19 @@ class QCluster:
     """A real `manage.py qcluster` against the test database (JOBS_QCLUSTER_PROCESS: config/settings/jobs.py)."""
 
     def __init__(self, extra_env: dict[str, str] | None = None):
-        self.env = {**os.environ, "DATABASE_URL": database_url_for_tests(),
-                    "DJANGO_SETTINGS_MODULE": "config.settings_test", "JOBS_QCLUSTER_PROCESS": "1",
-                    **(extra_env or {})}
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url_for_tests(),
+            "DJANGO_SETTINGS_MODULE": "config.settings_test",
+            "JOBS_QCLUSTER_PROCESS": "1",
+            **(extra_env or {}),
+        }
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "QCluster":
-        self.proc = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=self.env,
-                                     start_new_session=True)
+    def start(self) -> QCluster:
+        self.proc = subprocess.Popen(
+            [sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=self.env, start_new_session=True
+        )
         return self
 
     def stop(self) -> None:

@@ -1,14 +1,15 @@
 """A real SMTP server (aiosmtpd) on a loopback port: tests read what the platform sent."""
+
 from __future__ import annotations
 
 import email
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import default as default_policy
-from typing import Callable
 
 from aiosmtpd.controller import Controller
 
@@ -69,8 +70,10 @@ class Mailbox:
                     return found
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"{len(found)} of {count} expected messages after {timeout} s; "
-                                         f"received: {[(m.rcpt_tos, m.subject) for m in self.messages]}")
+                    raise AssertionError(
+                        f"{len(found)} of {count} expected messages after {timeout} s; "
+                        f"received: {[(m.rcpt_tos, m.subject) for m in self.messages]}"
+                    )
                 self._changed.wait(left)
 
     def wait_to(self, address: str, **kwargs) -> Received:
@@ -88,14 +91,19 @@ class SmtpServer:
     @property
     def env(self) -> dict[str, str]:
         """What points a qcluster's email backend here (with quick retries)."""
-        return {"EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend", "EMAIL_HOST": "127.0.0.1",
-                "EMAIL_PORT": str(self.port), "EMAIL_TIMEOUT": "5", "EMAIL_RETRY_BACKOFF_SECONDS": "0.5"}
+        return {
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(self.port),
+            "EMAIL_TIMEOUT": "5",
+            "EMAIL_RETRY_BACKOFF_SECONDS": "0.5",
+        }
 
     @property
     def running(self) -> bool:
         return self._controller is not None
 
-    def start(self) -> "SmtpServer":
+    def start(self) -> SmtpServer:
         if self._controller is None:
             controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
             controller.start()

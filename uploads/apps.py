@@ -10,8 +10,10 @@ class UploadsConfig(AppConfig):
         from common.body_limits import own_limit_register
         from tenants.usage import usage_contribution_register
 
-        from . import domain_events  # noqa: F401  (declares file.stored)
-        from . import events  # noqa: F401  (declares the file.* realtime events)
+        from . import (
+            domain_events,  # noqa: F401  (declares file.stored)
+            events,  # noqa: F401  (declares the file.* realtime events)
+        )
         from .asgi import is_upload_path, upload_limit
         from .selectors import tenant_storage_usage
 

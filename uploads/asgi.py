@@ -1,7 +1,7 @@
 """The upload size limit at the ASGI door (common/body_limits.py enforces it).
 
 A multipart body with a Content-Length streams from `receive` to the upload
-handler (common/asgi.py), whose cut-off in handlers.py then applies as it
+handler (common/asgi.py), whose cut-off in pipeline/handlers.py then applies as it
 arrives; any other body, a chunked one included, Django's ASGI handler reads
 whole (into a temporary file) before any view runs. The door, in front of
 Django, refuses a body whose Content-Length is over the limit before the
@@ -12,6 +12,7 @@ room for the multipart framing); a tenant named by header or token is only
 known inside Django, so there it is the most any tenant may set, and the upload
 handler applies the tenant's own limit after.
 """
+
 from __future__ import annotations
 
 from channels.db import database_sync_to_async
@@ -56,5 +57,9 @@ async def upload_limit(scope) -> BodyLimit | None:
         return None
     host = scope_header(scope, b"host") or ""
     max_mb = await database_sync_to_async(_host_limit_mb)(host)
-    return BodyLimit(files * max_mb * 1024 * 1024 + FRAMING, "file_too_large",
-                     "The file is larger than this tenant accepts.", {"max_bytes": max_mb * 1024 * 1024})
+    return BodyLimit(
+        files * max_mb * 1024 * 1024 + FRAMING,
+        "file_too_large",
+        "The file is larger than this tenant accepts.",
+        {"max_bytes": max_mb * 1024 * 1024},
+    )

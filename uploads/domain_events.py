@@ -1,5 +1,6 @@
 """What the uploads app announces (common/domain_events.py). The realtime events its
 clients receive are uploads/events.py."""
+
 from __future__ import annotations
 
 from common.domain_events import DomainEvent, domain_event

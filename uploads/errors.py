@@ -1,8 +1,9 @@
-"""Uploads' codes in the shared vocabulary (README: File uploads).
+"""Uploads' codes in the shared vocabulary (docs/uploads.md; every code: docs/errors.md).
 
 Every refusal happens before anything is kept: a refused file leaves no object
 in storage and no File row.
 """
+
 from common.errors import ApplicationError, Conflict, Forbidden, NotFound
 
 

@@ -1,7 +1,8 @@
 """Realtime events of the uploads app (sent to the uploader's `user:<id>` channel)."""
+
 from __future__ import annotations
 
-from realtime.events import EventData, event_declare
+from realtime.engine.wire import EventData, event_declare
 
 
 @event_declare("file.processed")

@@ -1,4 +1,5 @@
 """The nightly `orphaned_files` step (common/maintenance.py): uploads.cleanup in every tenant, with the sweep."""
+
 from __future__ import annotations
 
 from datetime import datetime

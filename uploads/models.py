@@ -11,6 +11,7 @@ A `PendingUpload` records a presign: the key handed to one user, so `confirm`
 can check the key was presigned for this user in this tenant and is confirmed
 once. The cleanup job removes those never confirmed after an hour.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -32,8 +33,9 @@ class File(models.Model):
     mime_type = models.CharField(max_length=100, help_text="Sniffed from the content, never the client's.")
     sha256 = models.CharField(max_length=64)
     # Users live in `public`: no database constraint from a tenant schema (see realtime.models).
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.DO_NOTHING,
-                                    related_name="+", db_constraint=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -51,8 +53,9 @@ class PendingUpload(models.Model):
     original_name = models.CharField(max_length=255)
     content_type = models.CharField(max_length=100, help_text="Fixed by the presign (the extension's type).")
     declared_size = models.BigIntegerField()
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+",
-                             db_constraint=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(help_text="The upload URL is refused after this.")
     confirmed_at = models.DateTimeField(null=True, blank=True)

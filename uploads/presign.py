@@ -15,6 +15,7 @@ structure, scan, quota) before the File is recorded `ready`. A refused object
 is deleted on the spot; presigns never confirmed are removed by the cleanup
 job after an hour (cleanup.py).
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -27,22 +28,44 @@ from django.utils import timezone
 from jobs.services import job_enqueue
 from tenants.audit import Actor
 
-from .errors import (FileEmpty, FileMissing, FileTooLarge, FileTypeMismatch, FileTypeNotAllowed,
-                     StorageQuotaExceeded, UploadAlreadyConfirmed, UploadAlreadyReceived, UploadNotFound,
-                     UploadUrlInvalid)
+from .errors import (
+    FileEmpty,
+    FileMissing,
+    FileTooLarge,
+    FileTypeMismatch,
+    FileTypeNotAllowed,
+    StorageQuotaExceeded,
+    UploadAlreadyConfirmed,
+    UploadAlreadyReceived,
+    UploadNotFound,
+    UploadUrlInvalid,
+)
 from .models import File, PendingUpload
-from .names import extension_of, filename_clean
+from .pipeline.names import extension_of, filename_clean
+from .pipeline.sniffing import KINDS
+from .pipeline.storage import (
+    key_is_tenants,
+    key_make,
+    object_delete,
+    object_fetch,
+    object_size,
+    object_store,
+    presigned_post,
+    storage_is_s3,
+)
+from .pipeline.validation import upload_check
 from .selectors import storage_used, upload_rules
 from .services import Incoming, files_record, scan_or_refuse
-from .sniffing import KINDS
-from .storage import key_is_tenants, key_make, object_delete, object_fetch, object_size, object_store, presigned_post, \
-    storage_is_s3
-from .validation import upload_check
 
 DIRECT_SALT = "uploads.direct"
 # Names clients commonly give the same types.
-CONTENT_TYPE_ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg", "application/x-pdf": "application/pdf",
-                        "application/csv": "text/csv", "application/vnd.ms-excel": "text/csv"}
+CONTENT_TYPE_ALIASES = {
+    "image/jpg": "image/jpeg",
+    "image/pjpeg": "image/jpeg",
+    "application/x-pdf": "application/pdf",
+    "application/csv": "text/csv",
+    "application/vnd.ms-excel": "text/csv",
+}
 
 
 def upload_presign(*, tenant, user, filename: str, content_type: str, size: int, direct_url) -> dict:
@@ -55,8 +78,9 @@ def upload_presign(*, tenant, user, filename: str, content_type: str, size: int,
     kind = KINDS[extension]
     declared = content_type.split(";")[0].strip().lower()
     if CONTENT_TYPE_ALIASES.get(declared, declared) != kind.mime:
-        raise FileTypeMismatch(details={"file": name, "extension": extension, "content_type": content_type,
-                                        "expected": kind.mime})
+        raise FileTypeMismatch(
+            details={"file": name, "extension": extension, "content_type": content_type, "expected": kind.mime}
+        )
     if size < 1:
         raise FileEmpty(details={"file": name})
     if size > rules.max_bytes:
@@ -69,8 +93,14 @@ def upload_presign(*, tenant, user, filename: str, content_type: str, size: int,
     now = timezone.now()
     key = key_make(tenant, extension)
     with transaction.atomic():
-        PendingUpload.objects.create(key=key, original_name=name, content_type=kind.mime, declared_size=size,
-                                     user=user, expires_at=now + timedelta(seconds=expires_in))
+        PendingUpload.objects.create(
+            key=key,
+            original_name=name,
+            content_type=kind.mime,
+            declared_size=size,
+            user=user,
+            expires_at=now + timedelta(seconds=expires_in),
+        )
         _cleanup_schedule(tenant, now)
     if storage_is_s3():
         url, fields = presigned_post(key=key, content_type=kind.mime, max_bytes=size, expires_in=expires_in)
@@ -83,8 +113,14 @@ def upload_presign(*, tenant, user, filename: str, content_type: str, size: int,
 def _cleanup_schedule(tenant, now) -> None:
     """One `uploads.cleanup` job per tenant per hour with presigns, running once they are all over an hour old."""
     hour = now.replace(minute=0, second=0, microsecond=0)
-    job_enqueue(tenant, "uploads.cleanup", {}, run_at=hour + timedelta(hours=2, minutes=1), priority="low",
-                idempotency_key=f"uploads-cleanup:{hour:%Y-%m-%dT%H}")
+    job_enqueue(
+        tenant,
+        "uploads.cleanup",
+        {},
+        run_at=hour + timedelta(hours=2, minutes=1),
+        priority="low",
+        idempotency_key=f"uploads-cleanup:{hour:%Y-%m-%dT%H}",
+    )
 
 
 def direct_upload_pending(*, tenant, token: str) -> PendingUpload:
@@ -111,16 +147,19 @@ def direct_upload_receive(*, pending: PendingUpload, fields, upload) -> None:
     """Store the file under the presigned key, holding the presign's conditions as S3 would
     (the size is cut off as the body arrives: direct_upload_max_bytes)."""
     if fields.get("key") != pending.key or fields.get("Content-Type") != pending.content_type:
-        raise UploadUrlInvalid("The form fields do not match the presign.",
-                               details={"expected": {"key": pending.key, "Content-Type": pending.content_type}})
+        raise UploadUrlInvalid(
+            "The form fields do not match the presign.",
+            details={"expected": {"key": pending.key, "Content-Type": pending.content_type}},
+        )
     if upload is None:
         raise FileMissing(details={"field": "file"})
     if upload.size == 0:
         raise FileEmpty(details={"file": pending.original_name})
     if upload.size > pending.declared_size:
-        raise FileTooLarge("The file is larger than its presign declared.",
-                           details={"file": pending.original_name, "size": upload.size,
-                                    "max_bytes": pending.declared_size})
+        raise FileTooLarge(
+            "The file is larger than its presign declared.",
+            details={"file": pending.original_name, "size": upload.size, "max_bytes": pending.declared_size},
+        )
     if object_size(pending.key) is not None:
         raise UploadAlreadyReceived(details={"file_key": pending.key})
     object_store(pending.key, upload)
@@ -145,15 +184,29 @@ def file_confirm(*, tenant, user, file_key: str, actor: Actor) -> File:
     max_bytes = min(rules.max_bytes, pending.declared_size)  # the declared size is an upper bound
     try:
         if size > max_bytes:
-            message = ("The file is larger than its presign declared." if size <= rules.max_bytes
-                       else FileTooLarge.message)
+            message = (
+                "The file is larger than its presign declared." if size <= rules.max_bytes else FileTooLarge.message
+            )
             raise FileTooLarge(message, details={"file": pending.original_name, "size": size, "max_bytes": max_bytes})
         upload = object_fetch(file_key, max_bytes=max_bytes, name=pending.original_name)
         kind = upload_check(upload, name=pending.original_name, allowed=rules.allowed_types)
-        scan_or_refuse(tenant=tenant, actor=actor, fileobj=upload, name=pending.original_name, size=upload.size,
-                       sha256=upload.sha256)
-        incoming = Incoming(upload, pending.original_name, kind, extension_of(pending.original_name), upload.size,
-                            upload.sha256, key=file_key)
+        scan_or_refuse(
+            tenant=tenant,
+            actor=actor,
+            fileobj=upload,
+            name=pending.original_name,
+            size=upload.size,
+            sha256=upload.sha256,
+        )
+        incoming = Incoming(
+            upload,
+            pending.original_name,
+            kind,
+            extension_of(pending.original_name),
+            upload.size,
+            upload.sha256,
+            key=file_key,
+        )
         return files_record(tenant=tenant, user=user, incoming=[incoming])[0]
     except BaseException:
         object_delete(file_key)  # refused: nothing is kept

@@ -1,4 +1,5 @@
 """Reads: a tenant's upload rules (from its settings), its files, its usage."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,8 +1,8 @@
 from django.core.validators import ProhibitNullCharactersValidator
 from rest_framework import serializers
+from rest_framework.reverse import reverse
 
 from common.serializers import ModelSerializer  # fields built once per class
-from rest_framework.reverse import reverse
 
 from .models import File
 
@@ -13,8 +13,19 @@ class FileOutputSerializer(ModelSerializer):
 
     class Meta:
         model = File
-        fields = ["id", "key", "original_name", "size", "mime_type", "sha256", "status", "uploaded_by",
-                  "created_at", "updated_at", "download_url"]
+        fields = [
+            "id",
+            "key",
+            "original_name",
+            "size",
+            "mime_type",
+            "sha256",
+            "status",
+            "uploaded_by",
+            "created_at",
+            "updated_at",
+            "download_url",
+        ]
 
     def get_download_url(self, file) -> str:
         return reverse("file-download", args=[file.pk], request=self.context.get("request"))
@@ -40,7 +51,7 @@ class ImageQueuedOutputSerializer(serializers.Serializer):
 
 
 class FileNameField(serializers.CharField):
-    """Any string: uploads.names decides, so a NUL byte gets `filename_invalid` like in a multipart name."""
+    """Any string: uploads.pipeline.names decides, so a NUL byte gets `filename_invalid` like in a multipart name."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)

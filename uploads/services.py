@@ -3,12 +3,13 @@
     file = file_upload(tenant=t, user=u, upload=request.FILES["file"], actor=actor)
 
 Every upload goes the same way: the body was streamed to a temporary file
-(handlers.py: size limit, SHA-256), then the name, type and structure are
-checked (validation.py), the content is scanned (scanning.py), the quota is
+(pipeline/handlers.py: size limit, SHA-256), then the name, type and structure are
+checked (pipeline/validation.py), the content is scanned (pipeline/scanning.py), the quota is
 checked under a per-tenant lock while the File rows are written `pending`,
 the objects are stored, and the rows become `ready`. A refusal at any step
 leaves nothing: no object, no row. Presigned uploads: presign.py.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -28,16 +29,23 @@ from tenants.errors import InsufficientRole
 from tenants.models import MANAGER_ROLES
 
 from .domain_events import FileStored
-from .errors import (FileMissing, FilesInvalid, FileTypeNotAllowed, InvalidImage, MalwareDetected,
-                     ScannerUnavailable, StorageQuotaExceeded)
-from .image_streaming import DEFERRED, image_made
+from .errors import (
+    FileMissing,
+    FilesInvalid,
+    FileTypeNotAllowed,
+    InvalidImage,
+    MalwareDetected,
+    ScannerUnavailable,
+    StorageQuotaExceeded,
+)
 from .models import File
-from .names import extension_of, filename_clean
-from .scanning import scanner_get
+from .pipeline.image_streaming import DEFERRED, image_made
+from .pipeline.names import extension_of, filename_clean
+from .pipeline.scanning import scanner_get
+from .pipeline.sniffing import IMAGE_EXTENSIONS, KINDS, FileKind
+from .pipeline.storage import key_derived, key_make, object_delete, object_fetch, object_size, object_store
+from .pipeline.validation import image_check, upload_check
 from .selectors import COUNTED, upload_rules
-from .sniffing import IMAGE_EXTENSIONS, KINDS, FileKind
-from .storage import key_derived, key_make, object_delete, object_fetch, object_size, object_store
-from .validation import image_check, upload_check
 
 logger = logging.getLogger(__name__)
 
@@ -70,9 +78,19 @@ def scan_or_refuse(*, tenant, actor: Actor, fileobj, name: str, size: int, sha25
     result = result if result is not None else scanner.scan(fileobj)
     fileobj.seek(0)
     if result.infected:
-        audit_record(tenant=tenant, actor=actor, action="upload.malware_detected", target=f"file:{name}",
-                     after={"name": name, "size": size, "sha256": sha256, "signature": result.signature,
-                            "scanner": scanner.name})
+        audit_record(
+            tenant=tenant,
+            actor=actor,
+            action="upload.malware_detected",
+            target=f"file:{name}",
+            after={
+                "name": name,
+                "size": size,
+                "sha256": sha256,
+                "signature": result.signature,
+                "scanner": scanner.name,
+            },
+        )
         raise MalwareDetected(details={"file": name, "signature": result.signature})
 
 
@@ -89,8 +107,13 @@ def _storage_used_locked(tenant, *, reservation: bool = False) -> int:
         cursor.execute(
             f"SELECT pg_advisory_xact_lock(%s, %s){', set_config(%s, %s, true)' if reservation else ''}; "
             f"SELECT COALESCE(SUM(size), 0) FROM {File._meta.db_table} WHERE status IN (%s, %s)",
-            [QUOTA_LOCK, hash_int32(tenant.pk.bytes), *(("synchronous_commit", "off") if reservation else ()),
-             *COUNTED])
+            [
+                QUOTA_LOCK,
+                hash_int32(tenant.pk.bytes),
+                *(("synchronous_commit", "off") if reservation else ()),
+                *COUNTED,
+            ],
+        )
         cursor.nextset()
         return cursor.fetchone()[0]
 
@@ -110,19 +133,29 @@ def files_record(*, tenant, user, incoming: list[Incoming]) -> list[File]:
     log up to it, the rows' INSERT included."""
     rules = upload_rules(tenant)
     adding = sum(item.size for item in incoming)
-    files = [File(key=item.key or key_make(tenant, item.extension), original_name=item.name, size=item.size,
-                  mime_type=item.kind.mime, sha256=item.sha256, uploaded_by=user, status=File.Status.PENDING)
-             for item in incoming]
+    files = [
+        File(
+            key=item.key or key_make(tenant, item.extension),
+            original_name=item.name,
+            size=item.size,
+            mime_type=item.kind.mime,
+            sha256=item.sha256,
+            uploaded_by=user,
+            status=File.Status.PENDING,
+        )
+        for item in incoming
+    ]
     outermost = not connection.in_atomic_block  # else the caller's transaction: its commit is as it chose
     with transaction.atomic():
         used = _storage_used_locked(tenant, reservation=outermost)
         if used + adding > rules.quota_bytes:
-            raise StorageQuotaExceeded(details={"used_bytes": used, "adding_bytes": adding,
-                                                "quota_bytes": rules.quota_bytes})
+            raise StorageQuotaExceeded(
+                details={"used_bytes": used, "adding_bytes": adding, "quota_bytes": rules.quota_bytes}
+            )
         File.objects.bulk_create(files)
     stored = []
     try:
-        for file, item in zip(files, incoming):
+        for file, item in zip(files, incoming, strict=True):
             if not item.key:
                 object_store(file.key, item.content)
                 stored.append(file.key)
@@ -140,17 +173,29 @@ def files_record(*, tenant, user, incoming: list[Incoming]) -> list[File]:
 
 
 def _stored(tenant, file: File, *, actor_id: int | None) -> None:
-    emit(FileStored(tenant_id=str(tenant.pk), file_id=str(file.pk), original_name=file.original_name, size=file.size,
-                    mime_type=file.mime_type, sha256=file.sha256, uploaded_by_id=file.uploaded_by_id,
-                    actor_id=actor_id))
+    emit(
+        FileStored(
+            tenant_id=str(tenant.pk),
+            file_id=str(file.pk),
+            original_name=file.original_name,
+            size=file.size,
+            mime_type=file.mime_type,
+            sha256=file.sha256,
+            uploaded_by_id=file.uploaded_by_id,
+            actor_id=actor_id,
+        )
+    )
 
 
 def file_upload(*, tenant, user, upload, actor: Actor) -> File:
     if upload is None:
         raise FileMissing(details={"field": "file"})
     rules = upload_rules(tenant)
-    return files_record(tenant=tenant, user=user,
-                        incoming=[upload_accept(tenant=tenant, upload=upload, actor=actor, allowed=rules.allowed_types)])[0]
+    return files_record(
+        tenant=tenant,
+        user=user,
+        incoming=[upload_accept(tenant=tenant, upload=upload, actor=actor, allowed=rules.allowed_types)],
+    )[0]
 
 
 def files_upload(*, tenant, user, uploads: list, actor: Actor) -> list[File]:
@@ -163,8 +208,9 @@ def files_upload(*, tenant, user, uploads: list, actor: Actor) -> list[File]:
         try:
             accepted.append(upload_accept(tenant=tenant, upload=upload, actor=actor, allowed=rules.allowed_types))
         except ApplicationError as exc:
-            refused.append({"index": index, "file": upload.name, "code": exc.code, "message": exc.message,
-                            "details": exc.details})
+            refused.append(
+                {"index": index, "file": upload.name, "code": exc.code, "message": exc.message, "details": exc.details}
+            )
     if refused:
         raise FilesInvalid(details={"files": refused})
     return files_record(tenant=tenant, user=user, incoming=accepted)
@@ -186,44 +232,61 @@ class ImageUpload:
 
 
 def image_upload(*, tenant, user, upload, actor: Actor) -> ImageUpload:
-    """The original (checked like any upload) and a JPEG fitting IMAGE_MAX_SIDE² (uploads.images):
+    """The original (checked like any upload) and a JPEG fitting IMAGE_MAX_SIDE² (uploads.pipeline.images):
     made here for an image of at most IMAGE_INLINE_MAX_PIXELS, else by the job `uploads.image_process`.
 
     An image made here is decoded once: making the JPEG is its structure check (the whole
     stream through the extension's decoder, under the same pixel and byte bounds), so
     upload_check leaves the decode out; that decode starts while the body still arrives
     (image_streaming). The order of refusals is any upload's: type, structure, malware, quota."""
-    from . import images
+    from .pipeline import images
 
     if upload is None:
         raise FileMissing(details={"field": "image"})
     rules = upload_rules(tenant)
     name = filename_clean(upload.name)
     if extension_of(name) not in IMAGE_EXTENSIONS:
-        raise FileTypeNotAllowed("Send an image.", details={"file": name, "extension": extension_of(name),
-                                                            "allowed": sorted(IMAGE_EXTENSIONS & set(rules.allowed_types))})
+        raise FileTypeNotAllowed(
+            "Send an image.",
+            details={
+                "file": name,
+                "extension": extension_of(name),
+                "allowed": sorted(IMAGE_EXTENSIONS & set(rules.allowed_types)),
+            },
+        )
     kind = upload_check(upload, name=name, allowed=rules.allowed_types, decode=False)
     scanned = _scan_meanwhile(upload)
     made = None
     try:
         if kind.pillow_format not in images.ACCEPTED_FORMATS:  # a GIF: the engine takes none
             raise images.InvalidImage("Not a JPEG, PNG or WebP image.", reason="not_an_image")
-        made = image_made(upload, kind.pillow_format, max_side=settings.UPLOADS["IMAGE_MAX_SIDE"],
-                          quality=settings.UPLOADS["IMAGE_QUALITY"],
-                          inline_max_pixels=settings.UPLOADS["IMAGE_INLINE_MAX_PIXELS"])
+        made = image_made(
+            upload,
+            kind.pillow_format,
+            max_side=settings.UPLOADS["IMAGE_MAX_SIDE"],
+            quality=settings.UPLOADS["IMAGE_QUALITY"],
+            inline_max_pixels=settings.UPLOADS["IMAGE_INLINE_MAX_PIXELS"],
+        )
         if made is DEFERRED:
             made = None
             image_check(upload, kind.pillow_format, name=name)  # decoded whole now; the job makes the JPEG
     except images.InvalidImage as exc:
         raise InvalidImage(str(exc), details={"file": name, "reason": exc.reason}) from None
-    scan_or_refuse(tenant=tenant, actor=actor, fileobj=upload, name=name, size=upload.size, sha256=upload.sha256,
-                   result=scanned)
+    scan_or_refuse(
+        tenant=tenant, actor=actor, fileobj=upload, name=name, size=upload.size, sha256=upload.sha256, result=scanned
+    )
     original = Incoming(upload, name, kind, extension_of(name), upload.size, upload.sha256)
     if made is None:
         return _image_upload_deferred(tenant=tenant, user=user, original=original)
     data, width, height = made
-    processed = Incoming(ContentFile(data), processed_name(name, width, height), KINDS["jpg"], "jpg", len(data),
-                         hashlib.sha256(data).hexdigest())
+    processed = Incoming(
+        ContentFile(data),
+        processed_name(name, width, height),
+        KINDS["jpg"],
+        "jpg",
+        len(data),
+        hashlib.sha256(data).hexdigest(),
+    )
     original_file, processed_file = files_record(tenant=tenant, user=user, incoming=[original, processed])
     return ImageUpload(original_file, processed_file, width, height)
 
@@ -253,8 +316,9 @@ def _image_upload_deferred(*, tenant, user, original: Incoming) -> ImageUpload:
     (file,) = files_record(tenant=tenant, user=user, incoming=[original])
     try:
         with transaction.atomic():
-            job = job_enqueue(tenant, IMAGE_TASK, {"file": str(file.pk)}, user=user,
-                              idempotency_key=f"{IMAGE_TASK}:{file.pk}")
+            job = job_enqueue(
+                tenant, IMAGE_TASK, {"file": str(file.pk)}, user=user, idempotency_key=f"{IMAGE_TASK}:{file.pk}"
+            )
     except BaseException:
         File.objects.filter(pk=file.pk).delete()
         _object_delete_quietly(file.key)
@@ -284,16 +348,22 @@ def image_processed_record(*, tenant, original: File, data: bytes, width: int, h
         rules = upload_rules(tenant)
         used = _storage_used_locked(tenant)
         if used + len(data) > rules.quota_bytes:
-            raise StorageQuotaExceeded(details={"used_bytes": used, "adding_bytes": len(data),
-                                                "quota_bytes": rules.quota_bytes})
+            raise StorageQuotaExceeded(
+                details={"used_bytes": used, "adding_bytes": len(data), "quota_bytes": rules.quota_bytes}
+            )
         if object_size(key) is not None:
             object_delete(key)
         try:
             object_store(key, ContentFile(data))
-            file = File.objects.create(key=key, original_name=processed_name(original.original_name, width, height),
-                                       size=len(data), mime_type=KINDS["jpg"].mime,
-                                       sha256=hashlib.sha256(data).hexdigest(),
-                                       uploaded_by_id=original.uploaded_by_id, status=File.Status.READY)
+            file = File.objects.create(
+                key=key,
+                original_name=processed_name(original.original_name, width, height),
+                size=len(data),
+                mime_type=KINDS["jpg"].mime,
+                sha256=hashlib.sha256(data).hexdigest(),
+                uploaded_by_id=original.uploaded_by_id,
+                status=File.Status.READY,
+            )
         except BaseException:
             _object_delete_quietly(key)
             raise
@@ -305,10 +375,10 @@ def image_process_run(*, job, file_id) -> dict:
     """The `uploads.image_process` job: fetch the original, make the JPEG, record it,
     tell the uploader (`file.processed`). What retrying cannot fix fails the job at once."""
     from jobs.runner import JobFailure
-    from realtime.publish import notify_user
+    from realtime.engine.publish import notify_user
 
-    from . import images
     from .errors import FileTooLarge
+    from .pipeline import images
 
     original = File.objects.filter(pk=file_id, status=File.Status.READY).first()
     if original is None:
@@ -323,17 +393,20 @@ def image_process_run(*, job, file_id) -> dict:
             raise JobFailure("file_changed: the stored original does not match its SHA-256", retry=False)
         job.progress(25, "resizing")
         try:
-            data, width, height = images.image_process(source.temporary_file_path(),
-                                                       max_side=settings.UPLOADS["IMAGE_MAX_SIDE"],
-                                                       quality=settings.UPLOADS["IMAGE_QUALITY"])
+            data, width, height = images.image_process(
+                source.temporary_file_path(),
+                max_side=settings.UPLOADS["IMAGE_MAX_SIDE"],
+                quality=settings.UPLOADS["IMAGE_QUALITY"],
+            )
         except images.InvalidImage as exc:
             raise JobFailure(f"invalid_image: {exc} ({exc.reason})", retry=False) from None
     finally:
         source.close()  # deletes the temporary copy
     job.progress(80, "storing the processed image")
     try:
-        processed, _ = image_processed_record(tenant=job.tenant, original=original, data=data, width=width,
-                                              height=height)
+        processed, _ = image_processed_record(
+            tenant=job.tenant, original=original, data=data, width=width, height=height
+        )
     except OriginalGone:
         raise JobFailure(f"file_not_found: the original {file_id} was deleted", retry=False) from None
     except StorageQuotaExceeded as exc:

@@ -1,5 +1,6 @@
 """The uploads' jobs: clean up one tenant's abandoned presigns and orphaned objects;
 process a large image (POST /api/upload/image answered 202)."""
+
 from __future__ import annotations
 
 import uuid

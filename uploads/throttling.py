@@ -1,4 +1,5 @@
 """Uploads per user per minute: the tenant's `uploads_per_minute` setting (429 rate_limited)."""
+
 from __future__ import annotations
 
 from tenants.throttling import PerMinuteTenantThrottle

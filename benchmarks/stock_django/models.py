@@ -4,6 +4,7 @@ from django.db import models
 
 class Org(models.Model):
     """The row `GET /api/tenant` looks up (ours answers with its tenant)."""
+
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=100)
     created_at = models.DateTimeField(auto_now_add=True)

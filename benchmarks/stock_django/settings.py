@@ -7,6 +7,7 @@ which the benchmark points at a database of its own on the project's PostgreSQL 
 persistent connections (CONN_MAX_AGE=STOCK_CONN_MAX_AGE, 60 s unless told: what a
 deployment sets; Django's default 0 opens a connection per request).
 """
+
 import os
 
 import dj_database_url
@@ -37,19 +38,26 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
-TEMPLATES = [{
-    "BACKEND": "django.template.backends.django.DjangoTemplates",
-    "DIRS": [],
-    "APP_DIRS": True,
-    "OPTIONS": {"context_processors": [
-        "django.template.context_processors.request",
-        "django.contrib.auth.context_processors.auth",
-        "django.contrib.messages.context_processors.messages",
-    ]},
-}]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
 
-DATABASES = {"default": dj_database_url.parse(
-    os.environ["STOCK_DATABASE_URL"], conn_max_age=int(os.environ.get("STOCK_CONN_MAX_AGE", "60")))}
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ["STOCK_DATABASE_URL"], conn_max_age=int(os.environ.get("STOCK_CONN_MAX_AGE", "60"))
+    )
+}
 if "host" in DATABASES["default"].get("OPTIONS", {}):  # unix socket given as ?host=/path
     DATABASES["default"]["HOST"] = DATABASES["default"]["OPTIONS"].pop("host")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -1,4 +1,5 @@
 """The three endpoints, written as a DRF tutorial would (generic views, model serializers)."""
+
 from django.shortcuts import get_object_or_404
 from rest_framework import generics, serializers
 from rest_framework.pagination import PageNumberPagination
@@ -42,6 +43,7 @@ class Page(PageNumberPagination):
 
 class RoomList(generics.ListAPIView):
     """GET /api/rooms: {count, next, previous, results}, 50 a page (as ours)."""
+
     queryset = Room.objects.all()
     serializer_class = RoomSerializer
     pagination_class = Page
@@ -49,6 +51,7 @@ class RoomList(generics.ListAPIView):
 
 class RoomMessageCreate(generics.CreateAPIView):
     """POST /api/rooms/{id}/messages: look the room up, insert the message, 201."""
+
     serializer_class = MessageSerializer
 
     def perform_create(self, serializer):

@@ -5,7 +5,7 @@ Uses `AsyncConsumer.base_send` (the server's `send`, set in `__call__`) and
 is what the consumer gets under AuthMiddlewareStack).
 
 Why no public API: a consumer only has `send(message)`, which goes through the wrapper and
-the server's framing. realtime.transport looks for the server connection behind that send
+the server's framing. realtime.engine.transport looks for the server connection behind that send
 (common.compat.uvicorn) to write pre-built frames to it. Bypassing the wrapper is safe
 because it acts only on `http.response.start` (`save_message_types`,
 `cookie_response_message_types`); a WebSocket's frames pass it unchanged.

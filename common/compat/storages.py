@@ -4,7 +4,7 @@ Uses `S3Storage._normalize_name` (with the public `storages.utils.clean_name`): 
 key of a storage name (the storage's `location` prefixed, `..` refused), as every
 S3Storage method computes it; and the documented `connection` and `bucket_name`.
 
-Why no public API: uploads.storage calls boto3 for what django-storages does not wrap —
+Why no public API: uploads.pipeline.storage calls boto3 for what django-storages does not wrap —
 presigned POST with a policy, HEAD without an exception for a missing object, streamed
 GETs — and the keys must be the ones the storage itself reads and writes. (A presigned
 GET has a public API, `S3Storage.url(name, parameters=…, expire=…)`, which uploads uses.)

@@ -6,8 +6,8 @@ Uses `uvicorn.protocols.websockets.websockets_sansio_impl.WebSocketsSansIOProtoc
 `close_sent` and `disconnected` say whether frames may be written.
 
 Why no public API: ASGI has no call that sends the same bytes to many connections; every
-`send()` frames its message again. realtime.hub builds an event's frame once and
-realtime.transport writes it to each socket's transport (a fan-out to 1,000 sockets is then
+`send()` frames its message again. realtime.engine.hub builds an event's frame once and
+realtime.engine.transport writes it to each socket's transport (a fan-out to 1,000 sockets is then
 1,000 `transport.write`s, not 1,000 framings).
 
 On upgrade: check that `run_asgi` still passes `self.send`; that the four attributes keep

@@ -10,6 +10,7 @@ and every SET is issued, as before. Names are compared only when they are plain
 (`[a-z0-9_-]`, which every schema the platform makes is); anything else is SET.
 The hook into django-tenants is common/compat/django_tenants.py.
 """
+
 from __future__ import annotations
 
 import re

@@ -6,6 +6,7 @@ test  services up (profile "test"), then pytest with the given arguments.
 exec  services up (profile from --profile, default "bench"), then any command.
 stop  stop the embedded servers of a profile.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,15 +60,27 @@ def run(_args) -> int:
     try:
         _manage(env, "migrate_schemas", "--noinput", "-v", "0")
         _manage(env, "seed_demo")
-        procs.append(subprocess.Popen(  # config/server.py: one process per core
-            server_command(host=env.get("HOST", "127.0.0.1"), port=port,
-                           workers=web_concurrency(env), access_log=env.get("ACCESS_LOG") != "0"),
-            cwd=ROOT, env=env, start_new_session=True,
-        ))
-        procs.append(subprocess.Popen(
-            [PYTHON, "manage.py", "qcluster"], cwd=ROOT, env={**env, "JOBS_QCLUSTER_PROCESS": "1"},
-            start_new_session=True,
-        ))
+        procs.append(
+            subprocess.Popen(  # config/server.py: one process per core
+                server_command(
+                    host=env.get("HOST", "127.0.0.1"),
+                    port=port,
+                    workers=web_concurrency(env),
+                    access_log=env.get("ACCESS_LOG") != "0",
+                ),
+                cwd=ROOT,
+                env=env,
+                start_new_session=True,
+            )
+        )
+        procs.append(
+            subprocess.Popen(
+                [PYTHON, "manage.py", "qcluster"],
+                cwd=ROOT,
+                env={**env, "JOBS_QCLUSTER_PROCESS": "1"},
+                start_new_session=True,
+            )
+        )
         while not stopping:
             for proc in procs:
                 if proc.poll() is not None:

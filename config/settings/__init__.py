@@ -30,6 +30,7 @@ Reading the settings has no side effect beyond reading `.env`:
                               its connections commit asynchronously and prepare the runner's
                               statements (jobs/apps.py).
 """
+
 from config.env import BASE_DIR, env  # noqa: F401  (config.settings_test and the benchmarks read `env`)
 
 # The order of the docstring, not the alphabet:

@@ -1,4 +1,5 @@
 """The HTTP API: Django REST framework and the OpenAPI schema (drf-spectacular)."""
+
 from __future__ import annotations
 
 from config.env import env
@@ -15,9 +16,11 @@ REST_FRAMEWORK = {
         "common.renderers.JSONRenderer",  # orjson
         "common.renderers.BrowsableAPIRenderer",  # HTML for browsers, except errors: always JSON
     ],
-    "DEFAULT_PARSER_CLASSES": ["common.parsers.JSONParser",  # bad JSON of any depth: 400 malformed_request
-                               "rest_framework.parsers.FormParser",
-                               "rest_framework.parsers.MultiPartParser"],
+    "DEFAULT_PARSER_CLASSES": [
+        "common.parsers.JSONParser",  # bad JSON of any depth: 400 malformed_request
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "common.pagination.PagePagination",
     "DEFAULT_SCHEMA_CLASS": "common.schema.PlatformAutoSchema",  # pagination, errors, bearer auth
     "EXCEPTION_HANDLER": "common.exceptions.exception_handler",
@@ -34,7 +37,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "SaaS platform API",
     "DESCRIPTION": "Multi-tenant platform: tenants, members, realtime, uploads, jobs. "
-                   "Errors are always {\"error\": {\"code\", \"message\", \"details\"}}.",
+    'Errors are always {"error": {"code", "message", "details"}}.',
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_URLCONF": "config.urls_schema",
@@ -44,6 +47,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"TenantStatusEnum": "tenants.models.Tenant.Status"},
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
-                             "common.schema.document_event_stream"],  # GET /api/events (SSE)
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "common.schema.document_event_stream",
+    ],  # GET /api/events (SSE)
 }

@@ -1,4 +1,5 @@
 """Django itself: debug, the data folder, hosts, apps, middleware, templates, static files, i18n, logging."""
+
 from __future__ import annotations
 
 from pathlib import Path

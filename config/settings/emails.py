@@ -1,4 +1,5 @@
 """Email, sent only by the `email.send` job (emails/)."""
+
 from __future__ import annotations
 
 from config.env import env

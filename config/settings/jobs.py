@@ -1,5 +1,6 @@
 """Background work: django-q2 on our PostgreSQL broker (jobs/broker.py), the tasks, the schedules,
 the nightly maintenance."""
+
 from __future__ import annotations
 
 from config.env import env
@@ -35,15 +36,26 @@ Q_CLUSTER = {
 JOBS_QCLUSTER_PROCESS = env.bool("JOBS_QCLUSTER_PROCESS", default=False)
 # The modules declaring @job_task functions (jobs/registry.py imports them at start), then any a
 # deployment adds.
-JOBS_TASK_MODULES = ["jobs.tasks", "reports.tasks", "imports.tasks", "emails.tasks", "jobs.maintenance",
-                     "uploads.tasks", *env.list("JOBS_EXTRA_TASK_MODULES", default=[])]
+JOBS_TASK_MODULES = [
+    "jobs.tasks",
+    "reports.tasks",
+    "imports.tasks",
+    "emails.tasks",
+    "jobs.maintenance",
+    "uploads.tasks",
+    *env.list("JOBS_EXTRA_TASK_MODULES", default=[]),
+]
 JOBS_PLATFORM_SCHEDULES = {
     "tenant-schedules": {"func": "jobs.schedules.tenant_schedules_run", "cron": "* * * * *"},
     "maintenance": {"task": "maintenance.run", "cron": "0 2 * * *"},  # in TIME_ZONE
 }
 # What the nightly `maintenance.run` job cleans, in this order (jobs/maintenance.py).
 # An app adds its own cleanup by declaring @maintenance_step functions in a module listed here.
-MAINTENANCE_STEP_MODULES = ["accounts.maintenance", "tenants.maintenance", "jobs.maintenance",
-                            "uploads.maintenance"]  # uploads: the orphaned_files step
+MAINTENANCE_STEP_MODULES = [
+    "accounts.maintenance",
+    "tenants.maintenance",
+    "jobs.maintenance",
+    "uploads.maintenance",
+]  # uploads: the orphaned_files step
 JOBS_RETENTION_DAYS = env.int("JOBS_RETENTION_DAYS", default=30)  # finished jobs and django-q2 task rows
 AUTH_TOKEN_RETENTION_DAYS = env.int("AUTH_TOKEN_RETENTION_DAYS", default=30)  # expired/revoked tokens kept

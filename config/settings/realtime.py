@@ -1,4 +1,5 @@
 """Real-time delivery (realtime/): the event log, WebSocket frames and connections, presence."""
+
 from __future__ import annotations
 
 from config.env import env

@@ -1,4 +1,5 @@
 """Secrets, passwords and sign-in limits, cookies, HTTPS and proxies, CSRF."""
+
 from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
@@ -14,7 +15,8 @@ if not DEBUG and SECRET_KEY in ("", _DEV_SECRET_KEY):
     raise ImproperlyConfigured(
         "SECRET_KEY is not set. Set it in the environment (50+ random characters, e.g. "
         "python -c 'import secrets; print(secrets.token_urlsafe(50))'); `make run` and `make test` "
-        "generate a local one under .data/.")
+        "generate a local one under .data/."
+    )
 
 # --- passwords, tokens, sign-in limits --------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -23,9 +25,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-PASSWORD_HASHERS = env.list("PASSWORD_HASHERS", default=[
-    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
-])
+PASSWORD_HASHERS = env.list(
+    "PASSWORD_HASHERS",
+    default=[
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    ],
+)
 AUTH_TOKEN_TTL_SECONDS = env.int("AUTH_TOKEN_TTL_SECONDS", default=7 * 24 * 3600)
 # Every password check goes through this backend: the credential limits below hold on all of them.
 AUTHENTICATION_BACKENDS = ["accounts.backends.RateLimitedModelBackend"]
@@ -62,8 +67,15 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 
 # --- CSRF -------------------------------------------------------------------
 CSRF_FAILURE_VIEW = "common.exceptions.csrf_failure"  # 403 csrf_failed in the JSON shape (HTML for admin)
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[
-    f"https://{BASE_DOMAIN}", f"https://*.{BASE_DOMAIN}",
-] if SESSION_COOKIE_SECURE else [
-    f"http://{BASE_DOMAIN}:{PORT}", f"http://*.{BASE_DOMAIN}:{PORT}",
-])
+CSRF_TRUSTED_ORIGINS = env.list(
+    "CSRF_TRUSTED_ORIGINS",
+    default=[
+        f"https://{BASE_DOMAIN}",
+        f"https://*.{BASE_DOMAIN}",
+    ]
+    if SESSION_COOKIE_SECURE
+    else [
+        f"http://{BASE_DOMAIN}:{PORT}",
+        f"http://*.{BASE_DOMAIN}:{PORT}",
+    ],
+)

@@ -1,4 +1,5 @@
 """The services the platform runs on: PostgreSQL, Redis (cache, channel layer) and file storage."""
+
 from __future__ import annotations
 
 import dj_database_url
@@ -14,9 +15,12 @@ DATABASE_URL = env("DATABASE_URL", default="postgresql://postgres@localhost:5432
 # turns on psycopg's connection pool (DB_POOL=1). Management commands and the
 # forking qcluster keep plain persistent connections (a pool must not cross a fork).
 DB_POOL = env.bool("DB_POOL", default=False)
-_db = dj_database_url.parse(DATABASE_URL, engine="common.postgresql",  # django-tenants' (+ fewer SETs)
-                            conn_max_age=0 if DB_POOL else env.int("CONN_MAX_AGE", default=60),
-                            conn_health_checks=not DB_POOL)
+_db = dj_database_url.parse(
+    DATABASE_URL,
+    engine="common.postgresql",  # django-tenants' (+ fewer SETs)
+    conn_max_age=0 if DB_POOL else env.int("CONN_MAX_AGE", default=60),
+    conn_health_checks=not DB_POOL,
+)
 if "host" in _db.get("OPTIONS", {}):  # unix socket given as ?host=/path
     _db["HOST"] = _db["OPTIONS"].pop("host")
 if DB_POOL:
@@ -58,18 +62,23 @@ CHANNEL_LAYERS = {
 # Files (uploads, reports, imports): local disk under the data folder, outside any web root
 # (no URL serves it: files leave only through authorised views), or S3 when a bucket is set.
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
-                "OPTIONS": {"location": str(DATA_DIR / "media")}},
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(DATA_DIR / "media")},
+    },
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME", default="")
 if AWS_STORAGE_BUCKET_NAME:
-    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
-        "bucket_name": AWS_STORAGE_BUCKET_NAME,
-        "endpoint_url": env("AWS_S3_ENDPOINT_URL", default="") or None,  # MinIO, R2, ...
-        "region_name": env("AWS_S3_REGION_NAME", default="") or None,
-        "file_overwrite": False,  # keys are uuids; never replace an object
-        "default_acl": None,  # private: the bucket's policy (no public-read)
-        "querystring_expire": 300,
-        "signature_version": "s3v4",
-    }}  # credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (boto3's usual chain)
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": env("AWS_S3_ENDPOINT_URL", default="") or None,  # MinIO, R2, ...
+            "region_name": env("AWS_S3_REGION_NAME", default="") or None,
+            "file_overwrite": False,  # keys are uuids; never replace an object
+            "default_acl": None,  # private: the bucket's policy (no public-read)
+            "querystring_expire": 300,
+            "signature_version": "s3v4",
+        },
+    }  # credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (boto3's usual chain)

@@ -1,4 +1,5 @@
 """Tenancy (django-tenants): a schema per tenant, the platform's own hosts, the pool of ready schemas."""
+
 from __future__ import annotations
 
 from config.env import env
@@ -20,8 +21,40 @@ TENANT_MULTIPROCESSING_CHUNKS = env.int("MIGRATE_CHUNKS", default=50)
 TENANT_POOL_SIZE = env.int("TENANT_POOL_SIZE", default=3)
 TENANTS_PER_USER = env.int("TENANTS_PER_USER", default=10)  # tenants a user may own (POST /api/tenants)
 RESERVED_SLUGS = {
-    "public", "www", "api", "admin", "app", "static", "media", "assets", "ws", "wss", "mail",
-    "smtp", "ftp", "status", "help", "support", "docs", "platform", "root", "system", "localhost",
-    "tenant-template", "template", "pool", "default", "internal", "dashboard", "billing", "auth",
-    "login", "signup", "account", "accounts", "blog", "cdn", "information-schema",
+    "public",
+    "www",
+    "api",
+    "admin",
+    "app",
+    "static",
+    "media",
+    "assets",
+    "ws",
+    "wss",
+    "mail",
+    "smtp",
+    "ftp",
+    "status",
+    "help",
+    "support",
+    "docs",
+    "platform",
+    "root",
+    "system",
+    "localhost",
+    "tenant-template",
+    "template",
+    "pool",
+    "default",
+    "internal",
+    "dashboard",
+    "billing",
+    "auth",
+    "login",
+    "signup",
+    "account",
+    "accounts",
+    "blog",
+    "cdn",
+    "information-schema",
 }

@@ -1,4 +1,5 @@
 """What comes in: request bodies, uploaded files (uploads/), bulk imports (imports/)."""
+
 from __future__ import annotations
 
 from config.env import env
@@ -26,7 +27,7 @@ UPLOADS = {
     "IMAGE_INLINE_MAX_PIXELS": env.int("UPLOADS_IMAGE_INLINE_MAX_PIXELS", default=12_000_000),
     # An image whose pixels decoded (width × height × bands × bytes per band; a JPEG at the
     # scale it is decoded at) exceed this is refused (422 invalid_image, too_many_bytes),
-    # whatever its pixel count: 16-bit and alpha bands multiply the pixel limit (uploads/images.py).
+    # whatever its pixel count: 16-bit and alpha bands multiply the pixel limit (uploads/pipeline/images.py).
     "IMAGE_MAX_DECODED_MB": env.int("UPLOADS_IMAGE_MAX_DECODED_MB", default=128),
     "ABANDONED_AFTER_SECONDS": 3600,  # presigns never confirmed, files stuck pending: removed after this
 }

@@ -1,4 +1,5 @@
 """Signup input, tokens (issue, use, revoke, expire) and session login (signup itself: test_signup.py)."""
+
 from datetime import timedelta
 
 import pytest
@@ -12,12 +13,15 @@ from tests.helpers import error_code
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("payload, field", [
-    ({"email": "a@example.com", "password": "123"}, "password"),
-    ({"email": "not-an-email", "password": PASSWORD}, "email"),
-    ({"password": PASSWORD}, "email"),
-    ({"email": ["a@example.com"], "password": PASSWORD}, "email"),
-])
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({"email": "a@example.com", "password": "123"}, "password"),
+        ({"email": "not-an-email", "password": PASSWORD}, "email"),
+        ({"password": PASSWORD}, "email"),
+        ({"email": ["a@example.com"], "password": PASSWORD}, "email"),
+    ],
+)
 def test_signup_with_invalid_fields_names_the_field(api, payload, field):
     response = api.post("/api/auth/signup", json=payload)
     assert response.status_code == 400

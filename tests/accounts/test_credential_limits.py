@@ -1,4 +1,5 @@
 """Password checks are limited per account and per client address, on every host together."""
+
 import time
 
 import httpx
@@ -36,9 +37,13 @@ def test_a_forged_x_forwarded_for_buys_no_extra_logins_on_the_real_server(commit
     """As `make run` serves (uvicorn on loopback): each guess claims another client address."""
     user_make("victim@example.com")
     with httpx.Client(base_url=asgi_server.url, headers={"Host": "localhost"}, timeout=10) as client:
+
         def attempt(i, password=WRONG, email="victim@example.com"):
-            return client.post("/api/auth/token", json={"email": email, "password": password},
-                               headers={"X-Forwarded-For": f"203.0.113.{i}", "X-Real-IP": f"203.0.113.{i}"})
+            return client.post(
+                "/api/auth/token",
+                json={"email": email, "password": password},
+                headers={"X-Forwarded-For": f"203.0.113.{i}", "X-Real-IP": f"203.0.113.{i}"},
+            )
 
         statuses = [attempt(i).status_code for i in range(10)]
         assert statuses == [401] * 10
@@ -51,7 +56,8 @@ def test_a_forged_x_forwarded_for_buys_no_extra_logins_on_the_real_server(commit
 
 
 def test_failed_logins_of_an_account_share_one_budget_across_the_platform_and_tenant_hosts(
-        api, acme, globex, small_limits):
+    api, acme, globex, small_limits
+):
     user = user_make("ada@example.com")
     for host in ["localhost", "acme.localhost", "globex.localhost"]:
         assert login(api, user.email, host=host).status_code == 401

@@ -1,4 +1,5 @@
 """Signup answers the same to everyone; what happened is told only to the address, by email."""
+
 import time
 
 import pytest
@@ -16,16 +17,20 @@ def signup(api, email, password=PASSWORD, **kw):
 
 
 def signup_emails():
-    return [(job.payload["to"], job.payload["template"]) for job in Job.objects.filter(task="email.platform_send")
-            .order_by("id")]
+    return [
+        (job.payload["to"], job.payload["template"])
+        for job in Job.objects.filter(task="email.platform_send").order_by("id")
+    ]
 
 
 def test_a_new_address_gets_its_account_a_welcome_email_and_then_logs_in(api):
     response = signup(api, "New@Example.com")
 
     assert response.status_code == 202
-    assert response.json() == {"email": "new@example.com",
-                               "message": "Check your inbox: we have sent a message to this address."}
+    assert response.json() == {
+        "email": "new@example.com",
+        "message": "Check your inbox: we have sent a message to this address.",
+    }
     assert User.objects.get().email == "new@example.com"
     assert signup_emails() == [(["new@example.com"], "account_created")]
     login = api.post("/api/auth/token", json={"email": "new@example.com", "password": PASSWORD})
@@ -39,8 +44,11 @@ def test_a_taken_address_gets_the_same_answer_and_an_email_saying_someone_tried(
     assert response.status_code == 202
     assert response.json() == signup(api, "grace@example.com").json() | {"email": "ada@example.com"}
     assert User.objects.filter(email="ada@example.com").count() == 1
-    assert signup_emails() == [(["ada@example.com"], "account_created"), (["ada@example.com"], "signup_attempted"),
-                               (["grace@example.com"], "account_created")]
+    assert signup_emails() == [
+        (["ada@example.com"], "account_created"),
+        (["ada@example.com"], "signup_attempted"),
+        (["grace@example.com"], "account_created"),
+    ]
     # Nothing about the account changed: its own password still opens it, the other one does not.
     assert api.post("/api/auth/token", json={"email": "ada@example.com", "password": PASSWORD}).status_code == 200
     wrong = api.post("/api/auth/token", json={"email": "ada@example.com", "password": "another-long-password"})

@@ -1,5 +1,6 @@
 """common.asgi.StreamedBody: a request body read from ASGI `receive` as sync code asks for it
 (the whole handler runs through uvicorn in tests/uploads/test_live_server.py)."""
+
 import asyncio
 
 import pytest
@@ -11,8 +12,10 @@ from common.asgi import RequestBodyIncomplete, StreamedBody, body_streams
 def messages_receive(*bodies: bytes, disconnect: bool = False):
     """A `receive` giving one http.request per body (the last without more_body, unless
     `disconnect`: then an http.disconnect follows); records what was taken."""
-    messages = [{"type": "http.request", "body": body, "more_body": disconnect or i < len(bodies) - 1}
-                for i, body in enumerate(bodies)]
+    messages = [
+        {"type": "http.request", "body": body, "more_body": disconnect or i < len(bodies) - 1}
+        for i, body in enumerate(bodies)
+    ]
     if disconnect:
         messages.append({"type": "http.disconnect"})
     taken = []
@@ -98,16 +101,25 @@ async def test_a_closed_body_cannot_be_read():
         await sync_to_async(body.read)(1)
 
 
-@pytest.mark.parametrize("headers, streams", [
-    ([(b"content-type", b"multipart/form-data; boundary=x"), (b"content-length", b"10")], True),
-    ([(b"content-type", b"Multipart/Form-Data; boundary=x"), (b"content-length", b"10")], True),
-    ([(b"content-type", b"multipart/form-data; boundary=x")], False),  # chunked: Django's path
-    ([(b"content-type", b"multipart/form-data; boundary=x"), (b"content-length", b"10"),
-      (b"transfer-encoding", b"chunked")], False),
-    ([(b"content-type", b"multipart/form-data; boundary=x"), (b"content-length", b"0")], False),
-    ([(b"content-type", b"multipart/form-data; boundary=x"), (b"content-length", b"ten")], False),
-    ([(b"content-type", b"application/json"), (b"content-length", b"10")], False),
-    ([(b"content-length", b"10")], False),
-])
+@pytest.mark.parametrize(
+    "headers, streams",
+    [
+        ([(b"content-type", b"multipart/form-data; boundary=x"), (b"content-length", b"10")], True),
+        ([(b"content-type", b"Multipart/Form-Data; boundary=x"), (b"content-length", b"10")], True),
+        ([(b"content-type", b"multipart/form-data; boundary=x")], False),  # chunked: Django's path
+        (
+            [
+                (b"content-type", b"multipart/form-data; boundary=x"),
+                (b"content-length", b"10"),
+                (b"transfer-encoding", b"chunked"),
+            ],
+            False,
+        ),
+        ([(b"content-type", b"multipart/form-data; boundary=x"), (b"content-length", b"0")], False),
+        ([(b"content-type", b"multipart/form-data; boundary=x"), (b"content-length", b"ten")], False),
+        ([(b"content-type", b"application/json"), (b"content-length", b"10")], False),
+        ([(b"content-length", b"10")], False),
+    ],
+)
 def test_which_bodies_stream(headers, streams):
     assert body_streams({"type": "http", "method": "POST", "headers": headers}) is streams

@@ -1,5 +1,6 @@
 """common/asgi_handler.py driven as uvicorn drives it (scope, receive, send), in this
 process so that what it holds can be measured."""
+
 from __future__ import annotations
 
 import asyncio
@@ -11,17 +12,27 @@ from django_tenants.utils import tenant_context
 from common.asgi_handler import PlatformASGIHandler
 from tests.helpers import tenant_files_remove
 from uploads.models import File
-from uploads.storage import key_make, object_store
+from uploads.pipeline.storage import key_make, object_store
 
 ACME = "acme.localhost"
 MIB = 1024 * 1024
 
 
 def scope(path: str, host: str, token: str) -> dict:
-    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-            "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
-            "root_path": "", "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 50000),
-            "headers": [(b"host", host.encode()), (b"authorization", f"Bearer {token}".encode())]}
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 50000),
+        "headers": [(b"host", host.encode()), (b"authorization", f"Bearer {token}".encode())],
+    }
 
 
 def test_a_download_holds_a_chunk_of_the_file_not_the_whole_file(committed, acme):
@@ -33,8 +44,15 @@ def test_a_download_holds_a_chunk_of_the_file_not_the_whole_file(committed, acme
     with tenant_context(acme):
         key = key_make(acme, "bin")
         object_store(key, io.BytesIO(b"x" * size))
-        file = File.objects.create(key=key, original_name="big.bin", size=size, mime_type="application/octet-stream",
-                                   sha256="0" * 64, uploaded_by=acme.owner, status=File.Status.READY)
+        file = File.objects.create(
+            key=key,
+            original_name="big.bin",
+            size=size,
+            mime_type="application/octet-stream",
+            sha256="0" * 64,
+            uploaded_by=acme.owner,
+            status=File.Status.READY,
+        )
     handler = PlatformASGIHandler()
     held = {}
 
@@ -59,8 +77,9 @@ def test_a_download_holds_a_chunk_of_the_file_not_the_whole_file(committed, acme
 
         tracemalloc.start()
         baseline = tracemalloc.get_traced_memory()[0]
-        call = asyncio.create_task(handler(scope(f"/api/files/{file.pk}/download", ACME, acme.owner_token),
-                                           receive, send))
+        call = asyncio.create_task(
+            handler(scope(f"/api/files/{file.pk}/download", ACME, acme.owner_token), receive, send)
+        )
         try:
             await asyncio.wait_for(first_body.wait(), 20)
         finally:
@@ -83,8 +102,15 @@ def test_a_download_sends_the_whole_file_with_its_length(committed, acme):
     with tenant_context(acme):
         key = key_make(acme, "bin")
         object_store(key, io.BytesIO(content))
-        file = File.objects.create(key=key, original_name="f.bin", size=len(content), mime_type="application/octet-stream",
-                                   sha256="0" * 64, uploaded_by=acme.owner, status=File.Status.READY)
+        file = File.objects.create(
+            key=key,
+            original_name="f.bin",
+            size=len(content),
+            mime_type="application/octet-stream",
+            sha256="0" * 64,
+            uploaded_by=acme.owner,
+            status=File.Status.READY,
+        )
     handler = PlatformASGIHandler()
     sent = []
 
@@ -99,8 +125,9 @@ def test_a_download_sends_the_whole_file_with_its_length(committed, acme):
         async def send(message):
             sent.append(message)
 
-        await asyncio.wait_for(handler(scope(f"/api/files/{file.pk}/download", ACME, acme.owner_token),
-                                       receive, send), 20)
+        await asyncio.wait_for(
+            handler(scope(f"/api/files/{file.pk}/download", ACME, acme.owner_token), receive, send), 20
+        )
 
     try:
         asyncio.run(run())

@@ -1,14 +1,17 @@
 """Headers that name who and where (Host, X-Tenant-ID, Authorization, Origin) come once: a
 request with two of one is refused, the same way over HTTP and a WebSocket upgrade, through
 the real server (common/asgi_headers.py, in front of Django and the consumers)."""
+
 import json
 import socket
 
 import pytest
 
 ACME = "acme.localhost"
-UPGRADE = ("Upgrade: websocket\r\nConnection: Upgrade\r\n"
-           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n")
+UPGRADE = (
+    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+)
 
 
 def exchange(server, request: str) -> bytes:
@@ -19,7 +22,7 @@ def exchange(server, request: str) -> bytes:
         while True:
             try:
                 chunk = sock.recv(65536)
-            except (socket.timeout, ConnectionResetError):
+            except (TimeoutError, ConnectionResetError):
                 break
             if not chunk:
                 break
@@ -36,7 +39,7 @@ def refused(answer: bytes, header: str) -> bool:
         return False
     if b"transfer-encoding: chunked" in head.lower():
         body = body.split(b"\r\n", 1)[1]
-    error = json.loads(body[:body.rindex(b"}") + 1])["error"]
+    error = json.loads(body[: body.rindex(b"}") + 1])["error"]
     return error["code"] == "header_duplicated" and error["details"] == {"header": header}
 
 
@@ -69,9 +72,12 @@ def test_an_http_request_with_a_header_twice_is_refused_the_same_way(committed, 
 
 
 def test_the_same_headers_once_each_are_served(committed, acme, asgi_server):
-    answer = exchange(asgi_server, f"GET /api/tenant HTTP/1.1\r\nHost: {ACME}\r\n"
-                                   f"Authorization: Bearer {acme.owner_token}\r\nOrigin: http://{ACME}\r\n"
-                                   "Connection: close\r\n\r\n")
+    answer = exchange(
+        asgi_server,
+        f"GET /api/tenant HTTP/1.1\r\nHost: {ACME}\r\n"
+        f"Authorization: Bearer {acme.owner_token}\r\nOrigin: http://{ACME}\r\n"
+        "Connection: close\r\n\r\n",
+    )
     assert answer.startswith(b"HTTP/1.1 200"), answer[:400]
     answer = exchange(asgi_server, f"GET /ws/ HTTP/1.1\r\nHost: {ACME}\r\n{UPGRADE}\r\n")
     assert answer.startswith(b"HTTP/1.1 101"), answer[:400]

@@ -316,7 +316,7 @@ async def test_a_socket_behind_channels_sessions_on_uvicorn_sansio_gets_the_raw_
     from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
     from uvicorn.server import ServerState
 
-    from realtime.transport import raw_writer
+    from realtime.engine.transport import raw_writer
 
     config = Config(app=lambda scope, receive, send: None, ws="websockets-sansio", lifespan="off")
     config.load()

@@ -1,6 +1,7 @@
 """The domain-event bus (common/domain_events.py): when subscribers run, what a failure
 does, and the registry of names. Committed (transactional) where commits matter: in a
 test wrapped in a transaction nothing would ever be "after commit"."""
+
 from __future__ import annotations
 
 import logging
@@ -132,9 +133,11 @@ def test_events_are_frozen_and_refuse_unknown_fields():
 
 def test_a_name_is_declared_once_and_well_formed():
     with pytest.raises(ValueError, match="declared twice"):
+
         @domain_event("test.after_commit")
         class Another(DomainEvent):
             pass
+
     with pytest.raises(ValueError, match="dotted"):
         domain_event("NoDots")
     assert events_declared()["test.after_commit"] is AfterCommit
@@ -158,10 +161,23 @@ def test_subscribing_the_same_function_twice_delivers_once(transactional_db):
 
 def test_every_platform_event_has_a_unique_name_and_a_json_schema():
     declared = {name: cls for name, cls in events_declared().items() if not name.startswith("test.")}
-    assert {"tenant.created", "tenant.suspended", "tenant.reactivated", "tenant.settings_changed", "member.added",
-            "member.removed", "member.role_changed", "domain.added", "domain.removed", "domain.changed",
-            "credential.revoked", "user.deactivated", "user.deleted", "user.signup_requested",
-            "file.stored"} <= set(declared)
+    assert {
+        "tenant.created",
+        "tenant.suspended",
+        "tenant.reactivated",
+        "tenant.settings_changed",
+        "member.added",
+        "member.removed",
+        "member.role_changed",
+        "domain.added",
+        "domain.removed",
+        "domain.changed",
+        "credential.revoked",
+        "user.deactivated",
+        "user.deleted",
+        "user.signup_requested",
+        "file.stored",
+    } <= set(declared)
     assert len(set(declared.values())) == len(declared)  # one class per name, one name per class
     for name, cls in declared.items():
         assert cls.name == name
@@ -170,10 +186,14 @@ def test_every_platform_event_has_a_unique_name_and_a_json_schema():
 
 def test_the_apps_subscribers_are_connected_by_their_app_configs():
     """(Nothing in this module imports a subscribers module: AppConfig.ready() did.)"""
+
     def modules(event_class):
         return {key.rsplit(".", 1)[0]: within for key, within in subscribers_of(event_class)}
 
     assert modules(MemberAdded) == {"tenants.subscribers": True, "emails.subscribers": True}
     assert modules(MemberRemoved) == {"tenants.subscribers": True, "realtime.subscribers": False}
-    assert modules(TenantSuspended) == {"tenants.subscribers": True, "realtime.subscribers": False,
-                                        "jobs.subscribers": True}
+    assert modules(TenantSuspended) == {
+        "tenants.subscribers": True,
+        "realtime.subscribers": False,
+        "jobs.subscribers": True,
+    }

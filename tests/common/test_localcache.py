@@ -2,6 +2,7 @@
 a revocation, a suspension, a switched-off feature or a removed member still takes effect
 on every process within a second, and a process that stopped hearing invalidations
 stops trusting what it kept."""
+
 from __future__ import annotations
 
 import time
@@ -13,9 +14,9 @@ from django.db import connection
 from accounts.models import AuthToken, User
 from common import localcache
 from common.redis import redis_client
+from tenants.audit import SYSTEM
 from tenants.models import Membership
 from tenants.services import tenant_suspend
-from tenants.audit import SYSTEM
 from tests.factories import token_make, user_make
 from tests.live import LiveServer
 
@@ -37,8 +38,9 @@ def get(server, path: str, token: str) -> httpx.Response:
     """GET `path`, or POST it when it is the ticket endpoint (the one route of `realtime`
     that does nothing but ask for the feature)."""
     method = "POST" if path == TICKET else "GET"
-    return httpx.request(method, server.url + path, timeout=5,
-                         headers={"Host": ACME, "Authorization": f"Bearer {token}"})
+    return httpx.request(
+        method, server.url + path, timeout=5, headers={"Host": ACME, "Authorization": f"Bearer {token}"}
+    )
 
 
 def warm(servers, path: str, token: str) -> None:
@@ -60,8 +62,11 @@ def seconds_until(servers, path: str, token: str, status: int, limit: float = 3.
 
 def test_a_revoked_token_is_refused_by_every_process_within_a_second(two_servers, acme):
     warm(two_servers, "/api/me", acme.owner_token)
-    answer = httpx.delete(two_servers[0].url + "/api/auth/token", timeout=5,
-                          headers={"Host": ACME, "Authorization": f"Bearer {acme.owner_token}"})
+    answer = httpx.delete(
+        two_servers[0].url + "/api/auth/token",
+        timeout=5,
+        headers={"Host": ACME, "Authorization": f"Bearer {acme.owner_token}"},
+    )
     assert answer.status_code == 204
     assert seconds_until(two_servers, "/api/me", acme.owner_token, 401) < WITHIN
     assert get(two_servers[1], "/api/me", acme.owner_token).json()["error"]["code"] == "token_revoked"
@@ -84,9 +89,12 @@ def test_a_suspended_tenant_is_refused_by_every_process_within_a_second(two_serv
 
 def test_a_switched_off_feature_is_refused_by_every_process_within_a_second(two_servers, acme):
     warm(two_servers, TICKET, acme.owner_token)
-    answer = httpx.patch(f"{two_servers[0].url}/api/tenants/{acme.pk}/settings", timeout=5,
-                         json={"features": {"realtime": False}},
-                         headers={"Host": "localhost", "Authorization": f"Bearer {acme.owner_token}"})
+    answer = httpx.patch(
+        f"{two_servers[0].url}/api/tenants/{acme.pk}/settings",
+        timeout=5,
+        json={"features": {"realtime": False}},
+        headers={"Host": "localhost", "Authorization": f"Bearer {acme.owner_token}"},
+    )
     assert answer.status_code == 200, answer.text
     assert seconds_until(two_servers, TICKET, acme.owner_token, 403) < WITHIN
 

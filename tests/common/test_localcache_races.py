@@ -1,6 +1,7 @@
 """Races between a request that read a cached row and the invalidation of that row
 (common/localcache.py): whatever the interleaving, once an invalidation has been
 delivered the process must not go on serving the old row."""
+
 from __future__ import annotations
 
 import threading

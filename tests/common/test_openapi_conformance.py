@@ -12,6 +12,7 @@ Left out, and why:
 - GET /api/events (SSE) answers a stream that never ends: each accepted case would wait for
   the request timeout; its refusals are covered by tests/realtime/test_sse.py.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,7 +23,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from django_tenants.utils import tenant_context
 
 from config.urls_public import platform_api
@@ -32,8 +32,7 @@ from tenants.models import Tenant
 from tests.factories import member_make
 
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
-EXCLUDED = [("DELETE", "/api/auth/token"), ("PATCH", "/api/tenants/{tenant_id}/settings"),
-            ("GET", "/api/events")]
+EXCLUDED = [("DELETE", "/api/auth/token"), ("PATCH", "/api/tenants/{tenant_id}/settings"), ("GET", "/api/events")]
 BUDGET_SECONDS = 60  # per host; typically 15-20 s (~1,200 requests), 30 s on a loaded machine
 
 
@@ -50,18 +49,41 @@ def only_paths(patterns, *, but_not) -> str:
 
 def schemathesis(server, *, host: str, token: str, other_host_paths: str, ids: dict, tmp_path: Path):
     config = tmp_path / "schemathesis.toml"  # real ids, so that cases get past the 404s
-    config.write_text("[parameters]\n" + "".join(f'"path.{name}" = {json.dumps(value)}\n'
-                                                 for name, value in ids.items()))
+    config.write_text(
+        "[parameters]\n" + "".join(f'"path.{name}" = {json.dumps(value)}\n' for name, value in ids.items())
+    )
     command = [
-        str(Path(sys.executable).with_name("st")), "--no-color", "--config-file", str(config),
-        "run", f"{server.url}/api/schema/?format=json", "--url", server.url,
+        str(Path(sys.executable).with_name("st")),
+        "--no-color",
+        "--config-file",
+        str(config),
+        "run",
+        f"{server.url}/api/schema/?format=json",
+        "--url",
+        server.url,
         # examples: at most 10 per operation; coverage: a fixed set per operation (~1,200 per host)
-        "--phases", "examples,coverage", "--max-examples", "10", "--checks", CHECKS,
-        "--request-timeout", "10", "--seed", "1",
-        "--workers", "1",  # Python 3.11.7: ast.parse in two threads can raise SystemError (hypothesis uses it)
-        "--header", f"Host: {host}", "--header", f"Authorization: Bearer {token}",
-        "--exclude-path-regex", other_host_paths,
-        "--report", "junit", "--report-dir", str(tmp_path / "report"),  # per-operation times, if wanted
+        "--phases",
+        "examples,coverage",
+        "--max-examples",
+        "10",
+        "--checks",
+        CHECKS,
+        "--request-timeout",
+        "10",
+        "--seed",
+        "1",
+        "--workers",
+        "1",  # Python 3.11.7: ast.parse in two threads can raise SystemError (hypothesis uses it)
+        "--header",
+        f"Host: {host}",
+        "--header",
+        f"Authorization: Bearer {token}",
+        "--exclude-path-regex",
+        other_host_paths,
+        "--report",
+        "junit",
+        "--report-dir",
+        str(tmp_path / "report"),  # per-operation times, if wanted
     ]
     for method, path in EXCLUDED:
         command += ["--exclude-name", f"{method} {path}"]
@@ -74,8 +96,9 @@ def schemathesis(server, *, host: str, token: str, other_host_paths: str, ids: d
 def ids(committed, acme):
     """acme, committed for the server process (its per-minute budgets out of the run's way),
     with a member and a room: the ids the path parameters take."""
-    Tenant.objects.filter(pk=acme.pk).update(settings={**acme.settings, "rate_limit_per_minute": 100_000,
-                                                       "uploads_per_minute": 10_000})
+    Tenant.objects.filter(pk=acme.pk).update(
+        settings={**acme.settings, "rate_limit_per_minute": 100_000, "uploads_per_minute": 10_000}
+    )
     member = member_make(acme, email="member@acme.test")
     with tenant_context(acme):
         room = Room.objects.create(name="general", created_by=acme.owner)
@@ -88,7 +111,13 @@ def test_the_api_conforms_to_its_openapi_schema(asgi_server, acme, ids, host, tm
         "platform": ("localhost", only_paths(tenant_api, but_not=platform_api)),
         "tenant": ("acme.localhost", only_paths(platform_api, but_not=tenant_api)),
     }[host]
-    run, seconds = schemathesis(asgi_server, host=host_header, token=acme.owner_token, ids=ids,
-                                other_host_paths=other_host_paths, tmp_path=tmp_path)
+    run, seconds = schemathesis(
+        asgi_server,
+        host=host_header,
+        token=acme.owner_token,
+        ids=ids,
+        other_host_paths=other_host_paths,
+        tmp_path=tmp_path,
+    )
     assert run.returncode == 0, run.stdout[-20000:] + run.stderr[-3000:]
     assert seconds < BUDGET_SECONDS, f"schemathesis took {seconds:.0f} s on the {host} host"

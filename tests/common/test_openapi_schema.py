@@ -1,4 +1,5 @@
 """The OpenAPI schema says what the API answers: pages, errors, downloads."""
+
 from __future__ import annotations
 
 import io
@@ -13,8 +14,16 @@ from tests.helpers import error_code
 
 pytestmark = pytest.mark.django_db
 
-PAGE_LISTS = ["/api/tenants", "/api/tenants/{tenant_id}/members", "/api/tenants/{tenant_id}/audit", "/api/jobs",
-              "/api/rooms", "/api/notifications", "/api/files", "/api/reports"]
+PAGE_LISTS = [
+    "/api/tenants",
+    "/api/tenants/{tenant_id}/members",
+    "/api/tenants/{tenant_id}/audit",
+    "/api/jobs",
+    "/api/rooms",
+    "/api/notifications",
+    "/api/files",
+    "/api/reports",
+]
 CURSOR_LISTS = ["/api/rooms/{room_id}/messages"]
 
 
@@ -80,7 +89,8 @@ def test_every_operation_documents_its_errors_as_the_error_shape(schema):
             assert 413 in statuses, (method, path)
         for code in statuses - set(range(100, 400)):
             assert responses[str(code)]["content"]["application/json"]["schema"] == {
-                "$ref": "#/components/schemas/Error"}, (method, path, code)
+                "$ref": "#/components/schemas/Error"
+            }, (method, path, code)
             assert "`" in responses[str(code)]["description"], (method, path, code)  # names its codes
 
 
@@ -114,12 +124,20 @@ def test_downloads_document_the_types_they_send(schema):
 def test_a_file_download_asked_with_its_own_type_is_not_refused(api, acme):
     png = io.BytesIO()
     Image.new("RGB", (8, 8), (200, 30, 30)).save(png, "PNG")
-    uploaded = api.client.post("/api/upload", {"file": SimpleUploadedFile("a.png", png.getvalue())},
-                               format="multipart", HTTP_HOST="acme.localhost",
-                               HTTP_AUTHORIZATION=f"Bearer {acme.owner_token}")
+    uploaded = api.client.post(
+        "/api/upload",
+        {"file": SimpleUploadedFile("a.png", png.getvalue())},
+        format="multipart",
+        HTTP_HOST="acme.localhost",
+        HTTP_AUTHORIZATION=f"Bearer {acme.owner_token}",
+    )
     assert uploaded.status_code == 201, uploaded.content
-    download = api.get(f"/api/files/{uploaded.json()['id']}/download", host="acme.localhost",
-                       token=acme.owner_token, headers={"Accept": "image/png"})
+    download = api.get(
+        f"/api/files/{uploaded.json()['id']}/download",
+        host="acme.localhost",
+        token=acme.owner_token,
+        headers={"Accept": "image/png"},
+    )
     assert download.status_code == 200 and download["Content-Type"] == "image/png"
     assert b"".join(download.streaming_content) == png.getvalue()
 
@@ -127,8 +145,12 @@ def test_a_file_download_asked_with_its_own_type_is_not_refused(api, acme):
 def test_a_report_download_asked_as_csv_answers_errors_as_json(api, acme):
     asked = api.post("/api/reports", host="acme.localhost", token=acme.owner_token, json={"kind": "members"})
     assert asked.status_code == 202
-    download = api.get(f"/api/reports/{asked.json()['report_id']}/download", host="acme.localhost",
-                       token=acme.owner_token, headers={"Accept": "text/csv"})
+    download = api.get(
+        f"/api/reports/{asked.json()['report_id']}/download",
+        host="acme.localhost",
+        token=acme.owner_token,
+        headers={"Accept": "text/csv"},
+    )
     assert download.status_code == 409 and download["Content-Type"] == "application/json"
     assert error_code(download) == "report_not_ready"
 

@@ -1,6 +1,7 @@
 """`pip install .` ships every app the settings install, with the files they read (pyproject's
 [tool.setuptools]): the wheel is built from a copy of the checkout and imported in a process that
 cannot see the checkout."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,9 @@ from setuptools import find_packages
 
 ROOT = Path(__file__).resolve().parents[2]
 # What a build reads nothing from (and writes build/ and *.egg-info next to).
-NOT_SOURCES = shutil.ignore_patterns(".git", ".venv", ".data", "node_modules", "__pycache__", "*.pyc", "*.egg-info",
-                                     "build", "dist", ".*_cache")
+NOT_SOURCES = shutil.ignore_patterns(
+    ".git", ".venv", ".data", "node_modules", "__pycache__", "*.pyc", "*.egg-info", "build", "dist", ".*_cache"
+)
 
 
 def project_apps() -> list[str]:
@@ -34,8 +36,12 @@ def project_packages() -> set[str]:
 
 def package_files(base: Path) -> set[str]:
     """Every file of the project's packages under `base`, bytecode aside."""
-    return {str(path.relative_to(base)) for package in project_packages() for path in (base / package).rglob("*")
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"}
+    return {
+        str(path.relative_to(base))
+        for package in project_packages()
+        for path in (base / package).rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+    }
 
 
 def test_every_project_app_is_in_the_installed_package():
@@ -54,10 +60,21 @@ def wheel(tmp_path_factory) -> tuple[Path, Path]:
     # PEP 517's build_wheel with the environment's setuptools, offline: what
     # `pip wheel . --no-build-isolation` calls (bdist_wheel is built into setuptools >= 70.1).
     built = subprocess.run(
-        [sys.executable, "-c", "import sys; from setuptools import build_meta; build_meta.build_wheel(sys.argv[1])",
-         str(dist)], cwd=sources, capture_output=True, text=True, timeout=120)
-    assert built.returncode == 0, ("the build failed (bdist_wheel needs setuptools >= 70.1 here: the dev extra "
-                                   "pins it)\n" + built.stdout[-3000:] + built.stderr[-3000:])
+        [
+            sys.executable,
+            "-c",
+            "import sys; from setuptools import build_meta; build_meta.build_wheel(sys.argv[1])",
+            str(dist),
+        ],
+        cwd=sources,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert built.returncode == 0, (
+        "the build failed (bdist_wheel needs setuptools >= 70.1 here: the dev extra "
+        "pins it)\n" + built.stdout[-3000:] + built.stderr[-3000:]
+    )
     (wheel_file,) = dist.glob("*.whl")
     with zipfile.ZipFile(wheel_file) as archive:
         archive.extractall(site)
@@ -109,26 +126,50 @@ print(json.dumps({
 
 def test_every_app_the_settings_and_the_asgi_application_import_from_the_wheel_alone(wheel):
     _, site = wheel
-    templates = sorted(str(path.relative_to(folder)) for folder in site.glob("**/templates")
-                       for path in folder.rglob("*") if path.is_file())
-    static = sorted(str(path.relative_to(folder)) for folder in site.glob("*/static")
-                    for path in folder.rglob("*") if path.is_file())
+    templates = sorted(
+        str(path.relative_to(folder))
+        for folder in site.glob("**/templates")
+        for path in folder.rglob("*")
+        if path.is_file()
+    )
+    static = sorted(
+        str(path.relative_to(folder))
+        for folder in site.glob("*/static")
+        for path in folder.rglob("*")
+        if path.is_file()
+    )
     assert "emails/welcome.html" in templates and "realtime/client.js" in static
     labels = [app.label for app in apps.get_app_configs() if app.name in project_apps()]
-    wanted = {"modules": [*project_apps(), "config.settings", "config.asgi"], "labels": labels,
-              "templates": templates, "static": static}
+    wanted = {
+        "modules": [*project_apps(), "config.settings", "config.asgi"],
+        "labels": labels,
+        "templates": templates,
+        "static": static,
+    }
     site_packages = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
     child = subprocess.run(
         [sys.executable, "-I", "-S", "-c", CHILD, str(site), json.dumps(site_packages), json.dumps(wanted)],
-        cwd=site.parent, env=env, capture_output=True, text=True, timeout=120)
+        cwd=site.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert child.returncode == 0, child.stderr[-5000:]
     found = json.loads(child.stdout.strip().splitlines()[-1])
 
     assert found["apps"] == sorted(project_apps())
-    outside = [path for key in ("files", "app_paths", "templates", "static") for path in found[key]
-               if not (path or "").startswith(str(site))]
+    outside = [
+        path
+        for key in ("files", "app_paths", "templates", "static")
+        for path in found[key]
+        if not (path or "").startswith(str(site))
+    ]
     assert not outside, outside  # every module, app, template and static file came from the wheel
-    expected = sorted(f"{label}.{name}" for label, name in MigrationLoader(None, ignore_no_migrations=True)
-                      .disk_migrations if label in labels)
+    expected = sorted(
+        f"{label}.{name}"
+        for label, name in MigrationLoader(None, ignore_no_migrations=True).disk_migrations
+        if label in labels
+    )
     assert expected and found["migrations"] == expected

@@ -1,9 +1,10 @@
 """A list page read as `.values()` rows says exactly what DRF's serializer says of the same
 rows (common/serializers.py `page_representation`), and falls back to DRF for fields only
 DRF can render."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from django_tenants.utils import tenant_context
 from rest_framework import serializers
@@ -42,7 +43,7 @@ def test_messages_read_as_rows_are_what_drf_says_through_a_cursor(acme):
     with tenant_context(acme):
         room = Room.objects.create(name="r")
         for i in range(5):
-            Message.objects.create(room=room, author=acme.owner if i % 2 else None, body=f"m{i} \u2028 \"q\"")
+            Message.objects.create(room=room, author=acme.owner if i % 2 else None, body=f'm{i} \u2028 "q"')
         fast, drf = both(MessageCursor, MessageOutputSerializer, room.messages.all(), "?page_size=3")
     assert fast == drf and len(fast) == 3
 
@@ -50,10 +51,15 @@ def test_messages_read_as_rows_are_what_drf_says_through_a_cursor(acme):
 def test_notifications_read_as_rows_are_what_drf_says(acme):
     with tenant_context(acme):
         Notification.objects.create(user=acme.owner, event="e", data={"n": [1, 2.5, None], "s": "ü"})
-        Notification.objects.create(user=acme.owner, event="e", data={},
-                                    read_at=datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc))
-        Notification.objects.create(user=acme.owner, event="e", data=[],
-                                    read_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2))))
+        Notification.objects.create(
+            user=acme.owner, event="e", data={}, read_at=datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+        )
+        Notification.objects.create(
+            user=acme.owner,
+            event="e",
+            data=[],
+            read_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2))),
+        )
         fast, drf = both(PagePagination, NotificationOutputSerializer, Notification.objects.order_by("id"))
     assert fast == drf and len(fast) == 3
 

@@ -1,5 +1,6 @@
 """Pages of a list: {count, next, previous, results}; the first page of a short list costs
 no COUNT query (common/pagination.py)."""
+
 from __future__ import annotations
 
 from django.db import connection

@@ -1,5 +1,6 @@
 """Bad JSON of any shape is `400 malformed_request` on every JSON endpoint, never a 500
 (common.parsers.JSONParser, DRF's parser for all views)."""
+
 import httpx
 import pytest
 from django.test import Client
@@ -34,8 +35,13 @@ def test_deeply_nested_json_is_malformed_on_tenant_endpoints(acme, path):
 
 
 def test_deeply_nested_settings_are_malformed(acme):
-    response = post(f"/api/tenants/{acme.pk}/settings", '{"frontend_origins": ' + DEEP, host="localhost",
-                    token=acme.owner_token, method="put")
+    response = post(
+        f"/api/tenants/{acme.pk}/settings",
+        '{"frontend_origins": ' + DEEP,
+        host="localhost",
+        token=acme.owner_token,
+        method="put",
+    )
     assert response.status_code == 400
     assert error_code(response) == "malformed_request"
 
@@ -56,7 +62,11 @@ def test_ordinary_nesting_is_parsed_and_validated_as_usual(acme):
 
 
 def test_the_real_server_answers_deeply_nested_json_with_a_400(committed, asgi_server):
-    response = httpx.post(f"{asgi_server.url}/api/auth/token", content=DEEP, timeout=10,
-                          headers={"Host": "localhost", "Content-Type": "application/json"})
+    response = httpx.post(
+        f"{asgi_server.url}/api/auth/token",
+        content=DEEP,
+        timeout=10,
+        headers={"Host": "localhost", "Content-Type": "application/json"},
+    )
     assert response.status_code == 400, response.text[:300]
     assert error_code(response) == "malformed_request"

@@ -1,4 +1,5 @@
 """Health probes, the OpenAPI schema and docs, and one error shape everywhere."""
+
 import pytest
 from django.test import Client
 
@@ -36,10 +37,18 @@ def test_the_openapi_schema_documents_both_hosts(api):
     response = api.get("/api/schema/", headers={"Accept": "application/json"})
     assert response.status_code == 200
     paths = response.json()["paths"]
-    for path in ["/api/auth/signup", "/api/auth/token", "/api/tenants", "/api/tenants/{tenant_id}/settings",
-                 "/api/tenants/{tenant_id}/usage", "/api/tenants/{tenant_id}/members",
-                 "/api/tenants/{tenant_id}/members/{user_id}", "/api/tenants/{tenant_id}/audit",
-                 "/api/me", "/api/tenant"]:
+    for path in [
+        "/api/auth/signup",
+        "/api/auth/token",
+        "/api/tenants",
+        "/api/tenants/{tenant_id}/settings",
+        "/api/tenants/{tenant_id}/usage",
+        "/api/tenants/{tenant_id}/members",
+        "/api/tenants/{tenant_id}/members/{user_id}",
+        "/api/tenants/{tenant_id}/audit",
+        "/api/me",
+        "/api/tenant",
+    ]:
         assert path in paths, path
 
 
@@ -78,14 +87,16 @@ def test_an_unexpected_failure_is_a_500_in_the_error_shape(acme, monkeypatch):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(apis, "tenant_usage", explode)
-    client = Client(raise_request_exception=False, HTTP_HOST="localhost",
-                    HTTP_AUTHORIZATION=f"Bearer {acme.owner_token}")
+    client = Client(
+        raise_request_exception=False, HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Bearer {acme.owner_token}"
+    )
     response = client.get(f"/api/tenants/{acme.pk}/usage")
     assert response.status_code == 500
     assert error_code(response) == "internal_error"
 
 
 # --- /healthz on every host -------------------------------------------------------------
+
 
 @pytest.mark.parametrize("path", ["/healthz", "/readyz"])
 def test_probes_answer_on_an_unknown_host(api, path):
@@ -95,8 +106,9 @@ def test_probes_answer_on_an_unknown_host(api, path):
 
 
 def test_healthz_ignores_credentials_it_does_not_need(api):
-    response = api.get("/healthz", host="nobody.localhost", token="pt_not-a-token",
-                       headers={"X-Tenant-ID": "not-a-tenant"})
+    response = api.get(
+        "/healthz", host="nobody.localhost", token="pt_not-a-token", headers={"X-Tenant-ID": "not-a-tenant"}
+    )
     assert response.status_code == 200
 
 
@@ -163,8 +175,12 @@ def test_an_api_crash_is_json_even_with_debug_on(acme, settings, monkeypatch):
 
     settings.DEBUG = True  # Django's technical 500 page is HTML
     monkeypatch.setattr(apis, "tenant_usage", explode)
-    client = Client(raise_request_exception=False, HTTP_HOST="localhost", HTTP_ACCEPT=HTML["Accept"],
-                    HTTP_AUTHORIZATION=f"Bearer {acme.owner_token}")
+    client = Client(
+        raise_request_exception=False,
+        HTTP_HOST="localhost",
+        HTTP_ACCEPT=HTML["Accept"],
+        HTTP_AUTHORIZATION=f"Bearer {acme.owner_token}",
+    )
     response = client.get(f"/api/tenants/{acme.pk}/usage")
     assert response.status_code == 500
     assert error_code(response) == "internal_error"

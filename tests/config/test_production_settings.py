@@ -1,4 +1,5 @@
 """Production-safe defaults: no public SECRET_KEY, and HTTPS hardening behind a proxy."""
+
 import os
 import secrets
 import subprocess
@@ -19,8 +20,14 @@ def production_env(**extra) -> dict[str, str]:
 
 
 def django_setup(env) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", "import django; django.setup()"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_without_debug_the_app_refuses_to_start_without_a_secret_key():
@@ -43,9 +50,13 @@ def test_make_run_and_make_test_use_one_local_key_kept_under_data():
 
 def test_check_deploy_passes_with_production_variables():
     result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT,
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
         env=production_env(SECRET_KEY=secrets.token_urlsafe(50), BEHIND_PROXY="true"),
-        capture_output=True, text=True, timeout=120)
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout, result.stdout + result.stderr
 

@@ -1,5 +1,6 @@
 """The settings package (config/settings/): reading it makes nothing, and what a process is comes
 from its environment, never from its command line."""
+
 from __future__ import annotations
 
 import os
@@ -25,14 +26,23 @@ print(connection.connection.prepare_threshold, connection.settings_dict["CONN_HE
 
 def python(code: str, **env: str) -> subprocess.CompletedProcess:
     environ = {k: v for k, v in os.environ.items() if k != "JOBS_QCLUSTER_PROCESS"}
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                          env={**environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env})
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+    )
 
 
 def test_reading_the_settings_and_setting_django_up_makes_no_folder(tmp_path):
     data = tmp_path / "data"
-    read = python("import django; django.setup(); from django.conf import settings; "
-                  "print(settings.FILE_UPLOAD_TEMP_DIR, settings.EMAIL_FILE_PATH)", PLATFORM_DATA_DIR=str(data))
+    read = python(
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.FILE_UPLOAD_TEMP_DIR, settings.EMAIL_FILE_PATH)",
+        PLATFORM_DATA_DIR=str(data),
+    )
     assert read.returncode == 0, read.stderr
     assert read.stdout.split() == [str(data / "tmp"), str(data / "emails")]
     assert not data.exists()

@@ -1,4 +1,5 @@
 """POST /api/send-email has a daily recipient budget per tenant (no open relay)."""
+
 import pytest
 
 from jobs.models import Job
@@ -10,8 +11,12 @@ pytestmark = pytest.mark.django_db
 
 
 def send(api, token, to, host=ACME):
-    return api.post("/api/send-email", host=host, token=token,
-                    json={"to": to, "subject": "Hi", "template": "generic", "context": {"body": "Hello"}})
+    return api.post(
+        "/api/send-email",
+        host=host,
+        token=token,
+        json={"to": to, "subject": "Hi", "template": "generic", "context": {"body": "Hello"}},
+    )
 
 
 def test_a_tenant_past_its_daily_recipients_gets_429_and_nothing_is_queued(api, settings, people, globex):
@@ -35,7 +40,11 @@ def test_a_tenant_past_its_daily_recipients_gets_429_and_nothing_is_queued(api, 
 
 def test_a_refused_request_spends_no_budget(api, settings, people):
     settings.EMAILS = {**settings.EMAILS, "RECIPIENTS_PER_TENANT_PER_DAY": 1}
-    bad = api.post("/api/send-email", host=ACME, token=people["admin_token"],
-                   json={"to": "a@example.test", "subject": "Hi", "template": "invoice"})
+    bad = api.post(
+        "/api/send-email",
+        host=ACME,
+        token=people["admin_token"],
+        json={"to": "a@example.test", "subject": "Hi", "template": "invoice"},
+    )
     assert bad.status_code == 400
     assert send(api, people["admin_token"], "a@example.test").status_code == 202

@@ -1,4 +1,5 @@
 """POST /api/send-email: admins queue an email; a real qcluster sends it to a real SMTP server."""
+
 import time
 
 from django.conf import settings
@@ -9,8 +10,12 @@ from tests.helpers import error_code, job_wait
 
 from .conftest import ACME, GLOBEX
 
-MESSAGE = {"to": ["ada@example.test", "grace@example.test"], "subject": "Quarterly numbers", "template": "generic",
-           "context": {"heading": "Q3 is in", "body": "Revenue <up> 12%.\nSee you Monday."}}
+MESSAGE = {
+    "to": ["ada@example.test", "grace@example.test"],
+    "subject": "Quarterly numbers",
+    "template": "generic",
+    "context": {"heading": "Q3 is in", "body": "Revenue <up> 12%.\nSee you Monday."},
+}
 
 
 def send(api, token, body=MESSAGE, host=ACME):
@@ -69,11 +74,18 @@ def test_bad_emails_are_refused_with_their_code_and_nothing_is_queued(api, peopl
     assert Job.objects.count() == 0
 
 
-def test_an_smtp_outage_makes_the_email_retry_until_the_server_is_back(committed, qcluster, smtp_server, mailbox,
-                                                                     acme):
+def test_an_smtp_outage_makes_the_email_retry_until_the_server_is_back(committed, qcluster, smtp_server, mailbox, acme):
     smtp_server.stop()
-    job = job_enqueue(acme, "email.send", {"to": ["ada@example.test"], "subject": "Outage", "template": "generic",
-                                           "context": {"body": "Sent after all."}})
+    job = job_enqueue(
+        acme,
+        "email.send",
+        {
+            "to": ["ada@example.test"],
+            "subject": "Outage",
+            "template": "generic",
+            "context": {"body": "Sent after all."},
+        },
+    )
 
     deadline = time.monotonic() + 15
     while not (job.state == "retrying" and job.attempts >= 2):

@@ -1,4 +1,5 @@
 """The answers to a signup arrive by email, in the platform's name (a real qcluster and SMTP server)."""
+
 from django.conf import settings
 
 from jobs.models import Job

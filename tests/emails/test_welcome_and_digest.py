@@ -1,4 +1,5 @@
 """The welcome email when a member joins, and the daily digest to members who opted in."""
+
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,8 +24,11 @@ from .conftest import ACME, job_where
 def test_a_member_added_to_a_tenant_gets_a_welcome_email(committed, qcluster, mailbox, api, acme):
     user_make("newbie@example.test")
 
-    response = api.post(f"/api/tenants/{acme.pk}/members", token=acme.owner_token,
-                        json={"email": "newbie@example.test", "role": "admin"})
+    response = api.post(
+        f"/api/tenants/{acme.pk}/members",
+        token=acme.owner_token,
+        json={"email": "newbie@example.test", "role": "admin"},
+    )
     assert response.status_code == 201, response.content
     received = mailbox.wait_to("newbie@example.test")
 

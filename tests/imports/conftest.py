@@ -20,5 +20,10 @@ def people(acme, globex):
 
 def upload(api, token, content: bytes, *, name: str = "members.csv", host: str = ACME):
     """POST /api/imports with `content` as the multipart `file`."""
-    return api.client.post("/api/imports", {"file": SimpleUploadedFile(name, content, content_type="text/csv")},
-                           format="multipart", HTTP_HOST=host, HTTP_AUTHORIZATION=f"Bearer {token}")
+    return api.client.post(
+        "/api/imports",
+        {"file": SimpleUploadedFile(name, content, content_type="text/csv")},
+        format="multipart",
+        HTTP_HOST=host,
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )

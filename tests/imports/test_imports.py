@@ -1,4 +1,5 @@
 """A members CSV is imported by a real qcluster: valid rows added, the others listed."""
+
 from django.core.files.storage import default_storage
 
 from jobs.models import Job
@@ -37,8 +38,9 @@ def roles(tenant) -> dict[str, str]:
     return dict(Membership.objects.filter(tenant=tenant).values_list("user__email", "role"))
 
 
-def test_valid_rows_are_imported_and_invalid_ones_listed_with_their_row_number(committed, qcluster, api, people,
-                                                                                 acme, globex):
+def test_valid_rows_are_imported_and_invalid_ones_listed_with_their_row_number(
+    committed, qcluster, api, people, acme, globex
+):
     job = import_run(api, acme.owner_token)
 
     assert (job.state, job.progress, job.task) == ("completed", 100, "import.members")
@@ -46,8 +48,12 @@ def test_valid_rows_are_imported_and_invalid_ones_listed_with_their_row_number(c
     assert (job.result["imported"], job.result["skipped"]) == (2, 1)
     assert [{"row": e["row"], "code": e["code"]} for e in job.result["errors"]] == ERRORS
     assert all(e["error"] for e in job.result["errors"])
-    assert roles(acme) == {"owner@acme.test": "owner", "member@acme.test": "member",
-                           "ada@example.test": "member", "grace@example.test": "admin"}
+    assert roles(acme) == {
+        "owner@acme.test": "owner",
+        "member@acme.test": "member",
+        "ada@example.test": "member",
+        "grace@example.test": "admin",
+    }
     assert roles(globex) == {"owner@globex.test": "owner", "member@globex.test": "member"}
     assert AuditEvent.objects.filter(tenant=acme, action="member.add", actor=acme.owner).count() == 2
     key = job.payload["file_key"]
@@ -79,8 +85,13 @@ def test_bad_files_are_refused_before_anything_is_stored_or_queued(api, people, 
     for content, name, status, code in cases:
         response = upload(api, acme.owner_token, content, name=name)
         assert (response.status_code, error_code(response)) == (status, code), (name, content[:20])
-    no_file = api.client.post("/api/imports", {}, format="multipart", HTTP_HOST="acme.localhost",
-                              HTTP_AUTHORIZATION=f"Bearer {acme.owner_token}")
+    no_file = api.client.post(
+        "/api/imports",
+        {},
+        format="multipart",
+        HTTP_HOST="acme.localhost",
+        HTTP_AUTHORIZATION=f"Bearer {acme.owner_token}",
+    )
     assert no_file.status_code == 400 and error_code(no_file) == "file_missing"
     as_member = upload(api, people["member_token"], FILE)
     assert as_member.status_code == 403 and error_code(as_member) == "insufficient_role"

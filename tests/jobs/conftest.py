@@ -1,5 +1,6 @@
 """The session `qcluster` fixture lives in tests/conftest.py and `job_wait` in
 tests/helpers.py (reports, imports and uploads use them too)."""
+
 import time
 
 import pytest
@@ -22,7 +23,8 @@ def flood_drained():
     deadline = time.monotonic() + 15
     with connection.cursor() as cursor:
         while QueueEntry.objects.filter(job__isnull=False).exists() and time.monotonic() < deadline:
-            cursor.execute("DELETE FROM jobs_queueentry WHERE id IN "
-                           "(SELECT id FROM jobs_queueentry FOR UPDATE SKIP LOCKED)")
+            cursor.execute(
+                "DELETE FROM jobs_queueentry WHERE id IN (SELECT id FROM jobs_queueentry FOR UPDATE SKIP LOCKED)"
+            )
     while Job.objects.filter(state="active").exists() and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -1,11 +1,11 @@
 """Tasks only the tests run (settings_test adds this module to JOBS_TASK_MODULES)."""
+
 from __future__ import annotations
 
 import time
 
-from realtime.models import Room
-
 from jobs.registry import Payload, job_task
+from realtime.models import Room
 
 
 class RoomPayload(Payload):
@@ -71,5 +71,7 @@ def connection_setup(job, payload):
     """How the worker's database connection is set up (jobs/apps.py tunes a qcluster's)."""
     from django.db import connection
 
-    return {"prepare_threshold": connection.connection.prepare_threshold,
-            "health_checks": connection.settings_dict["CONN_HEALTH_CHECKS"]}
+    return {
+        "prepare_threshold": connection.connection.prepare_threshold,
+        "health_checks": connection.settings_dict["CONN_HEALTH_CHECKS"],
+    }

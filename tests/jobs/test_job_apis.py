@@ -1,4 +1,5 @@
 """The job endpoints: who sees what, retry/cancel rules, bad input that enqueues nothing."""
+
 import pytest
 from django.utils import timezone
 
@@ -37,8 +38,14 @@ def test_a_job_reads_with_its_state_progress_and_attempts(api, acme):
     body = api.get(f"/api/jobs/{job.pk}", host="acme.localhost", token=acme.owner_token).json()
 
     assert body["id"] == job.pk and body["task"] == "noop" and body["state"] == "queued"
-    assert {k: body[k] for k in ("progress", "attempts", "max_attempts", "priority", "failed_reason", "result")} == \
-        {"progress": 0, "attempts": 0, "max_attempts": 3, "priority": "default", "failed_reason": "", "result": None}
+    assert {k: body[k] for k in ("progress", "attempts", "max_attempts", "priority", "failed_reason", "result")} == {
+        "progress": 0,
+        "attempts": 0,
+        "max_attempts": 3,
+        "priority": "default",
+        "failed_reason": "",
+        "result": None,
+    }
     assert set(body) >= {"created_at", "started_at", "finished_on", "message"}
 
 
@@ -68,7 +75,11 @@ def test_a_failed_job_is_retried_with_fresh_attempts(api, acme):
     response = api.post(f"/api/jobs/{job.pk}/retry", host="acme.localhost", token=acme.owner_token)
 
     assert response.status_code == 200
-    assert (response.json()["state"], response.json()["attempts"], response.json()["failed_reason"]) == ("queued", 0, "")
+    assert (response.json()["state"], response.json()["attempts"], response.json()["failed_reason"]) == (
+        "queued",
+        0,
+        "",
+    )
     assert QueueEntry.objects.filter(job=job).exists()
 
 
@@ -136,16 +147,19 @@ def test_an_admin_starts_an_exposed_task_and_the_same_key_returns_the_same_job(a
     assert Job.objects.count() == 1
 
 
-@pytest.mark.parametrize("body, code", [
-    ({"task": "no.such.task"}, "task_unknown"),
-    ({"task": "test.room_create", "payload": {"name": "x"}}, "task_unknown"),  # exists, but not open to the API
-    ({"task": "noop", "payload": {"value": "many"}}, "payload_invalid"),
-    ({"task": "noop", "payload": {"surprise": 1}}, "payload_invalid"),
-    ({"task": "noop", "delay": -5}, "schedule_invalid"),
-    ({"task": "noop", "delay": 31 * 24 * 3600}, "schedule_invalid"),
-    ({"task": "noop", "run_at": "2020-01-01T00:00:00Z"}, "schedule_invalid"),
-    ({"task": "noop", "priority": "urgent"}, "validation_error"),
-])
+@pytest.mark.parametrize(
+    "body, code",
+    [
+        ({"task": "no.such.task"}, "task_unknown"),
+        ({"task": "test.room_create", "payload": {"name": "x"}}, "task_unknown"),  # exists, but not open to the API
+        ({"task": "noop", "payload": {"value": "many"}}, "payload_invalid"),
+        ({"task": "noop", "payload": {"surprise": 1}}, "payload_invalid"),
+        ({"task": "noop", "delay": -5}, "schedule_invalid"),
+        ({"task": "noop", "delay": 31 * 24 * 3600}, "schedule_invalid"),
+        ({"task": "noop", "run_at": "2020-01-01T00:00:00Z"}, "schedule_invalid"),
+        ({"task": "noop", "priority": "urgent"}, "validation_error"),
+    ],
+)
 def test_bad_job_requests_get_their_code_and_enqueue_nothing(api, acme, body, code):
     response = api.post("/api/jobs", host="acme.localhost", token=acme.owner_token, json=body)
 
@@ -156,21 +170,25 @@ def test_bad_job_requests_get_their_code_and_enqueue_nothing(api, acme, body, co
 @pytest.mark.parametrize("delay", [1e20, 1e308, -1e20, "1e20", 10**30])
 def test_a_delay_too_large_for_any_clock_is_a_400_naming_the_field(api, acme, delay):
     """1e20 s overflows a timedelta: the range is checked on the number, before it becomes one."""
-    response = api.post("/api/jobs", host="acme.localhost", token=acme.owner_token,
-                        json={"task": "noop", "delay": delay})
+    response = api.post(
+        "/api/jobs", host="acme.localhost", token=acme.owner_token, json={"task": "noop", "delay": delay}
+    )
 
     assert response.status_code == 400, response.content
     assert response.json()["error"]["code"] == "schedule_invalid" and "delay" in response.json()["error"]["details"]
     assert Job.objects.count() == QueueEntry.objects.count() == 0
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"task": "noop", "delay": "nan"}, "delay"),
-    ({"task": "noop", "delay": "Infinity"}, "delay"),
-    ({"task": "noop", "run_at": "9999-12-31T23:59:59-01:00"}, "run_at"),  # past year 9999 in UTC
-    ({"task": "noop", "run_at": "0001-01-01T00:00:00+01:00"}, "run_at"),
-    ({"task": "noop", "payload": {"value": 1e300}}, "value"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"task": "noop", "delay": "nan"}, "delay"),
+        ({"task": "noop", "delay": "Infinity"}, "delay"),
+        ({"task": "noop", "run_at": "9999-12-31T23:59:59-01:00"}, "run_at"),  # past year 9999 in UTC
+        ({"task": "noop", "run_at": "0001-01-01T00:00:00+01:00"}, "run_at"),
+        ({"task": "noop", "payload": {"value": 1e300}}, "value"),
+    ],
+)
 def test_numbers_and_dates_out_of_any_range_are_a_400_naming_the_field(api, acme, body, field):
     response = api.post("/api/jobs", host="acme.localhost", token=acme.owner_token, json=body)
 

@@ -3,6 +3,7 @@ each job still gets its own outcome, a worker that dies holding a batch leaves e
 job of it to run again, and claimed jobs it does not start go back at once.
 
 In-process, inside the test's transaction (invisible to the session's qcluster)."""
+
 import subprocess
 
 from django.db import connection
@@ -24,8 +25,9 @@ class Slot:
 
 
 def claim_batch(size: int, worker: str) -> list[runner.Claim]:
-    rows = runner._sql_all(runner.COMPLETE_CLAIM[size], {"jobs": [], "entries": [], "attempts": [], "results": [],
-                                                         "worker": worker})
+    rows = runner._sql_all(
+        runner.COMPLETE_CLAIM[size], {"jobs": [], "entries": [], "attempts": [], "results": [], "worker": worker}
+    )
     return [runner.Claim(*row[:9]) for row in rows]
 
 
@@ -37,8 +39,12 @@ def dead_worker() -> str:
 
 def test_a_batch_records_each_jobs_own_result_in_fair_order(db, acme, globex, monkeypatch):
     monkeypatch.setattr(runner, "LOOP_SECONDS", 60)  # however slow this machine is, the worker goes on
-    jobs = job_enqueue_many([*(job_build(acme, "noop", {"value": i}) for i in range(30)),
-                             *(job_build(globex, "noop", {"value": 100 + i}) for i in range(30))])
+    jobs = job_enqueue_many(
+        [
+            *(job_build(acme, "noop", {"value": i}) for i in range(30)),
+            *(job_build(globex, "noop", {"value": 100 + i}) for i in range(30)),
+        ]
+    )
     first, *_ = claim_batch(1, runner.worker_name())
     slot = Slot()
 

@@ -1,5 +1,6 @@
 """Progress reaches the enqueuer live; idempotency keys and cron schedules."""
-from datetime import datetime, timedelta, timezone as dt_timezone
+
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
@@ -40,13 +41,13 @@ def test_the_same_idempotency_key_gives_back_the_same_job(db, acme, globex):
 
 
 def test_a_tenant_schedule_runs_at_its_local_time():
-    after = datetime(2026, 3, 28, 12, 0, tzinfo=dt_timezone.utc)  # Paris switches to summer time on the 29th
+    after = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)  # Paris switches to summer time on the 29th
 
     first = cron_next("0 9 * * *", "Europe/Paris", after)
     second = cron_next("0 9 * * *", "Europe/Paris", first)
 
-    assert first == datetime(2026, 3, 29, 7, 0, tzinfo=dt_timezone.utc)  # 09:00 CEST
-    assert second == datetime(2026, 3, 30, 7, 0, tzinfo=dt_timezone.utc)
+    assert first == datetime(2026, 3, 29, 7, 0, tzinfo=UTC)  # 09:00 CEST
+    assert second == datetime(2026, 3, 30, 7, 0, tzinfo=UTC)
 
 
 def test_changing_the_tenants_time_zone_moves_its_schedules_to_the_new_clock(db, api, acme):

@@ -1,4 +1,5 @@
 """Retries with backoff, failure with notifications, timeouts, and a worker killed mid-task."""
+
 import os
 import signal
 import time

@@ -1,4 +1,5 @@
 """Operators: the admin lists jobs, failures and live workers; qinfo keeps working."""
+
 import re
 import subprocess
 import sys
@@ -48,8 +49,14 @@ def test_qinfo_reports_the_postgresql_broker_and_the_queue(committed, acme):
     for _ in range(3):
         job_enqueue(acme, "noop", delay=60)  # waiting: a running test qcluster leaves them alone
 
-    result = subprocess.run([sys.executable, "manage.py", "qinfo"], cwd=ROOT, capture_output=True, text=True,
-                            env={**QCluster().env, "TERM": "dumb"}, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "qinfo"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**QCluster().env, "TERM": "dumb"},
+        timeout=60,
+    )
 
     assert result.returncode == 0, result.stderr
     assert "PostgreSQL (jobs.broker.PostgresBroker)" in result.stdout

@@ -1,4 +1,5 @@
 """Jobs run through a real qcluster, in their tenant's schema, in priority and fair order."""
+
 import time
 from datetime import timedelta
 
@@ -15,8 +16,11 @@ from .conftest import job_wait
 
 
 def test_two_tenants_jobs_run_in_parallel_each_in_its_own_schema(committed, qcluster, acme, globex):
-    jobs = [job_enqueue(tenant, "test.room_create", {"name": f"{tenant.slug}-{i}"})
-            for i in range(3) for tenant in (acme, globex)]
+    jobs = [
+        job_enqueue(tenant, "test.room_create", {"name": f"{tenant.slug}-{i}"})
+        for i in range(3)
+        for tenant in (acme, globex)
+    ]
 
     finished = [job_wait(job) for job in jobs]
 
@@ -34,8 +38,9 @@ def test_a_completed_job_records_its_result_attempts_and_times(committed, qclust
     assert not hasattr(job, "entry") or job.entry is None
 
 
-def test_a_high_priority_job_starts_before_ten_thousand_default_jobs_queued_ahead(committed, qcluster, flood_drained,
-                                                                                  acme):
+def test_a_high_priority_job_starts_before_ten_thousand_default_jobs_queued_ahead(
+    committed, qcluster, flood_drained, acme
+):
     job_enqueue_many(job_build(acme, "noop", {"value": i}) for i in range(10_000))
     high = job_enqueue(acme, "noop", {"value": -1}, priority="high")
 
@@ -46,8 +51,9 @@ def test_a_high_priority_job_starts_before_ten_thousand_default_jobs_queued_ahea
     assert started_before <= settings.Q_CLUSTER["workers"] * BATCH_MAX
 
 
-def test_a_tenant_flooding_the_queue_does_not_hold_back_another_tenants_job(committed, qcluster, flood_drained, acme,
-                                                                             globex):
+def test_a_tenant_flooding_the_queue_does_not_hold_back_another_tenants_job(
+    committed, qcluster, flood_drained, acme, globex
+):
     job_enqueue_many(job_build(acme, "test.sleep", {"seconds": 0.01}) for _ in range(10_000))
     job_wait(Job.objects.filter(tenant=acme).order_by("id").first(), states=("active", "completed"))
 

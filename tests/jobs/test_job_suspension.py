@@ -1,5 +1,6 @@
 """A suspended tenant's jobs wait: not lost, not failed, no attempt used; they
 run after reactivation. Its schedules do not fire while it is suspended."""
+
 import time
 from datetime import timedelta
 
@@ -57,13 +58,17 @@ def test_a_job_queued_while_the_tenant_is_suspended_waits_too(committed, qcluste
     assert (job_wait(job).state, job_wait(job).attempts) == ("completed", 1)
 
 
-def test_a_job_leased_just_before_the_suspension_goes_back_to_waiting_without_using_an_attempt(committed, qcluster,
-                                                                                              acme):
+def test_a_job_leased_just_before_the_suspension_goes_back_to_waiting_without_using_an_attempt(
+    committed, qcluster, acme
+):
     with transaction.atomic():  # leased to "a worker" before the cluster can see it
         job = job_enqueue(acme, "noop", {"value": 3})
         with connection.cursor() as cursor:
-            cursor.execute("UPDATE jobs_queueentry SET leased_until = now() + interval '1 hour', deliveries = 1"
-                           " WHERE job_id = %s RETURNING id", [job.pk])
+            cursor.execute(
+                "UPDATE jobs_queueentry SET leased_until = now() + interval '1 hour', deliveries = 1"
+                " WHERE job_id = %s RETURNING id",
+                [job.pk],
+            )
             (entry_id,) = cursor.fetchone()
     tenant_suspend(tenant=acme, actor=SYSTEM)
 
@@ -79,8 +84,9 @@ def test_a_job_leased_just_before_the_suspension_goes_back_to_waiting_without_us
 
 
 def test_a_suspended_tenants_schedule_does_not_fire_and_resumes_at_its_next_time(committed, acme):
-    schedule = TenantSchedule.objects.create(tenant=acme, name="every-minute", task="noop", cron="* * * * *",
-                                             next_run=timezone.now() - timedelta(minutes=5))
+    schedule = TenantSchedule.objects.create(
+        tenant=acme, name="every-minute", task="noop", cron="* * * * *", next_run=timezone.now() - timedelta(minutes=5)
+    )
     tenant_suspend(tenant=acme, actor=SYSTEM)
 
     tenant_schedules_run()

@@ -5,6 +5,7 @@ here from its source without importing it: a django-q2 upgrade that removes or
 renames one of them fails a test named after it, with the name in the message,
 even when the adapter itself no longer imports. A scan of the tree then checks
 that no other module reaches past the adapter into django-q2."""
+
 from __future__ import annotations
 
 import ast
@@ -20,18 +21,35 @@ ROOT = Path(__file__).resolve().parents[2]
 ADAPTER = ROOT / "jobs" / "q2.py"
 Q2_VERSION = importlib.metadata.version("django-q2")
 # django-q2's public API: what any module may import from it (None: any name).
-PUBLIC = {"django_q.tasks": None, "django_q.models": None, "django_q.signals": None,
-          "django_q.brokers": {"get_broker"}, "django_q.status": {"Stat"}}
-SKIP_DIRS = {".venv", "venv", ".git", "node_modules", ".data", "__pycache__", "build", "dist", ".mypy_cache",
-             ".ruff_cache", ".pytest_cache"}
+PUBLIC = {
+    "django_q.tasks": None,
+    "django_q.models": None,
+    "django_q.signals": None,
+    "django_q.brokers": {"get_broker"},
+    "django_q.status": {"Stat"},
+}
+SKIP_DIRS = {
+    ".venv",
+    "venv",
+    ".git",
+    "node_modules",
+    ".data",
+    "__pycache__",
+    "build",
+    "dist",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+}
 
 
 def adapter_literals() -> dict:
     """The adapter's module-level literals (RELIED_ON, SOURCE_FACTS, __all__), from its source."""
     found = {}
     for node in ast.parse(ADAPTER.read_text()).body:
-        targets = (node.targets if isinstance(node, ast.Assign)
-                   else [node.target] if isinstance(node, ast.AnnAssign) else [])
+        targets = (
+            node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        )
         for target in targets:
             if isinstance(target, ast.Name) and target.id in {"RELIED_ON", "SOURCE_FACTS", "__all__"}:
                 found[target.id] = ast.literal_eval(node.value)
@@ -53,8 +71,9 @@ def resolve(path: str):
         pytest.fail(f"django-q2 {Q2_VERSION}: module {module_name} is gone ({exc}); jobs/q2.py relies on {path}")
     for part in qualname.split("."):
         if not hasattr(obj, part):
-            pytest.fail(f"django-q2 {Q2_VERSION}: {module_name} has no {qualname!r} (no {part!r}); "
-                        f"jobs/q2.py relies on it")
+            pytest.fail(
+                f"django-q2 {Q2_VERSION}: {module_name} has no {qualname!r} (no {part!r}); jobs/q2.py relies on it"
+            )
         obj = getattr(obj, part)
     return obj
 
@@ -79,33 +98,47 @@ def test_every_name_the_adapter_relies_on_is_still_there(path):
         signature = inspect.signature(target)
         expected = {p.strip() for p in params.split(",") if p.strip()}
         present = {p for p in signature.parameters if p != "self"}
-        required = {p.name for p in signature.parameters.values() if p.name != "self" and p.default is p.empty
-                    and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        required = {
+            p.name
+            for p in signature.parameters.values()
+            if p.name != "self"
+            and p.default is p.empty
+            and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        }
         label = f"{path}.{name}" if name else path
-        assert expected <= present, (f"django-q2 {Q2_VERSION}: {label}{signature} lost parameter(s) "
-                                     f"{sorted(expected - present)}; jobs/q2.py relies on them")
-        assert required <= expected, (f"django-q2 {Q2_VERSION}: {label}{signature} now requires "
-                                      f"{sorted(required - expected)}; jobs/q2.py does not pass them")
+        assert expected <= present, (
+            f"django-q2 {Q2_VERSION}: {label}{signature} lost parameter(s) "
+            f"{sorted(expected - present)}; jobs/q2.py relies on them"
+        )
+        assert required <= expected, (
+            f"django-q2 {Q2_VERSION}: {label}{signature} now requires "
+            f"{sorted(required - expected)}; jobs/q2.py does not pass them"
+        )
 
 
 @pytest.mark.parametrize("path", sorted(SOURCE_FACTS))
 def test_django_q2_still_does_with_our_tasks_what_the_adapter_expects(path):
     source = inspect.getsource(resolve(path))
     for fact in SOURCE_FACTS[path]:
-        assert fact in source, (f"django-q2 {Q2_VERSION}: {path} no longer contains {fact!r}; "
-                                f"re-check what jobs/q2.py relies on there")
+        assert fact in source, (
+            f"django-q2 {Q2_VERSION}: {path} no longer contains {fact!r}; re-check what jobs/q2.py relies on there"
+        )
 
 
 def test_the_timeout_exception_is_not_an_exception_a_task_catches_by_accident():
     exc = resolve(next(path for path in RELIED_ON if path.endswith(":TimeoutException")))
     assert issubclass(exc, BaseException) and not issubclass(exc, Exception), (
-        f"django-q2 {Q2_VERSION}: TimeoutException is now an Exception; jobs.runner.JobTimeout's docs are wrong")
+        f"django-q2 {Q2_VERSION}: TimeoutException is now an Exception; jobs.runner.JobTimeout's docs are wrong"
+    )
 
 
 def test_every_django_q2_name_the_adapter_imports_is_listed_as_relied_on():
-    imported = {f"{node.module}:{alias.name}" for node in ast.walk(ast.parse(ADAPTER.read_text()))
-                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("django_q")
-                for alias in node.names}
+    imported = {
+        f"{node.module}:{alias.name}"
+        for node in ast.walk(ast.parse(ADAPTER.read_text()))
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("django_q")
+        for alias in node.names
+    }
     assert imported - set(RELIED_ON) == set(), "jobs/q2.py imports these without listing them in RELIED_ON"
 
 
@@ -149,8 +182,9 @@ def violations(rel: Path, text: str) -> list[str]:
                 found.append(f"{where}: imports {sorted(set(names) - EXPORTED)} from jobs.q2 (not in its __all__)")
         elif isinstance(node, ast.Import):
             for alias in node.names:
-                if alias.name == "django_q" or (alias.name.startswith("django_q.")
-                                                and PUBLIC.get(alias.name, set()) is not None):
+                if alias.name == "django_q" or (
+                    alias.name.startswith("django_q.") and PUBLIC.get(alias.name, set()) is not None
+                ):
                     found.append(f"{where}: import {alias.name} (use jobs/q2.py)")
         elif isinstance(node, ast.Name) and node.id in FORBIDDEN_IDENTIFIERS:
             found.append(f"{where}: {node.id} (a django-q2 internal: use jobs/q2.py)")
@@ -176,11 +210,18 @@ def test_no_module_but_the_adapter_touches_django_q2_internals():
 
 
 def test_the_scan_sees_an_internal_used_elsewhere():
-    text = ("from django_q.conf import Conf\nfrom django_q.tasks import async_task\nfrom jobs.q2 import Conf as C\n"
-            "import django_q.signing\nx = process.timer\nmock_target = 'django_q.scheduler.scheduler'\n")
+    text = (
+        "from django_q.conf import Conf\nfrom django_q.tasks import async_task\nfrom jobs.q2 import Conf as C\n"
+        "import django_q.signing\nx = process.timer\nmock_target = 'django_q.scheduler.scheduler'\n"
+    )
 
     found = violations(Path("benchmarks/sample.py"), text)
 
-    assert [v.split(": ", 1)[1].split(" ")[0] for v in found] == ["from", "imports", "import", ".timer",
-                                                                  "'django_q.scheduler.scheduler'"]
+    assert [v.split(": ", 1)[1].split(" ")[0] for v in found] == [
+        "from",
+        "imports",
+        "import",
+        ".timer",
+        "'django_q.scheduler.scheduler'",
+    ]
     assert "Conf" in found[0] and "async_task" not in " ".join(found)

@@ -8,6 +8,7 @@ In-process, inside the test's transaction, on the real PostgreSQL. The queue
 table is locked for the test (a session qcluster, if one runs, waits), so
 nothing else moves the virtual clock meanwhile: it is a sequence, outside
 transactions."""
+
 from __future__ import annotations
 
 import pytest
@@ -29,8 +30,9 @@ def queue_to_ourselves(db):
 
 def enqueue(tenant, n: int = 1, *, priority: str = "default") -> list[int]:
     """n jobs of `tenant`, queued in this order; their ids."""
-    return [j.pk for j in job_enqueue_many(job_build(tenant, "noop", {"value": i}, priority=priority)
-                                           for i in range(n))]
+    return [
+        j.pk for j in job_enqueue_many(job_build(tenant, "noop", {"value": i}, priority=priority) for i in range(n))
+    ]
 
 
 def clock() -> int:
@@ -47,8 +49,10 @@ def vts(job_ids) -> list[int | None]:
 def lease_expire(job_ids) -> None:
     """Their leases ran out (now() is the transaction's start: a lease is set in the past)."""
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {queue_sql.QUEUE} SET leased_until = now() - interval '1 second'"
-                       " WHERE job_id = ANY(%s)", [list(job_ids)])
+        cursor.execute(
+            f"UPDATE {queue_sql.QUEUE} SET leased_until = now() - interval '1 second' WHERE job_id = ANY(%s)",
+            [list(job_ids)],
+        )
 
 
 class Dequeue:
@@ -67,9 +71,16 @@ class Claim:
 
     def take(self, n: int = 1, *, complete: bool = True) -> list[int]:
         done = self.running if complete else []
-        rows = runner._sql_all(runner.COMPLETE_CLAIM[runner.claim_size(n)], {
-            "jobs": [c.job for c in done], "entries": [c.entry for c in done],
-            "attempts": [c.attempt for c in done], "results": ["null" for _ in done], "worker": runner.worker_name()})
+        rows = runner._sql_all(
+            runner.COMPLETE_CLAIM[runner.claim_size(n)],
+            {
+                "jobs": [c.job for c in done],
+                "entries": [c.entry for c in done],
+                "attempts": [c.attempt for c in done],
+                "results": ["null" for _ in done],
+                "worker": runner.worker_name(),
+            },
+        )
         claims = [runner.Claim(*row[:9]) for row in rows]
         self.running = ([] if complete else self.running) + claims
         return [c.job for c in claims]
@@ -86,6 +97,7 @@ def take_all(taker, count: int) -> list[int]:
 
 
 # --- priority ------------------------------------------------------------------------------------
+
 
 def test_higher_priorities_are_taken_first_each_in_the_order_it_was_queued(acme, taker):
     low = enqueue(acme, 2, priority="low")
@@ -131,6 +143,7 @@ def test_a_busy_worker_takes_no_worse_job_while_a_better_one_waits_in_the_task_q
 
 # --- fairness ------------------------------------------------------------------------------------
 
+
 def test_a_tenant_that_floods_the_queue_queues_behind_itself(acme, globex, taker):
     flood = enqueue(acme, 10)
     few = enqueue(globex, 3)
@@ -151,17 +164,19 @@ def test_a_tenant_arriving_later_waits_for_the_clock_not_for_the_backlog(acme, g
 
 
 def test_a_bulk_enqueue_is_interleaved_tenant_by_tenant(acme, globex):
-    jobs = job_enqueue_many([*(job_build(acme, "noop") for _ in range(3)),
-                             *(job_build(globex, "noop") for _ in range(3))])
+    jobs = job_enqueue_many(
+        [*(job_build(acme, "noop") for _ in range(3)), *(job_build(globex, "noop") for _ in range(3))]
+    )
     a, g = [j.pk for j in jobs[:3]], [j.pk for j in jobs[3:]]
 
     taken = Dequeue().take(6)
 
     # equal vts: which tenant goes first within a round is the entries' id order, not specified
-    assert [set(taken[i:i + 2]) for i in (0, 2, 4)] == [{a[0], g[0]}, {a[1], g[1]}, {a[2], g[2]}]
+    assert [set(taken[i : i + 2]) for i in (0, 2, 4)] == [{a[0], g[0]}, {a[1], g[1]}, {a[2], g[2]}]
 
 
 # --- leases --------------------------------------------------------------------------------------
+
 
 def test_a_live_lease_is_not_taken_again_an_expired_one_is(acme, taker):
     job = enqueue(acme)
@@ -182,7 +197,7 @@ def test_a_lease_lasts_the_jobs_timeout_plus_the_grace(acme, taker):
 
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT leased_until - now() FROM {queue_sql.QUEUE} WHERE job_id = %s", job)
-        (length,), = cursor.fetchall()
+        ((length,),) = cursor.fetchall()
     assert length.total_seconds() == Job.objects.get(pk=job[0]).timeout + GRACE_SECONDS
 
 
@@ -194,8 +209,9 @@ def test_a_delivery_whose_lease_ran_out_and_was_handed_on_cannot_claim_its_job(a
     entry = QueueEntry.objects.get(job_id=job[0]).pk
 
     def claim(delivery: int):
-        return runner._sql(queue_sql.CLAIM, {"entry": entry, "delivery": delivery, "job": job[0],
-                                             "worker": runner.worker_name()})
+        return runner._sql(
+            queue_sql.CLAIM, {"entry": entry, "delivery": delivery, "job": job[0], "worker": runner.worker_name()}
+        )
 
     assert claim(1) is None
     assert claim(2) is not None
@@ -212,6 +228,7 @@ def test_a_held_entry_is_never_taken(acme, taker):
 
 
 # --- the virtual clock ---------------------------------------------------------------------------
+
 
 def test_taking_work_moves_the_clock_up_to_the_newest_vt_taken(acme, taker):
     jobs = enqueue(acme, 3)
@@ -253,8 +270,9 @@ def test_a_delayed_entry_gets_its_vt_when_it_comes_due(acme, globex):
     Dequeue().take(2)  # the clock moves on meanwhile
 
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {queue_sql.QUEUE} SET ready_at = now() - interval '1 second' WHERE job_id = %s",
-                       [delayed])
+        cursor.execute(
+            f"UPDATE {queue_sql.QUEUE} SET ready_at = now() - interval '1 second' WHERE job_id = %s", [delayed]
+        )
         cursor.execute(queue_sql.PROMOTE)  # the pusher's tick
         assert cursor.fetchone() == (1, 1)  # one entry stamped, one job queued
 

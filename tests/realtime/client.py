@@ -1,4 +1,5 @@
 """A small WebSocket client for tests: connects to a real server with a Host."""
+
 from __future__ import annotations
 
 import asyncio
@@ -13,16 +14,30 @@ class Socket:
         self.ws = ws
 
     @classmethod
-    async def open(cls, server, host: str, *, ticket: str | None = None, cookie: str | None = None,
-                   origin: str | None = None, headers: dict | None = None) -> "Socket":
+    async def open(
+        cls,
+        server,
+        host: str,
+        *,
+        ticket: str | None = None,
+        cookie: str | None = None,
+        origin: str | None = None,
+        headers: dict | None = None,
+    ) -> Socket:
         extra = dict(headers or {})
         if cookie:
             extra["Cookie"] = f"sessionid={cookie}"
         if origin:
             extra["Origin"] = origin
         path = f"/ws/?ticket={ticket}" if ticket else "/ws/"
-        ws = await websockets.connect(f"ws://{host}:{server.port}{path}", host="127.0.0.1", port=server.port,
-                                      additional_headers=extra, open_timeout=10, max_size=2**22)
+        ws = await websockets.connect(
+            f"ws://{host}:{server.port}{path}",
+            host="127.0.0.1",
+            port=server.port,
+            additional_headers=extra,
+            open_timeout=10,
+            max_size=2**22,
+        )
         return cls(ws)
 
     async def send(self, **frame) -> None:
@@ -62,7 +77,7 @@ class Socket:
         while True:
             try:
                 frame = await asyncio.wait_for(self.ws.recv(), max(0.0, deadline - loop.time()))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return True
             if but_presence and '"event":"presence.' in frame:
                 continue

@@ -1,10 +1,10 @@
 import pytest
 from django.test import Client
+from django_tenants.utils import tenant_context
 
 from realtime.models import Room, RoomMember
 from tests.factories import member_make, token_make
 from tests.live import LiveServer
-from django_tenants.utils import tenant_context
 
 
 @pytest.fixture
@@ -20,8 +20,13 @@ def world(committed, acme, globex):
         globex_room = Room.objects.create(name="general", created_by=globex.owner)
     assert acme_room.pk == globex_room.pk == 1
     return {
-        "acme": acme, "globex": globex, "member": member, "member_token": token_make(member),
-        "acme_room": acme_room, "private_room": private, "globex_room": globex_room,
+        "acme": acme,
+        "globex": globex,
+        "member": member,
+        "member_token": token_make(member),
+        "acme_room": acme_room,
+        "private_room": private,
+        "globex_room": globex_room,
     }
 
 

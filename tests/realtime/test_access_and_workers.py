@@ -1,4 +1,5 @@
 """Access changes close live sockets; events from a qcluster worker arrive."""
+
 import asyncio
 
 from asgiref.sync import sync_to_async
@@ -44,8 +45,13 @@ async def test_an_event_published_by_a_qcluster_worker_reaches_the_socket(asgi_s
     sock = await connect_member(asgi_server, "acme.localhost", world["member_token"])
     cluster = QCluster().start()
     try:
-        await sync_to_async(async_task)("realtime.tasks.realtime_notification_send", str(world["acme"].pk),
-                                        world["member"].pk, "report.ready", {"report": 7})
+        await sync_to_async(async_task)(
+            "realtime.tasks.realtime_notification_send",
+            str(world["acme"].pk),
+            world["member"].pk,
+            "report.ready",
+            {"report": 7},
+        )
         event = await sock.event("notification.created", timeout=30)
     finally:
         await asyncio.to_thread(cluster.stop)

@@ -1,5 +1,6 @@
 """Over the real server: the realtime feature flag and suspension hold on every
 door of realtime — tickets, WebSocket connect, SSE — and end what is open."""
+
 import asyncio
 
 import httpx
@@ -27,19 +28,22 @@ async def closed_with(sock: Socket, timeout: float = 5) -> tuple[int, str]:
 
 async def stream_ended(response, timeout: float = 3) -> bool:
     """True once the server ends the stream (heartbeats and events read past)."""
+
     async def drain():
         async for _ in response.aiter_lines():
             pass
+
     try:
         await asyncio.wait_for(drain(), timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return False
     return True
 
 
 def sse(client, host, token, **headers):
-    return client.stream("GET", "/api/events", headers={"Host": host, "Authorization": f"Bearer {token}", **headers},
-                         timeout=10)
+    return client.stream(
+        "GET", "/api/events", headers={"Host": host, "Authorization": f"Bearer {token}", **headers}, timeout=10
+    )
 
 
 async def test_switching_realtime_off_closes_open_sockets_and_streams_of_that_tenant_only(asgi_server, world):
@@ -79,8 +83,9 @@ async def test_a_spelling_of_the_id_cached_before_a_suspension_opens_no_socket_o
     acme, token = world["acme"], world["member_token"]
     header = {"X-Tenant-ID": acme.pk.hex}
     async with httpx.AsyncClient(base_url=asgi_server.url) as client:
-        response = await client.post("/api/realtime/ticket",
-                                     headers={"Host": "localhost", "Authorization": f"Bearer {token}", **header})
+        response = await client.post(
+            "/api/realtime/ticket", headers={"Host": "localhost", "Authorization": f"Bearer {token}", **header}
+        )
         assert response.status_code == 200  # the platform host, the tenant named in hex: cached so
         ticket = response.json()["ticket"]
         await sync_to_async(tenant_suspend)(tenant=acme, actor=SYSTEM)

@@ -1,4 +1,5 @@
 """Chat: stored, broadcast to the room except the sender, who gets an ack."""
+
 from asgiref.sync import sync_to_async
 from django_tenants.utils import tenant_context
 
@@ -42,8 +43,7 @@ async def test_two_tenants_with_the_same_room_id_never_see_each_others_events(as
     assert world["acme_room"].pk == world["globex_room"].pk
     room = f"room:{world['acme_room'].pk}"
     acme_sock = await connect_member(asgi_server, "acme.localhost", world["member_token"], subscribe=[room])
-    globex_sock = await connect_member(asgi_server, "globex.localhost", world["globex"].owner_token,
-                                       subscribe=[room])
+    globex_sock = await connect_member(asgi_server, "globex.localhost", world["globex"].owner_token, subscribe=[room])
     await globex_sock.send(type="message", room=world["globex_room"].pk, body="globex only")
     await globex_sock.recv_type("ack")
     assert await acme_sock.nothing_for(0.7)
@@ -90,7 +90,9 @@ async def test_an_admin_announcement_reaches_every_member_connection(asgi_server
 async def test_a_message_frame_with_a_nul_is_an_error_frame_and_the_socket_lives(asgi_server, world):
     """PostgreSQL text holds no NUL: the frame passed validation and the socket died with 1011 (fuzzing)."""
     room_id = world["acme_room"].pk
-    alice = await connect_member(asgi_server, "acme.localhost", world["acme"].owner_token, subscribe=[f"room:{room_id}"])
+    alice = await connect_member(
+        asgi_server, "acme.localhost", world["acme"].owner_token, subscribe=[f"room:{room_id}"]
+    )
     await alice.send(type="message", room=room_id, body="a\x00b", ref="r1")
     error = await alice.recv_type("error")
     assert error["code"] == "validation_error"

@@ -75,8 +75,9 @@ async def test_a_host_with_no_tenant_is_closed_4404(asgi_server, world):
 async def test_too_many_connections_per_user_are_refused(asgi_server, world, settings):
     token = world["member_token"]
     open_ones = [await connect_member(asgi_server, "acme.localhost", token, live=False) for _ in range(10)]
-    extra = await Socket.open(asgi_server, "acme.localhost",
-                              ticket=await ticket_for(asgi_server, "acme.localhost", token))
+    extra = await Socket.open(
+        asgi_server, "acme.localhost", ticket=await ticket_for(asgi_server, "acme.localhost", token)
+    )
     assert await extra.closed_with() == 4429
     for sock in open_ones:
         await sock.close()

@@ -1,12 +1,13 @@
 """The process's hub reader keeps delivering whatever one batch of events does."""
+
 import asyncio
 
 from asgiref.sync import sync_to_async
 
 from common.redis import redis_client
-from realtime.channels import stream_key
-from realtime.eventlog import event_append
-from realtime.hub import Hub
+from realtime.engine.channel_names import stream_key
+from realtime.engine.eventlog import event_append
+from realtime.engine.hub import Hub
 from tests.realtime.client import connect_member
 
 
@@ -44,7 +45,7 @@ async def test_the_reader_restarts_after_an_unexpected_error(world, monkeypatch)
         return dispatch(key, entries)
 
     monkeypatch.setattr(hub, "_dispatch", failing_once)
-    monkeypatch.setattr("realtime.hub.RESTART_BACKOFF", 0.05)
+    monkeypatch.setattr("realtime.engine.hub.RESTART_BACKOFF", 0.05)
     await hub.subscribe(acme, "tenant", inbox)
     try:
         await sync_to_async(event_append)(acme, "tenant", "announcement", {"text": "lost in the failure"})

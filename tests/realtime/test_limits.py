@@ -1,4 +1,5 @@
 """One user cannot take what others need: connection slots, database connections."""
+
 import asyncio
 import time
 
@@ -7,7 +8,7 @@ import psycopg
 import pytest
 
 from common.redis import redis_client
-from realtime.presence import room_key
+from realtime.engine.presence import room_key
 from tests.live import LiveServer, database_url_for_tests
 from tests.realtime.client import Socket, connect_member, ticket_for
 
@@ -62,8 +63,9 @@ def capped_server(world):
 @pytest.fixture
 def small_pool_server(world):
     """One process (a pool is per process): at most 2 pooled database connections, and a 1 s wait for one."""
-    server = LiveServer({"DB_POOL_MAX_SIZE": "2", "DB_POOL_MIN_SIZE": "1", "DB_POOL_TIMEOUT": "1",
-                         "WEB_CONCURRENCY": "1"}).start()
+    server = LiveServer(
+        {"DB_POOL_MAX_SIZE": "2", "DB_POOL_MIN_SIZE": "1", "DB_POOL_TIMEOUT": "1", "WEB_CONCURRENCY": "1"}
+    ).start()
     yield server
     server.stop()
 
@@ -71,8 +73,9 @@ def small_pool_server(world):
 @pytest.fixture
 def one_connection_server(world):
     """One process (a pool is per process) with one pooled connection."""
-    server = LiveServer({"DB_POOL_MAX_SIZE": "1", "DB_POOL_MIN_SIZE": "1", "DB_POOL_TIMEOUT": "1",
-                         "WEB_CONCURRENCY": "1"}).start()
+    server = LiveServer(
+        {"DB_POOL_MAX_SIZE": "1", "DB_POOL_MIN_SIZE": "1", "DB_POOL_TIMEOUT": "1", "WEB_CONCURRENCY": "1"}
+    ).start()
     yield server
     server.stop()
 
@@ -96,6 +99,7 @@ async def test_sse_streams_and_sockets_share_one_per_user_limit(capped_server, w
         async def reopened():
             response = await streams.start(member_token)
             return response.status_code == 200
+
         assert await eventually(reopened)
         await sock.close()
     finally:
@@ -129,13 +133,17 @@ def test_an_exhausted_database_pool_answers_503_in_the_error_shape(one_connectio
             import threading
 
             first: dict = {}
-            holder = threading.Thread(target=lambda: first.update(
-                response=other.get("/api/tenant", headers=bearer(world["member_token"]))))
+            holder = threading.Thread(
+                target=lambda: first.update(response=other.get("/api/tenant", headers=bearer(world["member_token"])))
+            )
             holder.start()
-            deadline = time.monotonic() + 10  # until the first request holds the pool's connection, waiting for the lock
-            while not locker.execute("SELECT pg_stat_clear_snapshot(), count(*) FROM pg_stat_activity "
-                                     "WHERE wait_event_type = 'Lock' AND datname = current_database()"
-                                     ).fetchone()[1]:  # a fresh view each time: it is cached per transaction
+            deadline = (
+                time.monotonic() + 10
+            )  # until the first request holds the pool's connection, waiting for the lock
+            while not locker.execute(
+                "SELECT pg_stat_clear_snapshot(), count(*) FROM pg_stat_activity "
+                "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            ).fetchone()[1]:  # a fresh view each time: it is cached per transaction
                 assert time.monotonic() < deadline, "the first request never reached the locked table"
                 time.sleep(0.05)
             second = client.get("/api/tenant", headers=bearer(world["acme"].owner_token))
@@ -169,8 +177,10 @@ async def test_streams_left_right_after_their_headers_give_their_slots_back(capp
     streams = Streams(capped_server)
     try:
         for _ in range(6):  # twice the limit
+
             async def opened():
                 return (await streams.start(world["member_token"])).status_code == 200
+
             assert await eventually(opened)
             await streams.close_one()
     finally:
@@ -193,8 +203,9 @@ async def test_streams_whose_client_leaves_before_the_response_give_their_slots_
     import socket
     import struct
 
-    request = (f"GET /api/events HTTP/1.1\r\nHost: {ACME}\r\n"
-               f"Authorization: Bearer {world['member_token']}\r\n\r\n").encode()
+    request = (
+        f"GET /api/events HTTP/1.1\r\nHost: {ACME}\r\nAuthorization: Bearer {world['member_token']}\r\n\r\n"
+    ).encode()
     for _ in range(4 * 3):  # four times the limit
         sock = socket.create_connection(("127.0.0.1", capped_server.port))
         sock.sendall(request)
@@ -204,8 +215,10 @@ async def test_streams_whose_client_leaves_before_the_response_give_their_slots_
 
     streams = Streams(capped_server)
     try:
+
         async def opened():
             return (await streams.start(world["member_token"])).status_code == 200
+
         for _ in range(3):
             assert await eventually(opened)  # within 5 s, not PRESENCE_TTL_SECONDS (45 s)
     finally:

@@ -3,6 +3,7 @@
 Needs Debian's `chromium` and `chromium-driver` (.ci/run installs them); without
 them the test fails rather than skips, so CI cannot go green without running it.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,13 +44,16 @@ def publish(tenant, user, step: str) -> None:
 
 
 def state_is(driver, value: str, timeout: float) -> None:
-    WebDriverWait(driver, timeout).until(lambda d: d.find_element(By.ID, "state").text == value,
-                                         f"#state never became {value!r}")
+    WebDriverWait(driver, timeout).until(
+        lambda d: d.find_element(By.ID, "state").text == value, f"#state never became {value!r}"
+    )
 
 
 def steps_seen(driver) -> list[str]:
-    return [json.loads(li.text.split(": ", 1)[1])["data"]["step"]
-            for li in driver.find_elements(By.CSS_SELECTOR, "#events li[data-event-id]")]
+    return [
+        json.loads(li.text.split(": ", 1)[1])["data"]["step"]
+        for li in driver.find_elements(By.CSS_SELECTOR, "#events li[data-event-id]")
+    ]
 
 
 def wait_for_steps(driver, expected: list[str], timeout: float = 10) -> None:

@@ -1,4 +1,5 @@
 """Frames in and out, and every kind of bad input, on a real server."""
+
 import json
 
 from tests.realtime.client import connect_member
@@ -90,11 +91,15 @@ async def test_flooding_frames_closes_4429_and_others_are_still_served(asgi_serv
     await calm.close()
 
 
-
 async def test_a_resume_id_beyond_redis_range_gets_an_error_frame_and_the_socket_stays(asgi_server, world):
     sock = await connect_member(asgi_server, "acme.localhost", world["member_token"], live=False)
-    for bad in ("99999999999999999999-0", "18446744073709551616-0", "1-18446744073709551616",
-                "99999999999999999999999-0", "١٢-0"):
+    for bad in (
+        "99999999999999999999-0",
+        "18446744073709551616-0",
+        "1-18446744073709551616",
+        "99999999999999999999999-0",
+        "١٢-0",
+    ):
         await sock.send(type="resume", last_event_id=bad)
         assert (await sock.recv_type("error"))["code"] == "invalid_frame", bad
     await sock.send(type="ping")
@@ -105,7 +110,7 @@ async def test_a_resume_id_beyond_redis_range_gets_an_error_frame_and_the_socket
 async def test_a_resume_id_from_the_future_gets_a_reset_then_live_events(asgi_server, world):
     from asgiref.sync import sync_to_async
 
-    from realtime.eventlog import event_append
+    from realtime.engine.eventlog import event_append
 
     sock = await connect_member(asgi_server, "acme.localhost", world["member_token"], live=False)
     await sock.send(type="resume", last_event_id="18446744073709551615-18446744073709551615")

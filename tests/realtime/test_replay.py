@@ -1,8 +1,9 @@
 """No event lost across a reconnect: replay in order, then live, no duplicates."""
+
 import asyncio
 
 from common.redis import redis_client
-from realtime.channels import stream_key
+from realtime.engine.channel_names import stream_key
 from tests.realtime.client import api, connect_member
 
 
@@ -30,8 +31,9 @@ async def test_a_resumed_client_gets_what_it_missed_in_order_then_live(either_se
         for body in ("m2", "m3", "m4"):
             await post(owner, room_id, body)
 
-        again = await connect_member(either_server, "acme.localhost", world["member_token"],
-                                     subscribe=[room], live=False)
+        again = await connect_member(
+            either_server, "acme.localhost", world["member_token"], subscribe=[room], live=False
+        )
         await again.send(type="resume", last_event_id=last_seen)
         replayed = [await again.event("message.created") for _ in range(3)]
         await post(owner, room_id, "m5")
@@ -56,8 +58,9 @@ async def test_events_published_during_the_resume_are_neither_lost_nor_doubled(e
                 await post(owner, room_id, f"during-{i}")
 
         publisher = asyncio.create_task(publish_meanwhile())
-        again = await connect_member(either_server, "acme.localhost", world["member_token"],
-                                     subscribe=[room], live=False)
+        again = await connect_member(
+            either_server, "acme.localhost", world["member_token"], subscribe=[room], live=False
+        )
         await again.send(type="resume", last_event_id=last_seen)
         await publisher
         got = [(await again.event("message.created"))["data"]["body"] for _ in range(30)]
@@ -69,7 +72,7 @@ async def test_events_published_during_the_resume_are_neither_lost_nor_doubled(e
 async def test_a_client_behind_the_log_window_gets_reset(asgi_server, world, settings):
     from asgiref.sync import sync_to_async
 
-    from realtime.eventlog import event_append
+    from realtime.engine.eventlog import event_append
 
     room_id = world["acme_room"].pk
     async with api(asgi_server, "acme.localhost", world["acme"].owner_token) as owner:
@@ -79,8 +82,9 @@ async def test_a_client_behind_the_log_window_gets_reset(asgi_server, world, set
     for i in range(300):
         await sync_to_async(event_append)(str(world["acme"].pk), "tenant", "announcement", {"text": str(i)})
     assert redis_client().xlen(stream_key(world["acme"].pk)) < 300
-    again = await connect_member(asgi_server, "acme.localhost", world["member_token"],
-                                 subscribe=[f"room:{room_id}"], live=False)
+    again = await connect_member(
+        asgi_server, "acme.localhost", world["member_token"], subscribe=[f"room:{room_id}"], live=False
+    )
     await again.send(type="resume", last_event_id=last_seen)
     assert (await again.recv_type("reset"))["type"] == "reset"
     await again.close()

@@ -1,4 +1,5 @@
 """POST /api/rooms/{id}/members (realtime.services.room_member_add): members of the tenant only, once."""
+
 import pytest
 from django_tenants.utils import schema_context
 

@@ -1,4 +1,5 @@
 """A socket that stops reading is dropped (4408); logging out closes sockets."""
+
 import asyncio
 import base64
 import os
@@ -8,7 +9,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.test import Client
 
-from realtime.eventlog import event_append
+from realtime.engine.eventlog import event_append
 from tests.live import LiveServer
 from tests.realtime.admin_changes import admin_deactivate, admin_delete_token, admin_revoke_token
 from tests.realtime.client import Socket, connect_member, ticket_for
@@ -27,8 +28,12 @@ def stalled_socket(server, ticket: str) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect(("127.0.0.1", server.port))
     key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall((f"GET /ws/?ticket={ticket} HTTP/1.1\r\nHost: acme.localhost\r\nUpgrade: websocket\r\n"
-                  f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+    sock.sendall(
+        (
+            f"GET /ws/?ticket={ticket} HTTP/1.1\r\nHost: acme.localhost\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
     assert b" 101 " in sock.recv(1024)
     payload, mask = b'{"type":"ping"}', os.urandom(4)  # go live, then never read again
     sock.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
@@ -113,6 +118,7 @@ async def test_a_ticket_issued_to_a_session_that_logged_out_is_refused_4401(asgi
 
 
 # --- what an operator does in the admin reaches live connections too ------------------------
+
 
 @pytest.mark.parametrize("change", ["revoke", "delete"])
 async def test_a_token_revoked_or_deleted_in_the_admin_closes_its_sockets(asgi_server, world, change):

@@ -1,11 +1,12 @@
 """Server-Sent Events: the same events, Last-Event-ID replay, isolation, cleanup."""
+
 import asyncio
 
 from asgiref.sync import sync_to_async
 from django_tenants.utils import tenant_context
 
 from common.redis import redis_client
-from realtime.channels import control_group
+from realtime.engine.channel_names import control_group
 from realtime.services import notification_create
 
 
@@ -32,12 +33,12 @@ def notify(tenant, user, n):
     def run():
         with tenant_context(tenant):
             notification_create(user_id=user.pk, event="test", data={"n": n})
+
     return sync_to_async(run)()
 
 
 async def open_stream(client, url, token, host, **headers):
-    return client.stream("GET", url, headers={"Host": host, "Authorization": f"Bearer {token}", **headers},
-                         timeout=10)
+    return client.stream("GET", url, headers={"Host": host, "Authorization": f"Bearer {token}", **headers}, timeout=10)
 
 
 async def test_sse_streams_events_and_replays_after_last_event_id(asgi_server, world):
@@ -56,8 +57,9 @@ async def test_sse_streams_events_and_replays_after_last_event_id(asgi_server, w
 
         await notify(acme, member, 2)
         await notify(acme, member, 3)
-        async with await open_stream(client, "/api/events", token, "acme.localhost",
-                                     **{"Last-Event-ID": first["id"]}) as response:
+        async with await open_stream(
+            client, "/api/events", token, "acme.localhost", **{"Last-Event-ID": first["id"]}
+        ) as response:
             stream = SSE(response)
             replayed = [await stream.next_event(), await stream.next_event()]
     assert ['"n":2' in replayed[0]["data"], '"n":3' in replayed[1]["data"]] == [True, True]
@@ -68,14 +70,15 @@ async def test_sse_of_globex_never_carries_acmes_events(asgi_server, world):
     import httpx
 
     async with httpx.AsyncClient(base_url=asgi_server.url) as client:
-        async with await open_stream(client, "/api/events", world["globex"].owner_token,
-                                     "globex.localhost") as response:
+        async with await open_stream(
+            client, "/api/events", world["globex"].owner_token, "globex.localhost"
+        ) as response:
             stream = SSE(response)
             await asyncio.sleep(0.3)
             await notify(world["acme"], world["member"], 1)
             try:
                 event = await stream.next_event(timeout=1)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 event = None
     assert event is None
 
@@ -84,8 +87,9 @@ async def test_sse_refuses_other_tenants_and_anonymous_callers(asgi_server, worl
     import httpx
 
     async with httpx.AsyncClient(base_url=asgi_server.url) as client:
-        response = await client.get("/api/events", headers={"Host": "acme.localhost",
-                                                            "Authorization": f"Bearer {world['globex'].owner_token}"})
+        response = await client.get(
+            "/api/events", headers={"Host": "acme.localhost", "Authorization": f"Bearer {world['globex'].owner_token}"}
+        )
         assert response.status_code == 403 and response.json()["error"]["code"] == "not_a_member"
         response = await client.get("/api/events", headers={"Host": "acme.localhost"})
         assert response.status_code == 401
@@ -114,10 +118,20 @@ async def test_sse_refuses_event_ids_redis_cannot_take_with_a_400(asgi_server, w
     import httpx
 
     async with httpx.AsyncClient(base_url=asgi_server.url) as client:
-        for bad in ("99999999999999999999999-0", "18446744073709551616-0", "1-18446744073709551616",
-                    "1_0-0", " 12-0", "١٢-0", "-1"):
-            response = await client.get("/api/events", params={"last_event_id": bad}, headers={
-                "Host": "acme.localhost", "Authorization": f"Bearer {world['member_token']}"})
+        for bad in (
+            "99999999999999999999999-0",
+            "18446744073709551616-0",
+            "1-18446744073709551616",
+            "1_0-0",
+            " 12-0",
+            "١٢-0",
+            "-1",
+        ):
+            response = await client.get(
+                "/api/events",
+                params={"last_event_id": bad},
+                headers={"Host": "acme.localhost", "Authorization": f"Bearer {world['member_token']}"},
+            )
             assert response.status_code == 400, (bad, response.text)
             assert response.json()["error"]["code"] == "validation_error"
 
@@ -126,8 +140,9 @@ async def test_sse_from_an_id_in_the_future_gets_a_reset_then_live_events(asgi_s
     import httpx
 
     async with httpx.AsyncClient(base_url=asgi_server.url) as client:
-        async with await open_stream(client, "/api/events?last_event_id=18446744073709551615-0",
-                                     world["member_token"], "acme.localhost") as response:
+        async with await open_stream(
+            client, "/api/events?last_event_id=18446744073709551615-0", world["member_token"], "acme.localhost"
+        ) as response:
             assert response.status_code == 200
             stream = SSE(response)
             assert (await stream.next_event())["event"] == "reset"
@@ -142,7 +157,7 @@ async def ended(stream: SSE, timeout: float = 2) -> bool:
             await stream.next_event(timeout)
     except StopAsyncIteration:
         return True
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return False
 
 
@@ -154,8 +169,9 @@ async def test_revoking_the_token_ends_the_sse_streams_it_opened(asgi_server, wo
             assert response.status_code == 200
             stream = SSE(response)
             await asyncio.sleep(0.3)
-            revoked = await client.delete("/api/auth/token", headers={
-                "Host": "localhost", "Authorization": f"Bearer {world['member_token']}"})
+            revoked = await client.delete(
+                "/api/auth/token", headers={"Host": "localhost", "Authorization": f"Bearer {world['member_token']}"}
+            )
             assert revoked.status_code == 204
             assert await ended(stream)
 
@@ -171,8 +187,12 @@ async def test_logging_out_ends_the_sessions_sse_streams(asgi_server, world):
 
     session = await sync_to_async(login)()
     async with httpx.AsyncClient(base_url=asgi_server.url) as client:
-        async with client.stream("GET", "/api/events", timeout=10, headers={
-                "Host": "acme.localhost", "Cookie": f"sessionid={session.cookies['sessionid'].value}"}) as response:
+        async with client.stream(
+            "GET",
+            "/api/events",
+            timeout=10,
+            headers={"Host": "acme.localhost", "Cookie": f"sessionid={session.cookies['sessionid'].value}"},
+        ) as response:
             assert response.status_code == 200
             stream = SSE(response)
             await asyncio.sleep(0.3)

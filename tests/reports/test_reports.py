@@ -1,4 +1,5 @@
 """Reports are built by a real qcluster into CSV files of the tenant's own data."""
+
 import csv
 import io
 from datetime import timedelta
@@ -39,16 +40,23 @@ def test_an_admin_gets_a_csv_of_the_tenants_members_built_with_progress(committe
     download = api.get(report["download_url"].removeprefix(f"http://{ACME}"), host=ACME, token=people["admin_token"])
     assert download.status_code == 200
     assert download["Content-Type"].startswith("text/csv")
-    assert download["Content-Disposition"].startswith("attachment; filename=") and ".csv" in download["Content-Disposition"]
+    assert (
+        download["Content-Disposition"].startswith("attachment; filename=")
+        and ".csv" in download["Content-Disposition"]
+    )
     rows = csv_rows(download)
     assert {(r["email"], r["role"]) for r in rows} == {
-        ("owner@acme.test", "owner"), ("admin@acme.test", "admin"), ("member@acme.test", "member")}
+        ("owner@acme.test", "owner"),
+        ("admin@acme.test", "admin"),
+        ("member@acme.test", "member"),
+    }
     assert all(r["joined"].startswith(str(timezone.now().year)) for r in rows)
     assert not any("globex" in r["email"] for r in rows)
 
 
-def test_the_activity_report_counts_the_tenants_audit_events_and_messages_per_day(committed, qcluster, api, people,
-                                                                                  acme, globex):
+def test_the_activity_report_counts_the_tenants_audit_events_and_messages_per_day(
+    committed, qcluster, api, people, acme, globex
+):
     today = timezone.now().date()
     with tenant_context(acme):
         room = Room.objects.create(name="general")
@@ -115,10 +123,22 @@ def test_bad_requests_are_refused_with_their_code_and_queue_nothing(api, people,
         ({"kind": "members", "params": {"since": "2026-01-01"}}, 400, "report_params_invalid"),
         ({"kind": "members", "params": ["not", "an", "object"]}, 400, "report_params_invalid"),
         ({"kind": "activity", "params": {"since": "yesterday"}}, 400, "report_params_invalid"),
-        ({"kind": "activity", "params": {"since": today.isoformat(), "until": (today - timedelta(days=1)).isoformat()}},
-         400, "report_params_invalid"),
-        ({"kind": "activity", "params": {"until": today.isoformat(), "since": (today - timedelta(days=400)).isoformat()}},
-         400, "report_params_invalid"),
+        (
+            {
+                "kind": "activity",
+                "params": {"since": today.isoformat(), "until": (today - timedelta(days=1)).isoformat()},
+            },
+            400,
+            "report_params_invalid",
+        ),
+        (
+            {
+                "kind": "activity",
+                "params": {"until": today.isoformat(), "since": (today - timedelta(days=400)).isoformat()},
+            },
+            400,
+            "report_params_invalid",
+        ),
         ({"params": {}}, 400, "validation_error"),
     ]
     for body, status, code in cases:
@@ -132,6 +152,10 @@ def test_bad_requests_are_refused_with_their_code_and_queue_nothing(api, people,
 
 
 def test_bad_params_name_the_field_at_fault(api, people, acme):
-    response = api.post("/api/reports", host=ACME, token=acme.owner_token,
-                        json={"kind": "activity", "params": {"since": "2026-13-01", "colour": "red"}})
+    response = api.post(
+        "/api/reports",
+        host=ACME,
+        token=acme.owner_token,
+        json={"kind": "activity", "params": {"since": "2026-13-01", "colour": "red"}},
+    )
     assert set(response.json()["error"]["details"]) == {"since", "colour"}

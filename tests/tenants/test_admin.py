@@ -1,4 +1,5 @@
 """The operator admin on the platform host."""
+
 import pytest
 from django.test import Client
 
@@ -44,8 +45,9 @@ def test_the_change_page_shows_domains_and_members_inline(operator_client, acme)
 
 def test_an_operator_creates_a_tenant_and_its_schema_from_the_admin(operator_client):
     owner = user_make("boss@initech.test")
-    response = operator_client.post("/admin/tenants/tenant/add/",
-                                    {"slug": "initech", "name": "Initech", "owner_email": owner.email})
+    response = operator_client.post(
+        "/admin/tenants/tenant/add/", {"slug": "initech", "name": "Initech", "owner_email": owner.email}
+    )
     assert response.status_code == 302, response.content[:2000]
     tenant = Tenant.objects.get(slug="initech")
     assert schema_is_present("t_initech")
@@ -75,8 +77,9 @@ def test_suspend_and_reactivate_actions_change_status_and_are_audited(operator_c
 
 def test_adding_a_domain_inline_is_audited(operator_client, acme):
     domain = Domain.objects.get(tenant=acme)
-    form = change_form(acme, domains=[{"id": domain.pk, "domain": domain.domain, "is_primary": "on"},
-                                      {"domain": "app.acme.com"}])
+    form = change_form(
+        acme, domains=[{"id": domain.pk, "domain": domain.domain, "is_primary": "on"}, {"domain": "app.acme.com"}]
+    )
     response = operator_client.post(f"/admin/tenants/tenant/{acme.pk}/change/", form)
     assert response.status_code == 302, response.content[:3000]
     assert Domain.objects.filter(domain="app.acme.com", tenant=acme).exists()
@@ -93,8 +96,10 @@ def test_a_member_added_inline_is_audited_and_welcomed_and_a_removal_is_audited(
     assert AuditEvent.objects.get(action="member.add").after == {"email": "newcomer@example.com", "role": "member"}
     assert Job.objects.filter(tenant=acme, task="email.send", idempotency_key=f"welcome:{added.pk}").exists()
 
-    rows = [{"id": owner.pk, "user": owner.user_id, "role": "owner"},
-            {"id": added.pk, "user": newcomer.pk, "role": "member", "DELETE": "on"}]
+    rows = [
+        {"id": owner.pk, "user": owner.user_id, "role": "owner"},
+        {"id": added.pk, "user": newcomer.pk, "role": "member", "DELETE": "on"},
+    ]
     response = operator_client.post(f"/admin/tenants/tenant/{acme.pk}/change/", change_form(acme, memberships=rows))
     assert response.status_code == 302, response.content[:3000]
     assert not acme.memberships.filter(user=newcomer).exists()
@@ -106,8 +111,10 @@ def test_roles_changed_inline_go_through_the_service_owner_handed_over_in_one_sa
     rows = member_rows(acme, **{acme.owner.email: {"role": "admin"}, member.email: {"role": "owner"}})
     response = operator_client.post(f"/admin/tenants/tenant/{acme.pk}/change/", change_form(acme, memberships=rows))
     assert response.status_code == 302, response.content[:3000]
-    assert dict(acme.memberships.values_list("user__email", "role")) == {acme.owner.email: "admin",
-                                                                         member.email: "owner"}
+    assert dict(acme.memberships.values_list("user__email", "role")) == {
+        acme.owner.email: "admin",
+        member.email: "owner",
+    }
     changes = AuditEvent.objects.filter(action="member.role_change").order_by("id")
     assert [(e.target, e.before, e.after, e.actor_email) for e in changes] == [
         (f"user:{member.pk}", {"role": "member"}, {"role": "owner"}, "ops@platform.test"),  # the promotion first
@@ -122,7 +129,8 @@ def test_the_last_owner_cannot_go_inline_the_page_says_why_and_nothing_is_saved(
     response = operator_client.post(f"/admin/tenants/tenant/{acme.pk}/change/", form, follow=True)
     assert response.status_code == 200
     assert [str(m) for m in response.context["messages"]] == [
-        "Nothing was saved: A tenant must keep at least one owner."]
+        "Nothing was saved: A tenant must keep at least one owner."
+    ]
     acme.refresh_from_db()
     assert acme.name == "Acme" and acme.memberships.get().role == "owner"
     assert not AuditEvent.objects.filter(action__startswith="member.").exists()
@@ -136,7 +144,9 @@ def test_a_user_changed_on_an_inline_row_is_the_old_member_removed_and_the_new_o
     assert response.status_code == 302, response.content[:3000]
     assert set(acme.memberships.values_list("user__email", flat=True)) == {acme.owner.email, newcomer.email}
     assert sorted(AuditEvent.objects.filter(action__startswith="member.").values_list("action", "target")) == [
-        ("member.add", f"user:{newcomer.pk}"), ("member.remove", f"user:{member.pk}")]
+        ("member.add", f"user:{newcomer.pk}"),
+        ("member.remove", f"user:{member.pk}"),
+    ]
 
 
 def test_the_audit_log_is_read_only(operator_client, acme):
@@ -149,8 +159,14 @@ def test_the_audit_log_is_read_only(operator_client, acme):
 
 
 def test_every_admin_index_page_loads(operator_client, acme):
-    for url in ["/admin/", "/admin/accounts/user/", "/admin/accounts/authtoken/",
-                "/admin/tenants/pooledschema/", "/admin/tenants/tenant/add/", "/admin/django_q/schedule/"]:
+    for url in [
+        "/admin/",
+        "/admin/accounts/user/",
+        "/admin/accounts/authtoken/",
+        "/admin/tenants/pooledschema/",
+        "/admin/tenants/tenant/add/",
+        "/admin/django_q/schedule/",
+    ]:
         assert operator_client.get(url).status_code == 200, url
 
 

@@ -1,5 +1,6 @@
 """TenantApi and IsTenantManager (tenants/api_base.py): the answers every app's manager-only
 endpoints give, in the order they give them; and the usage registry (tenants/usage.py)."""
+
 from __future__ import annotations
 
 import pytest
@@ -28,11 +29,11 @@ def test_a_member_is_refused_with_the_roles_required(api, member_token, path):
     assert response.json()["error"]["details"] == {"required": ["owner", "admin"]}
 
 
-def test_starting_a_job_refuses_a_member_with_no_details(api, member_token):
+def test_starting_a_job_refuses_a_member_naming_the_roles_required(api, member_token):
     response = api.post("/api/jobs", host=HOST, token=member_token, json={"task": "noop"})
 
     assert (response.status_code, error_code(response)) == (403, "insufficient_role")
-    assert response.json()["error"]["details"] == {}
+    assert response.json()["error"]["details"] == {"required": ["owner", "admin"]}
 
 
 def test_without_a_tenant_the_view_answers_tenant_not_specified_before_the_role(acme):

@@ -1,4 +1,5 @@
 """Async code reaches the database in the right tenant's schema, always."""
+
 import asyncio
 
 from django.contrib.contenttypes.models import ContentType

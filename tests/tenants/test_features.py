@@ -1,6 +1,7 @@
 """The tenant's `features` switch whole capabilities off (tenants.access):
 every route of one answers 403 feature_disabled and changes nothing; the
 data it made stays readable; the other capabilities carry on."""
+
 import io
 
 import pytest
@@ -14,8 +15,10 @@ from tests.helpers import error_code, tenant_files_remove
 pytestmark = pytest.mark.django_db
 
 HOST = "acme.localhost"
-PDF = (b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n"
-       b"2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n")
+PDF = (
+    b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n"
+    b"2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n"
+)
 
 
 def png() -> bytes:
@@ -29,8 +32,9 @@ def png() -> bytes:
 def send(api, tenant, method, path, body=None, multipart=None):
     """As the tenant's owner, on its host: a JSON body, or a multipart one."""
     if multipart is not None:
-        return api.client.post(path, multipart, format="multipart", HTTP_HOST=HOST,
-                               HTTP_AUTHORIZATION=f"Bearer {tenant.owner_token}")
+        return api.client.post(
+            path, multipart, format="multipart", HTTP_HOST=HOST, HTTP_AUTHORIZATION=f"Bearer {tenant.owner_token}"
+        )
     return api.request(method, path, host=HOST, token=tenant.owner_token, json=body)
 
 
@@ -49,17 +53,37 @@ def files_cleaned(acme):
 # (capability, method, path, json body, multipart body); every route a capability has
 ROUTES = [
     ("uploads", "POST", "/api/upload", None, lambda: {"file": SimpleUploadedFile("a.pdf", PDF, "application/pdf")}),
-    ("uploads", "POST", "/api/upload/multiple", None,
-     lambda: {"files": [SimpleUploadedFile("a.pdf", PDF, "application/pdf")]}),
+    (
+        "uploads",
+        "POST",
+        "/api/upload/multiple",
+        None,
+        lambda: {"files": [SimpleUploadedFile("a.pdf", PDF, "application/pdf")]},
+    ),
     ("uploads", "POST", "/api/upload/image", None, lambda: {"image": SimpleUploadedFile("a.png", png(), "image/png")}),
-    ("uploads", "POST", "/api/upload/presign", {"filename": "a.pdf", "content_type": "application/pdf",
-                                                "size": len(PDF)}, None),
+    (
+        "uploads",
+        "POST",
+        "/api/upload/presign",
+        {"filename": "a.pdf", "content_type": "application/pdf", "size": len(PDF)},
+        None,
+    ),
     ("jobs", "POST", "/api/jobs", {"task": "noop", "payload": {}}, None),
     ("jobs", "POST", "/api/reports", {"kind": "members"}, None),
-    ("jobs", "POST", "/api/imports", None,
-     lambda: {"file": SimpleUploadedFile("m.csv", b"email,role\nowner@acme.test,member\n", "text/csv")}),
-    ("jobs", "POST", "/api/send-email", {"to": ["someone@example.com"], "subject": "Hi", "template": "generic",
-                                         "context": {"body": "Hello"}}, None),
+    (
+        "jobs",
+        "POST",
+        "/api/imports",
+        None,
+        lambda: {"file": SimpleUploadedFile("m.csv", b"email,role\nowner@acme.test,member\n", "text/csv")},
+    ),
+    (
+        "jobs",
+        "POST",
+        "/api/send-email",
+        {"to": ["someone@example.com"], "subject": "Hi", "template": "generic", "context": {"body": "Hello"}},
+        None,
+    ),
     ("realtime", "POST", "/api/realtime/ticket", None, None),
     ("realtime", "POST", "/api/realtime/announcements", {"text": "hello"}, None),
     ("realtime", "GET", "/api/events", None, None),
@@ -71,14 +95,17 @@ def stored_anything(acme) -> bool:
     from uploads.models import File, PendingUpload
 
     with tenant_context(acme):
-        return File.objects.exists() or PendingUpload.objects.exists() or Report.objects.exists() \
-            or Job.objects.exists()
+        return (
+            File.objects.exists() or PendingUpload.objects.exists() or Report.objects.exists() or Job.objects.exists()
+        )
 
 
-@pytest.mark.parametrize("capability, method, path, body, multipart", ROUTES,
-                         ids=[f"{r[0]}:{r[1]} {r[2]}" for r in ROUTES])
+@pytest.mark.parametrize(
+    "capability, method, path, body, multipart", ROUTES, ids=[f"{r[0]}:{r[1]} {r[2]}" for r in ROUTES]
+)
 def test_every_route_of_a_switched_off_capability_is_403_feature_disabled(
-        api, acme, files_cleaned, capability, method, path, body, multipart):
+    api, acme, files_cleaned, capability, method, path, body, multipart
+):
     features_set(acme, **{capability: False})
     response = send(api, acme, method, path, body, multipart() if multipart else None)
     assert response.status_code == 403
@@ -87,11 +114,14 @@ def test_every_route_of_a_switched_off_capability_is_403_feature_disabled(
     assert not stored_anything(acme)
 
 
-@pytest.mark.parametrize("capability, method, path, body, multipart",
-                         [r for r in ROUTES if r[2] != "/api/events"],
-                         ids=[f"{r[0]}:{r[1]} {r[2]}" for r in ROUTES if r[2] != "/api/events"])
+@pytest.mark.parametrize(
+    "capability, method, path, body, multipart",
+    [r for r in ROUTES if r[2] != "/api/events"],
+    ids=[f"{r[0]}:{r[1]} {r[2]}" for r in ROUTES if r[2] != "/api/events"],
+)
 def test_the_other_capabilities_are_not_touched_by_a_switch(
-        api, acme, files_cleaned, capability, method, path, body, multipart):
+    api, acme, files_cleaned, capability, method, path, body, multipart
+):
     features_set(acme, **{other: False for other in ("realtime", "uploads", "jobs") if other != capability})
     response = send(api, acme, method, path, body, multipart() if multipart else None)
     assert response.status_code in (200, 201, 202), response.content
@@ -99,23 +129,34 @@ def test_the_other_capabilities_are_not_touched_by_a_switch(
 
 def test_an_anonymous_caller_is_refused_too(api, acme):
     features_set(acme, uploads=False)
-    response = api.client.post("/api/upload", {"file": SimpleUploadedFile("a.pdf", PDF, "application/pdf")},
-                               format="multipart", HTTP_HOST=HOST)
+    response = api.client.post(
+        "/api/upload", {"file": SimpleUploadedFile("a.pdf", PDF, "application/pdf")}, format="multipart", HTTP_HOST=HOST
+    )
     assert response.status_code == 403 and error_code(response) == "feature_disabled"
 
 
 def test_a_presign_made_before_uploads_were_switched_off_can_neither_upload_nor_confirm(api, acme, files_cleaned):
-    presigned = send(api, acme, "POST", "/api/upload/presign",
-                     {"filename": "a.pdf", "content_type": "application/pdf", "size": len(PDF)}).json()
+    presigned = send(
+        api,
+        acme,
+        "POST",
+        "/api/upload/presign",
+        {"filename": "a.pdf", "content_type": "application/pdf", "size": len(PDF)},
+    ).json()
     features_set(acme, uploads=False)
     path = presigned["upload_url"].removeprefix(f"http://{HOST}")
-    direct = api.client.post(path, {**presigned["fields"], "file": SimpleUploadedFile("a.pdf", PDF)},
-                             format="multipart", HTTP_HOST=HOST)
+    direct = api.client.post(
+        path, {**presigned["fields"], "file": SimpleUploadedFile("a.pdf", PDF)}, format="multipart", HTTP_HOST=HOST
+    )
     confirm = send(api, acme, "POST", "/api/upload/confirm", {"file_key": presigned["file_key"]})
     assert [error_code(direct), error_code(confirm)] == ["feature_disabled"] * 2
     features_set(acme, uploads=True)  # the presign itself is still good once switched back on
-    assert api.client.post(path, {**presigned["fields"], "file": SimpleUploadedFile("a.pdf", PDF)},
-                           format="multipart", HTTP_HOST=HOST).status_code == 204
+    assert (
+        api.client.post(
+            path, {**presigned["fields"], "file": SimpleUploadedFile("a.pdf", PDF)}, format="multipart", HTTP_HOST=HOST
+        ).status_code
+        == 204
+    )
     assert send(api, acme, "POST", "/api/upload/confirm", {"file_key": presigned["file_key"]}).status_code == 201
 
 

@@ -1,4 +1,5 @@
 """Members: add, change role, remove, leave — and the owner rules."""
+
 import pytest
 
 from tenants.models import AuditEvent, Membership
@@ -16,7 +17,10 @@ def url(tenant, user_id=None):
 def test_members_are_listed_with_their_roles(api, acme):
     member = member_make(acme, email="m@acme.test")
     body = api.get(url(acme), token=token_make(member)).json()
-    assert [(m["email"], m["role"]) for m in body["results"]] == [("owner@acme.test", "owner"), ("m@acme.test", "member")]
+    assert [(m["email"], m["role"]) for m in body["results"]] == [
+        ("owner@acme.test", "owner"),
+        ("m@acme.test", "member"),
+    ]
 
 
 def test_an_owner_adds_an_existing_user_by_email(api, acme):

@@ -1,6 +1,7 @@
 """Owners changing each other at the same moment, in two real concurrent
 transactions (one thread and one database connection each): every answer is a
 clean 2xx/403/409, never a deadlock's 500, and the tenant always keeps an owner."""
+
 import threading
 
 from django.db import connection
@@ -58,7 +59,8 @@ def test_two_owners_demoting_each_other_at_once_leave_one_owner_and_no_500(commi
 
         results = at_once(
             lambda: Api().patch(url(acme, b.pk), token=a_token, json={"role": "admin"}),
-            lambda: Api().patch(url(acme, a.pk), token=b_token, json={"role": "admin"}))
+            lambda: Api().patch(url(acme, a.pk), token=b_token, json={"role": "admin"}),
+        )
 
         codes = statuses(results)
         assert sorted(codes, key=str) == [200, 403], codes  # the second is no longer an owner when it is its turn
@@ -71,8 +73,9 @@ def test_two_owners_leaving_at_once_cannot_leave_the_tenant_without_an_owner(com
         for user in (a, b):
             Membership.objects.update_or_create(tenant=acme, user=user, defaults={"role": "owner"})
 
-        results = at_once(lambda: Api().delete(url(acme, a.pk), token=a_token),
-                          lambda: Api().delete(url(acme, b.pk), token=b_token))
+        results = at_once(
+            lambda: Api().delete(url(acme, a.pk), token=a_token), lambda: Api().delete(url(acme, b.pk), token=b_token)
+        )
 
         codes = statuses(results)
         assert sorted(codes, key=str) == [204, 409], codes  # 409 last_owner
@@ -85,8 +88,10 @@ def test_an_owner_demoting_the_other_while_being_removed_by_them_keeps_an_owner(
         for user in (a, b):
             Membership.objects.update_or_create(tenant=acme, user=user, defaults={"role": "owner"})
 
-        results = at_once(lambda: Api().patch(url(acme, b.pk), token=a_token, json={"role": "member"}),
-                          lambda: Api().delete(url(acme, a.pk), token=b_token))
+        results = at_once(
+            lambda: Api().patch(url(acme, b.pk), token=a_token, json={"role": "member"}),
+            lambda: Api().delete(url(acme, a.pk), token=b_token),
+        )
 
         codes = statuses(results)
         assert all(isinstance(c, int) and c < 500 for c in codes), codes
@@ -99,8 +104,11 @@ def test_adding_the_same_user_twice_at_once_is_one_201_and_one_409(committed, ac
 
     for i in range(ROUNDS):
         user = user_make(f"new{i}@example.com")
-        add = lambda: Api().post(f"/api/tenants/{acme.pk}/members", token=acme.owner_token,  # noqa: E731
-                                 json={"email": user.email, "role": "member"})
+
+        def add(user=user):
+            return Api().post(
+                f"/api/tenants/{acme.pk}/members", token=acme.owner_token, json={"email": user.email, "role": "member"}
+            )
 
         codes = statuses(at_once(add, add))
 

@@ -1,4 +1,5 @@
 """migrate_schemas checks every tenant schema against the template, and migrates only what differs."""
+
 from io import StringIO
 
 import pytest
@@ -91,19 +92,27 @@ def note_migrations(settings, committed):
     connection.set_schema_to_public()
     template = template_schema()
     execute(f'ALTER TABLE "{template}".realtime_message DROP COLUMN IF EXISTS note')
-    execute(f"""DELETE FROM "{template}".django_migrations WHERE app = 'realtime' AND name = ANY(%s)""",
-            [[name for _, name in NOTE_MIGRATIONS]])
+    execute(
+        f"""DELETE FROM "{template}".django_migrations WHERE app = 'realtime' AND name = ANY(%s)""",
+        [[name for _, name in NOTE_MIGRATIONS]],
+    )
 
 
 def columns_and_indexes(schema: str) -> tuple[list, list]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT column_name, data_type, is_nullable FROM information_schema.columns "
-                       "WHERE table_schema = %s AND table_name = 'realtime_message' ORDER BY 1", [schema])
+        cursor.execute(
+            "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+            "WHERE table_schema = %s AND table_name = 'realtime_message' ORDER BY 1",
+            [schema],
+        )
         columns = cursor.fetchall()
-        cursor.execute("SELECT i.relname, x.indisvalid, pg_get_indexdef(x.indexrelid, 0, false) FROM pg_index x "
-                       "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
-                       "JOIN pg_namespace n ON n.oid = t.relnamespace "
-                       "WHERE n.nspname = %s AND t.relname = 'realtime_message' ORDER BY 1", [schema])
+        cursor.execute(
+            "SELECT i.relname, x.indisvalid, pg_get_indexdef(x.indexrelid, 0, false) FROM pg_index x "
+            "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
+            "JOIN pg_namespace n ON n.oid = t.relnamespace "
+            "WHERE n.nspname = %s AND t.relname = 'realtime_message' ORDER BY 1",
+            [schema],
+        )
         indexes = [(name, valid, definition.replace(f"{schema}.", "")) for name, valid, definition in cursor.fetchall()]
     return columns, indexes
 

@@ -1,4 +1,5 @@
 """Tenants get a migrated schema without any migrate on the request path."""
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext

@@ -2,15 +2,15 @@
 
 Every rule is tried from the side of tenant B reaching for tenant A.
 """
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tenants.services import tenant_token_issue
 from common.redis import redis_client
-from tenants.models import Domain, Membership
-from tenants.services import tenant_reactivate, tenant_suspend
 from tenants.audit import SYSTEM
+from tenants.models import Domain, Membership
+from tenants.services import tenant_reactivate, tenant_suspend, tenant_token_issue
 from tests.factories import PASSWORD, member_make
 from tests.helpers import error_code
 
@@ -22,6 +22,7 @@ def current(api, **kw):
 
 
 # --- by host --------------------------------------------------------------------
+
 
 def test_the_host_chooses_the_tenant(api, acme, globex):
     response = current(api, host="acme.localhost:8000", token=acme.owner_token)
@@ -62,6 +63,7 @@ def test_anonymous_callers_on_a_tenant_host_must_authenticate(api, acme):
 
 # --- by header ------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("ref", ["acme", "ACME", "id"])
 def test_the_x_tenant_id_header_chooses_the_tenant_by_slug_or_id(api, acme, ref):
     ref = str(acme.pk) if ref == "id" else ref
@@ -94,6 +96,7 @@ def test_a_header_naming_the_host_tenant_is_fine(api, acme):
 
 # --- by token -------------------------------------------------------------------
 
+
 def tenant_token(user, tenant):
     _, raw = tenant_token_issue(email=user.email, password=PASSWORD, tenant=tenant)
     return raw
@@ -105,8 +108,7 @@ def test_a_tenant_bound_token_chooses_its_tenant_on_the_platform_host(api, acme)
 
 
 def test_a_token_cannot_be_bound_to_a_tenant_the_user_is_not_in(api, acme, globex):
-    response = api.post("/api/auth/token",
-                        json={"email": globex.owner.email, "password": PASSWORD, "tenant": "acme"})
+    response = api.post("/api/auth/token", json={"email": globex.owner.email, "password": PASSWORD, "tenant": "acme"})
     assert response.status_code == 403
     assert error_code(response) == "not_a_member"
 
@@ -127,6 +129,7 @@ def test_a_token_whose_user_left_the_tenant_no_longer_opens_it(api, acme):
 
 
 # --- no tenant, suspended ---------------------------------------------------------
+
 
 def test_a_tenant_endpoint_without_any_tenant_is_400_tenant_not_specified(api, acme):
     response = current(api, token=acme.owner_token)
@@ -154,6 +157,7 @@ def test_a_suspended_tenant_answers_403_until_reactivated(api, acme):
 # These run committed, as production does: inside pytest-django's wrapping
 # transaction, Django "closes" the connection after each request, and that
 # makes django-tenants forget which search_path is set.
+
 
 def search_paths(queries):
     return [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SET search_path")]
@@ -259,6 +263,7 @@ def test_one_tenants_rate_limit_does_not_throttle_another(api, acme, globex):
 def test_the_user_rate_limit_answers_429(api, acme):
     # DRF reads the rates into the class when it is defined, so override the class for this test.
     from rest_framework.settings import api_settings
+
     from tenants.throttling import UserRateThrottle
 
     UserRateThrottle.THROTTLE_RATES = {**api_settings.DEFAULT_THROTTLE_RATES, "user": "2/min"}
@@ -276,7 +281,7 @@ SPELLINGS = {
     "canonical": lambda t: str(t.pk),
     "upper case": lambda t: str(t.pk).upper(),
     "hex without dashes": lambda t: t.pk.hex,
-    "in braces": lambda t: "{%s}" % t.pk,
+    "in braces": lambda t: f"{{{t.pk}}}",
     "urn:uuid:": lambda t: f"urn:uuid:{t.pk}",
     "slug in upper case": lambda t: " ACME ",
 }
@@ -304,10 +309,16 @@ def test_a_suspended_tenant_named_in_another_spelling_opens_none_of_its_routes(a
     answers = {
         path: error_code(by_ref(api, acme, "hex without dashes", path, method, json=body))
         for method, path, body in [
-            ("get", "/api/files", None), ("get", "/api/jobs", None), ("get", "/api/rooms", None),
-            ("post", "/api/realtime/ticket", None), ("get", "/api/events", None),
-            ("post", "/api/send-email", {"to": ["x@example.com"], "subject": "hi", "template": "generic",
-                                     "context": {"body": "hi"}}),
+            ("get", "/api/files", None),
+            ("get", "/api/jobs", None),
+            ("get", "/api/rooms", None),
+            ("post", "/api/realtime/ticket", None),
+            ("get", "/api/events", None),
+            (
+                "post",
+                "/api/send-email",
+                {"to": ["x@example.com"], "subject": "hi", "template": "generic", "context": {"body": "hi"}},
+            ),
             ("post", "/api/jobs", {"task": "noop", "payload": {}}),
         ]
     }
@@ -327,9 +338,12 @@ def test_a_lowered_upload_limit_applies_through_every_spelling(api, acme, spelli
     assert by_ref(api, acme, spelling).json()["settings"]["max_upload_mb"] == 1
     pdf = b"%PDF-1.4\n%%EOF\n" + b"0" * (1024 * 1024 + 1)
     response = api.client.post(
-        "/api/upload", {"file": SimpleUploadedFile("big.pdf", pdf, "application/pdf")},
-        HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Bearer {acme.owner_token}",
-        HTTP_X_TENANT_ID=SPELLINGS[spelling](acme))
+        "/api/upload",
+        {"file": SimpleUploadedFile("big.pdf", pdf, "application/pdf")},
+        HTTP_HOST="localhost",
+        HTTP_AUTHORIZATION=f"Bearer {acme.owner_token}",
+        HTTP_X_TENANT_ID=SPELLINGS[spelling](acme),
+    )
     tenant_files_remove(acme)
     assert (response.status_code, error_code(response)) == (413, "file_too_large")
 

@@ -6,6 +6,7 @@ no transaction around it, system actor). Suspension has no API door: operators o
 Committed, against a real server where sockets are involved, so that after-commit
 subscribers run as in production (in the test process for the admin and the shell,
 in the server for the API)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -63,13 +64,17 @@ def member(committed, acme):
 
 # --- membership ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("door", DOORS)
 def test_a_member_added_is_audited_and_gets_the_welcome_email_job(committed, api, acme, door):
     newcomer = user_make("newcomer@example.test")
     with captured() as events:
         if door == "api":
-            response = api.post(f"/api/tenants/{acme.pk}/members", token=acme.owner_token,
-                                json={"email": newcomer.email, "role": "member"})
+            response = api.post(
+                f"/api/tenants/{acme.pk}/members",
+                token=acme.owner_token,
+                json={"email": newcomer.email, "role": "member"},
+            )
             assert response.status_code == 201, response.content
         elif door == "admin":
             rows = [*member_rows(acme), {"user": newcomer.pk, "role": "member"}]
@@ -81,7 +86,10 @@ def test_a_member_added_is_audited_and_gets_the_welcome_email_job(committed, api
     assert [(e.name, e.user_id, e.role) for e in events] == [("member.added", newcomer.pk, "member")]
     audit = AuditEvent.objects.get(tenant=acme, action="member.add")
     assert (audit.target, audit.after, audit.actor_email) == (
-        f"user:{newcomer.pk}", {"email": newcomer.email, "role": "member"}, WHO[door])
+        f"user:{newcomer.pk}",
+        {"email": newcomer.email, "role": "member"},
+        WHO[door],
+    )
     welcome = Job.objects.get(tenant=acme, task="email.send", idempotency_key=f"welcome:{membership.pk}")
     assert welcome.payload["to"] == [newcomer.email] and welcome.payload["template"] == "welcome"
 
@@ -108,10 +116,14 @@ async def test_a_removed_member_is_audited_and_their_sockets_close(asgi_server, 
     await still_open(owner_sock)
     audit = await sync_to_async(AuditEvent.objects.get)(tenant=acme, action="member.remove")
     assert (audit.target, audit.before, audit.actor_email) == (
-        f"user:{member.pk}", {"email": member.email, "role": "member"}, WHO[door])
+        f"user:{member.pk}",
+        {"email": member.email, "role": "member"},
+        WHO[door],
+    )
 
 
 # --- suspension -----------------------------------------------------------------------------
+
 
 def _status_change(door: str, tenant: Tenant, action: str) -> None:
     if door == "admin":
@@ -121,8 +133,7 @@ def _status_change(door: str, tenant: Tenant, action: str) -> None:
 
 
 @pytest.mark.parametrize("door", ["admin", "shell"])
-async def test_a_suspension_holds_the_jobs_closes_the_sockets_and_is_audited(asgi_server, acme, globex, member,
-                                                                                door):
+async def test_a_suspension_holds_the_jobs_closes_the_sockets_and_is_audited(asgi_server, acme, globex, member, door):
     # due in an hour: a session qcluster started by another test leaves them alone
     job = await sync_to_async(job_enqueue)(acme, "noop", {"value": 1}, delay=3600)
     other_job = await sync_to_async(job_enqueue)(globex, "noop", {"value": 2}, delay=3600)
@@ -138,24 +149,33 @@ async def test_a_suspension_holds_the_jobs_closes_the_sockets_and_is_audited(asg
         assert QueueEntry.objects.get(job=job).held and not QueueEntry.objects.get(job=other_job).held
         audit = AuditEvent.objects.get(tenant=acme, action="tenant.suspend")
         assert (audit.before, audit.after, audit.actor_email) == (
-            {"status": "active"}, {"status": "suspended"}, WHO[door])
+            {"status": "active"},
+            {"status": "suspended"},
+            WHO[door],
+        )
         _status_change(door, acme, "reactivate")
         assert not QueueEntry.objects.get(job=job).held
         audit = AuditEvent.objects.get(tenant=acme, action="tenant.reactivate")
         assert (audit.before, audit.after, audit.actor_email) == (
-            {"status": "suspended"}, {"status": "active"}, WHO[door])
+            {"status": "suspended"},
+            {"status": "active"},
+            WHO[door],
+        )
 
     await sync_to_async(after_suspension)()
 
 
 # --- revocation -----------------------------------------------------------------------------
 
+
 def _revoke(door: str, raw_token: str) -> None:
     token = AuthToken.objects.get(digest=token_digest(raw_token))
     if door == "admin":  # the token's change form, revoked_at filled in
         when = timezone.localtime(timezone.now() - timedelta(seconds=1))
-        admin_post(f"/admin/accounts/authtoken/{token.pk}/change/",
-                   {"revoked_at_0": when.strftime("%Y-%m-%d"), "revoked_at_1": when.strftime("%H:%M:%S")})
+        admin_post(
+            f"/admin/accounts/authtoken/{token.pk}/change/",
+            {"revoked_at_0": when.strftime("%Y-%m-%d"), "revoked_at_1": when.strftime("%H:%M:%S")},
+        )
     else:
         token_revoke(token=token)
 

@@ -1,5 +1,6 @@
 """What a suspended tenant may still do (tenants.access): its owners read its
 record on the platform API; nobody writes, sends or starts work, anywhere."""
+
 import pytest
 
 from jobs.models import Job
@@ -47,8 +48,7 @@ def test_a_suspended_tenant_still_shows_in_its_members_list_of_tenants(api, susp
 
 
 def test_nobody_changes_the_settings_of_a_suspended_tenant(api, suspended):
-    response = api.put(f"/api/tenants/{suspended.pk}/settings", token=suspended.owner_token,
-                       json={"max_upload_mb": 50})
+    response = api.put(f"/api/tenants/{suspended.pk}/settings", token=suspended.owner_token, json={"max_upload_mb": 50})
     assert response.status_code == 403
     assert error_code(response) == "tenant_suspended"
     suspended.refresh_from_db()
@@ -57,8 +57,11 @@ def test_nobody_changes_the_settings_of_a_suspended_tenant(api, suspended):
 
 def test_nobody_adds_a_member_to_a_suspended_tenant_and_no_welcome_email_goes(api, suspended):
     newcomer = user_make("new@example.com")
-    response = api.post(f"/api/tenants/{suspended.pk}/members", token=suspended.owner_token,
-                        json={"email": newcomer.email, "role": "member"})
+    response = api.post(
+        f"/api/tenants/{suspended.pk}/members",
+        token=suspended.owner_token,
+        json={"email": newcomer.email, "role": "member"},
+    )
     assert response.status_code == 403
     assert error_code(response) == "tenant_suspended"
     assert not Membership.objects.filter(user=newcomer).exists()
@@ -75,8 +78,9 @@ def test_nobody_changes_or_removes_members_of_a_suspended_tenant(api, suspended)
 
 
 def test_no_job_is_enqueued_in_a_suspended_tenant(api, suspended):
-    response = api.post("/api/jobs", host="acme.localhost", token=suspended.owner_token,
-                        json={"task": "noop", "payload": {}})
+    response = api.post(
+        "/api/jobs", host="acme.localhost", token=suspended.owner_token, json={"task": "noop", "payload": {}}
+    )
     assert response.status_code == 403
     assert error_code(response) == "tenant_suspended"
     assert not Job.objects.exists()
@@ -84,14 +88,14 @@ def test_no_job_is_enqueued_in_a_suspended_tenant(api, suspended):
 
 def test_after_reactivation_owners_write_again(api, suspended):
     tenant_reactivate(tenant=suspended, actor=SYSTEM)
-    response = api.put(f"/api/tenants/{suspended.pk}/settings", token=suspended.owner_token,
-                       json={"max_upload_mb": 50})
+    response = api.put(f"/api/tenants/{suspended.pk}/settings", token=suspended.owner_token, json={"max_upload_mb": 50})
     assert response.status_code == 200
     assert api.get(f"/api/tenants/{suspended.pk}", token=suspended.member_token).status_code == 200
 
 
 def test_no_token_bound_to_a_suspended_tenant_is_issued(api, suspended):
-    response = api.post("/api/auth/token", json={"email": suspended.owner.email, "password": PASSWORD,
-                                                 "tenant": suspended.slug})
+    response = api.post(
+        "/api/auth/token", json={"email": suspended.owner.email, "password": PASSWORD, "tenant": suspended.slug}
+    )
     assert (response.status_code, error_code(response)) == (403, "tenant_suspended")
     assert api.post("/api/auth/token", json={"email": suspended.owner.email, "password": PASSWORD}).status_code == 200

@@ -1,4 +1,5 @@
 """The tenant management API on the platform host."""
+
 import pytest
 
 from tenants.models import AuditEvent, Domain, Membership, Tenant
@@ -10,6 +11,7 @@ pytestmark = pytest.mark.django_db
 
 
 # --- create -----------------------------------------------------------------
+
 
 def test_creating_a_tenant_provisions_its_schema_and_domain_and_makes_the_caller_owner(api):
     user = user_make()
@@ -27,8 +29,12 @@ def test_creating_a_tenant_provisions_its_schema_and_domain_and_makes_the_caller
 
 def test_creating_a_tenant_is_audited(api):
     user = user_make()
-    api.post("/api/tenants", token=token_make(user), json={"name": "Initech", "slug": "initech"},
-             headers={"X-Forwarded-For": "ignored"})
+    api.post(
+        "/api/tenants",
+        token=token_make(user),
+        json={"name": "Initech", "slug": "initech"},
+        headers={"X-Forwarded-For": "ignored"},
+    )
     event = AuditEvent.objects.get(action="tenant.create")
     assert event.actor == user and event.tenant_slug == "initech"
     assert event.after["owner"] == user.email and event.ip == "127.0.0.1"
@@ -68,6 +74,7 @@ def test_creating_needs_authentication(api):
 
 # --- list and detail ----------------------------------------------------------
 
+
 def test_the_list_holds_only_the_callers_tenants_with_their_role(api, acme, globex):
     member = member_make(acme)
     response = api.get("/api/tenants", token=token_make(member))
@@ -106,12 +113,15 @@ def test_an_unknown_tenant_id_is_404(api, acme):
 
 # --- settings -----------------------------------------------------------------
 
+
 def test_an_owner_updates_settings_and_keys_not_sent_keep_their_value(api, acme):
     url = f"/api/tenants/{acme.pk}/settings"
     api.put(url, token=acme.owner_token, json={"max_upload_mb": 20})
-    response = api.put(url, token=acme.owner_token,
-                       json={"display_name": "ACME", "features": {"jobs": False},
-                             "frontend_origins": ["https://App.acme.com"]})
+    response = api.put(
+        url,
+        token=acme.owner_token,
+        json={"display_name": "ACME", "features": {"jobs": False}, "frontend_origins": ["https://App.acme.com"]},
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["max_upload_mb"] == 20 and body["display_name"] == "ACME"
@@ -127,16 +137,19 @@ def test_settings_changes_are_audited_with_before_and_after(api, acme):
     assert event.actor == acme.owner
 
 
-@pytest.mark.parametrize("payload, field", [
-    ({"colour": "red"}, "colour"),
-    ({"max_upload_mb": 0}, "max_upload_mb"),
-    ({"max_upload_mb": "lots"}, "max_upload_mb"),
-    ({"rate_limit_per_minute": -1}, "rate_limit_per_minute"),
-    ({"allowed_file_types": ["exe"]}, "allowed_file_types"),
-    ({"frontend_origins": ["javascript:alert(1)"]}, "frontend_origins"),
-    ({"timezone": "Mars/Olympus"}, "timezone"),
-    ({"features": {"teleport": True}}, "features"),
-])
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({"colour": "red"}, "colour"),
+        ({"max_upload_mb": 0}, "max_upload_mb"),
+        ({"max_upload_mb": "lots"}, "max_upload_mb"),
+        ({"rate_limit_per_minute": -1}, "rate_limit_per_minute"),
+        ({"allowed_file_types": ["exe"]}, "allowed_file_types"),
+        ({"frontend_origins": ["javascript:alert(1)"]}, "frontend_origins"),
+        ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"features": {"teleport": True}}, "features"),
+    ],
+)
 def test_invalid_settings_are_refused_naming_the_field_and_nothing_changes(api, acme, payload, field):
     response = api.put(f"/api/tenants/{acme.pk}/settings", token=acme.owner_token, json=payload)
     assert response.status_code == 400
@@ -169,6 +182,7 @@ def test_globex_cannot_change_acmes_settings(api, acme, globex):
 
 # --- usage --------------------------------------------------------------------
 
+
 def test_usage_counts_members_schema_bytes_todays_api_requests_and_jobs(api, acme, globex):
     from jobs.services import job_enqueue
 
@@ -196,6 +210,7 @@ def test_api_requests_of_one_tenant_do_not_count_for_another(api, acme, globex):
 
 # --- audit --------------------------------------------------------------------
 
+
 def test_the_audit_log_is_newest_first_for_owners(api, acme):
     api.put(f"/api/tenants/{acme.pk}/settings", token=acme.owner_token, json={"max_upload_mb": 7})
     response = api.get(f"/api/tenants/{acme.pk}/audit", token=acme.owner_token)
@@ -215,6 +230,7 @@ def test_globex_cannot_read_acmes_audit_log(api, acme, globex):
 
 # --- me -----------------------------------------------------------------------
 
+
 def test_me_on_the_platform_host_lists_the_users_tenants(api, acme, globex):
     user = member_make(acme, role="admin")
     Membership.objects.create(tenant=globex, user=user, role="member")
@@ -226,4 +242,3 @@ def test_me_on_a_tenant_host_names_the_tenant_and_role(api, acme):
     body = api.get("/api/me", host="acme.localhost", token=acme.owner_token).json()
     assert body["tenant"]["slug"] == "acme" and body["role"] == "owner"
     assert body["user"]["email"] == acme.owner.email
-

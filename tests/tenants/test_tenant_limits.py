@@ -1,4 +1,5 @@
 """A user may own a bounded number of tenants (settings.TENANTS_PER_USER)."""
+
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest

@@ -1,4 +1,5 @@
 """A tenant's rate limit holds under concurrent requests (the real server, one thread a request)."""
+
 import threading
 
 import httpx
@@ -13,8 +14,9 @@ def test_concurrent_requests_cannot_pass_the_tenant_limit_together(committed, ac
     barrier, statuses, lock = threading.Barrier(8), [], threading.Lock()
 
     def burst(token):
-        with httpx.Client(base_url=asgi_server.url, timeout=30,
-                          headers={"Host": "acme.localhost", "Authorization": f"Bearer {token}"}) as client:
+        with httpx.Client(
+            base_url=asgi_server.url, timeout=30, headers={"Host": "acme.localhost", "Authorization": f"Bearer {token}"}
+        ) as client:
             client.get("/healthz")  # connected before the burst
             barrier.wait()
             for _ in range(5):

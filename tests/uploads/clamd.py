@@ -2,6 +2,7 @@
 or TCP and finds the EICAR test file. (The real daemon needs signature databases
 downloaded from ClamAV's mirrors, which this machine cannot reach; the protocol
 our client speaks is the same.)"""
+
 from __future__ import annotations
 
 import os
@@ -9,7 +10,7 @@ import socketserver
 import struct
 import threading
 
-from uploads.scanning import EICAR
+from uploads.pipeline.scanning import EICAR
 
 
 class _Handler(socketserver.StreamRequestHandler):

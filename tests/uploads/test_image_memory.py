@@ -5,6 +5,7 @@ Memory is measured in a fresh Python process (the growth of its peak RSS across 
 image_process call), as a qcluster worker would see it; the PNGs are all-zero pixels
 compressed to a few hundred KB, built in that process before the measurement starts.
 """
+
 from __future__ import annotations
 
 import io
@@ -20,15 +21,15 @@ import pytest
 from PIL import Image
 
 from tests.helpers import error_code
-from uploads.images import InvalidImage, image_process
+from uploads.pipeline.images import InvalidImage, image_process
 
-from .conftest import ACME, file_rows, settings_set, stored_keys
+from .conftest import file_rows, settings_set, stored_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 
 MEASURE = textwrap.dedent("""
     import io, json, resource, struct, sys, zlib
-    from uploads import images
+    from uploads.pipeline import images
 
     width, height, colour, unbounded = json.loads(sys.argv[1])
     if unbounded:
@@ -54,8 +55,13 @@ MEASURE = textwrap.dedent("""
 
 def measured(width: int, height: int, *, colour: int = 6, unbounded: bool = False) -> dict:
     """image_process of an all-zero PNG (colour type 6: RGBA) in a fresh process."""
-    done = subprocess.run([sys.executable, "-c", MEASURE, json.dumps([width, height, colour, unbounded])],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, json.dumps([width, height, colour, unbounded])],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -75,8 +81,12 @@ def zero_rgba_png_streamed(width: int, height: int) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0))
-            + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0))
+        + chunk(b"IDAT", idat)
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_a_9400_square_rgba_png_is_refused_for_its_decoded_bytes_before_any_pixel_is_decoded():
@@ -158,8 +168,12 @@ def zero_png_streamed(width: int, height: int, *, depth: int, colour: int) -> by
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0))
-            + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0))
+        + chunk(b"IDAT", idat)
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_an_upload_the_job_would_refuse_for_its_bytes_is_refused_at_upload(uploader, people, acme):

@@ -1,6 +1,7 @@
-"""POST /api/upload/image decodes an image while its body still arrives (uploads/image_streaming.py):
+"""POST /api/upload/image decodes an image while its body still arrives (uploads/pipeline/image_streaming.py):
 the decode starts on the first bytes, makes exactly the JPEG the complete file makes, and its outcome
 waits for every earlier check; a dropped upload stops it."""
+
 from __future__ import annotations
 
 import functools
@@ -14,11 +15,11 @@ from PIL import Image
 
 from tenants.models import AuditEvent
 from tests.helpers import error_code
-from uploads import images
-from uploads.handlers import LimitedUploadHandler
-from uploads.image_streaming import image_stream_start
-from uploads.scanning import EICAR
-from uploads.storage import upload_storage
+from uploads.pipeline import images
+from uploads.pipeline.handlers import LimitedUploadHandler
+from uploads.pipeline.image_streaming import image_stream_start
+from uploads.pipeline.scanning import EICAR
+from uploads.pipeline.storage import upload_storage
 
 from .clamd import FakeClamd
 from .conftest import file_rows, settings_set, stored_keys
@@ -34,8 +35,12 @@ def photo(fmt: str = "JPEG", size=(1600, 1200)) -> bytes:
 
 
 def receiving(name: str, allowed=("jpg", "jpeg", "png", "webp")) -> LimitedUploadHandler:
-    handler = LimitedUploadHandler(None, fields=("image",), max_bytes=50 * 1024 * 1024,
-                                   on_head=functools.partial(image_stream_start, allowed=list(allowed)))
+    handler = LimitedUploadHandler(
+        None,
+        fields=("image",),
+        max_bytes=50 * 1024 * 1024,
+        on_head=functools.partial(image_stream_start, allowed=list(allowed)),
+    )
     handler.new_file("image", name, "application/octet-stream", None)
     return handler
 
@@ -60,7 +65,7 @@ def test_the_decode_starts_on_the_first_chunk_while_the_rest_has_not_arrived():
     assert until(lambda: stream.reader.tell() >= CHUNK // 2), "the decoder reads the bytes already in"
     assert not stream._done.is_set()  # it waits for the rest, not at an end
     for start in range(CHUNK, len(data), CHUNK):
-        handler.receive_data_chunk(data[start:start + CHUNK], start)
+        handler.receive_data_chunk(data[start : start + CHUNK], start)
     upload = handler.file_complete(len(data))
     try:
         assert stream.result() == images.image_process(upload.temporary_file_path(), formats=("JPEG",))
@@ -73,7 +78,7 @@ def test_the_streamed_jpeg_is_byte_for_byte_the_one_made_from_the_complete_file(
     data = photo(fmt, size=(900, 700))
     handler = receiving(name)
     for start in range(0, len(data), CHUNK):
-        handler.receive_data_chunk(data[start:start + CHUNK], start)
+        handler.receive_data_chunk(data[start : start + CHUNK], start)
     upload = handler.file_complete(len(data))
     try:
         made = upload.image_stream.result()
@@ -83,9 +88,14 @@ def test_the_streamed_jpeg_is_byte_for_byte_the_one_made_from_the_complete_file(
         upload.close()
 
 
-@pytest.mark.parametrize("name, allowed", [("photo.png", ("jpg", "png")),  # a JPEG named .png: a mismatch
-                                           ("photo.jpg", ("png",)),  # a type the tenant does not take
-                                           ("photo.gif", ("gif", "jpg"))])  # a type the engine does not take
+@pytest.mark.parametrize(
+    "name, allowed",
+    [
+        ("photo.png", ("jpg", "png")),  # a JPEG named .png: a mismatch
+        ("photo.jpg", ("png",)),  # a type the tenant does not take
+        ("photo.gif", ("gif", "jpg")),
+    ],
+)  # a type the engine does not take
 def test_no_decode_starts_for_what_the_upload_checks_would_refuse(name, allowed):
     handler = receiving(name, allowed)
 
@@ -132,7 +142,7 @@ def test_an_uploaded_photo_gets_the_jpeg_its_complete_file_makes(uploader, peopl
 
 def test_a_truncated_photo_is_refused_as_corrupt_before_the_scan_that_ran_meanwhile(uploader, people, acme):
     data = photo()
-    cut = data[:len(data) // 2] + EICAR
+    cut = data[: len(data) // 2] + EICAR
 
     response = post_image(uploader, people, "cut.jpg", cut)
 
@@ -163,7 +173,7 @@ def test_an_unreachable_scanner_answers_after_the_structure_check(uploader, peop
     settings.UPLOADS = {**settings.UPLOADS, "CLAMAV_URL": "tcp://127.0.0.1:9"}
     data = photo()
 
-    cut = post_image(uploader, people, "cut.jpg", data[:len(data) // 2])
+    cut = post_image(uploader, people, "cut.jpg", data[: len(data) // 2])
     whole = post_image(uploader, people, "photo.jpg", data)
 
     assert (cut.status_code, error_code(cut)) == (422, "invalid_image")
@@ -171,8 +181,9 @@ def test_an_unreachable_scanner_answers_after_the_structure_check(uploader, peop
     assert stored_keys(acme) == [] and file_rows(acme) == []
 
 
-def test_the_decoded_bytes_bound_refuses_a_streamed_photo_before_any_pixel_is_decoded(settings, uploader, people,
-                                                                                       acme, monkeypatch):
+def test_the_decoded_bytes_bound_refuses_a_streamed_photo_before_any_pixel_is_decoded(
+    settings, uploader, people, acme, monkeypatch
+):
     settings.UPLOADS = {**settings.UPLOADS, "IMAGE_MAX_DECODED_MB": 1}  # 2000×1500 at 1/2 scale: 2.25 MB
     data = photo(size=(2000, 1500))
     started = decoders_started(monkeypatch)

@@ -1,4 +1,4 @@
-"""uploads.image_strips: a large PNG reduced in strips is the same image as the PNG decoded
+"""uploads.pipeline.image_strips: a large PNG reduced in strips is the same image as the PNG decoded
 whole and reduced, pixel for pixel, for every row filter and every kind of PNG it takes;
 what it cannot do exactly it leaves to the whole decode, and bad data is refused.
 
@@ -6,6 +6,7 @@ The PNGs are written by hand here, each row with a filter chosen by the test (Pi
 encoder picks its own), with pixels that vary from row to row, so a strip that joined its
 neighbour wrongly shows in the pixels. STRIP_BYTES is made small: many strips, many joins.
 """
+
 from __future__ import annotations
 
 import io
@@ -16,8 +17,8 @@ import zlib
 import pytest
 from PIL import Image
 
-from uploads import image_strips
-from uploads.images import InvalidImage, _fit, _to_processable_mode, image_process
+from uploads.pipeline import image_strips
+from uploads.pipeline.images import InvalidImage, _fit, _to_processable_mode, image_process
 
 SAMPLES = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # PNG colour type -> samples per pixel
 FILTERS = (0, 1, 2, 3, 4, 4, 2, 3, 1)  # None, Sub, Up, Average, Paeth: each row the next of these
@@ -52,15 +53,24 @@ def filtered(rows: list[bytes], bpp: int) -> bytes:
     return bytes(out)
 
 
-def png(width: int, height: int, *, bits: int = 8, colour: int = 6, seed: int = 1,
-        padding: int = 0, before_idat: bytes = b"") -> bytes:
+def png(
+    width: int,
+    height: int,
+    *,
+    bits: int = 8,
+    colour: int = 6,
+    seed: int = 1,
+    padding: int = 0,
+    before_idat: bytes = b"",
+) -> bytes:
     """A PNG of varied pixels (`padding`: the value of the unused low bits ending each row)."""
     rnd = random.Random(seed)
     row_bits = width * bits * SAMPLES[colour]
     rows = []
     for y in range(height):
-        row = bytearray(rnd.getrandbits(8) if rnd.random() < 0.5 else (3 * y + i) & 0xFF
-                        for i in range((row_bits + 7) // 8))
+        row = bytearray(
+            rnd.getrandbits(8) if rnd.random() < 0.5 else (3 * y + i) & 0xFF for i in range((row_bits + 7) // 8)
+        )
         if colour == 3:
             row = bytearray(v % 16 for v in row)  # indices into a 16-colour palette
         if row_bits % 8:
@@ -69,12 +79,19 @@ def png(width: int, height: int, *, bits: int = 8, colour: int = 6, seed: int = 
         rows.append(bytes(row))
     palette = b""
     if colour == 3:
-        palette = (chunk(b"PLTE", bytes(rnd.getrandbits(8) for _ in range(48)))
-                   + chunk(b"tRNS", bytes(rnd.getrandbits(8) for _ in range(16))))
+        palette = chunk(b"PLTE", bytes(rnd.getrandbits(8) for _ in range(48))) + chunk(
+            b"tRNS", bytes(rnd.getrandbits(8) for _ in range(16))
+        )
     data = zlib.compress(filtered(rows, max(1, bits * SAMPLES[colour] // 8)), 9)
-    idats = b"".join(chunk(b"IDAT", data[i:i + 1000]) for i in range(0, len(data), 1000))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, bits, colour, 0, 0, 0))
-            + palette + before_idat + idats + chunk(b"IEND", b""))
+    idats = b"".join(chunk(b"IDAT", data[i : i + 1000]) for i in range(0, len(data), 1000))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, bits, colour, 0, 0, 0))
+        + palette
+        + before_idat
+        + idats
+        + chunk(b"IEND", b"")
+    )
 
 
 def opened(data: bytes) -> Image.Image:
@@ -94,8 +111,11 @@ def whole_reduced(data: bytes, max_side: int) -> Image.Image:
     return _to_processable_mode(im).reduce(factors)
 
 
-@pytest.mark.parametrize(("bits", "colour"), [(8, 0), (8, 2), (8, 3), (8, 4), (8, 6), (1, 0), (16, 0)],
-                         ids=["grey", "rgb", "palette-with-trns", "grey-alpha", "rgba", "1-bit", "16-bit-grey"])
+@pytest.mark.parametrize(
+    ("bits", "colour"),
+    [(8, 0), (8, 2), (8, 3), (8, 4), (8, 6), (1, 0), (16, 0)],
+    ids=["grey", "rgb", "palette-with-trns", "grey-alpha", "rgba", "1-bit", "16-bit-grey"],
+)
 @pytest.mark.parametrize("size", [(203, 157), (64, 301)], ids=["wide", "tall"])
 def test_a_png_reduced_in_strips_has_the_pixels_of_the_png_decoded_whole_and_reduced(bits, colour, size):
     width = size[0] if bits != 1 else 200  # a 1-bit row must end on a byte (below)
@@ -136,14 +156,18 @@ def test_interlaced_and_16_bit_colour_pngs_are_left_to_the_whole_decode():
 def test_damaged_pixel_data_is_refused_as_corrupt(damage):
     data = png(203, 157)
     if damage == "cut_in_the_pixels":
-        data = data[:len(data) // 2]
+        data = data[: len(data) // 2]
     elif damage == "bad_idat_crc":
         at = data.index(b"IDAT") + 4 + 100
-        data = data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1:]
+        data = data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1 :]
     elif damage == "not_deflate":
         ihdr = struct.pack(">IIBBBBB", 203, 157, 8, 6, 0, 0, 0)
-        data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", b"\x78\x9c" + b"\xff" * 500) \
+        data = (
+            b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", ihdr)
+            + chunk(b"IDAT", b"\x78\x9c" + b"\xff" * 500)
             + chunk(b"IEND", b"")
+        )
     else:
         rows = b"".join(b"\x05" + bytes(203 * 4) for _ in range(157))
         ihdr = struct.pack(">IIBBBBB", 203, 157, 8, 6, 0, 0, 0)
@@ -159,8 +183,9 @@ def test_pixel_data_beyond_the_last_row_is_not_inflated():
     """A deflate stream of many times the rows' bytes (a bomb): inflated up to the rows, no further."""
     rows = b"".join(b"\x00" + bytes(203 * 4) for _ in range(157))
     ihdr = struct.pack(">IIBBBBB", 203, 157, 8, 6, 0, 0, 0)
-    data = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(rows * 200, 9))
-            + chunk(b"IEND", b""))
+    data = (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(rows * 200, 9)) + chunk(b"IEND", b"")
+    )
     real_decompressobj, inflated = zlib.decompressobj, []
 
     class Counting:

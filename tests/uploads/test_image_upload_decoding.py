@@ -1,12 +1,13 @@
 """POST /api/upload/image decodes an image once: making the JPEG is its structure check
 (uploads.services.image_upload), and every refusal of the separate check still happens."""
+
 from __future__ import annotations
 
 import pytest
 from PIL import Image
 
 from tests.helpers import error_code
-from uploads.scanning import EICAR
+from uploads.pipeline.scanning import EICAR
 
 from .conftest import file_rows, image_bytes, settings_set, stored_keys
 
@@ -52,8 +53,9 @@ def test_an_image_left_to_the_job_is_still_decoded_whole_at_upload(settings, upl
 
 
 @pytest.mark.parametrize("max_mb, refused_by", [(0.05, "the header at 1/8 scale"), (1, "the decode's own scale")])
-def test_the_decoded_bytes_bound_refuses_a_jpeg_before_any_pixel_is_decoded(settings, uploader, people, acme,
-                                                                              decoders, max_mb, refused_by):
+def test_the_decoded_bytes_bound_refuses_a_jpeg_before_any_pixel_is_decoded(
+    settings, uploader, people, acme, decoders, max_mb, refused_by
+):
     """1600×1200 is 90 KB of pixels at 1/8 scale (what the upload check counts) and 1.4 MB at
     the 1/2 scale it is decoded at to make an 800×600 JPEG: either bound refuses it undecoded."""
     settings.UPLOADS = {**settings.UPLOADS, "IMAGE_MAX_DECODED_MB": max_mb}

@@ -1,6 +1,7 @@
-"""uploads.images.image_process: untrusted image in, small clean upright JPEG out.
+"""uploads.pipeline.images.image_process: untrusted image in, small clean upright JPEG out.
 
 Every input is made here, in memory, by Pillow or by hand (the pixel floods)."""
+
 from __future__ import annotations
 
 import io
@@ -10,7 +11,7 @@ import zlib
 import pytest
 from PIL import ExifTags, Image, ImageCms
 
-from uploads.images import ACCEPTED_FORMATS, InvalidImage, image_process
+from uploads.pipeline.images import ACCEPTED_FORMATS, InvalidImage, image_process
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)
 
@@ -36,20 +37,25 @@ def output(data: bytes) -> Image.Image:
 
 
 def near(pixel, colour, tolerance=40) -> bool:
-    return all(abs(a - b) <= tolerance for a, b in zip(pixel, colour))
+    return all(abs(a - b) <= tolerance for a, b in zip(pixel, colour, strict=True))
 
 
 def png_flood(width: int, height: int) -> bytes:
     """A valid 1-bit greyscale PNG of width×height black pixels: a few KB declaring
     a huge image (the pixel flood, or decompression bomb)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     row = b"\0" * (1 + (width + 7) // 8)  # filter byte + packed bits
     packer = zlib.compressobj(9)
     idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
-            + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+        + chunk(b"IDAT", idat)
+        + chunk(b"IEND", b"")
+    )
 
 
 def jpeg_declaring(width: int, height: int) -> bytes:
@@ -62,6 +68,7 @@ def jpeg_declaring(width: int, height: int) -> bytes:
 
 # --- what comes out ----------------------------------------------------------------
 
+
 def test_a_large_photo_fits_800_by_800_keeping_its_aspect_ratio():
     data, width, height = image_process(io.BytesIO(encoded(halves((4000, 3000)), quality=90)))
     assert (width, height) == (800, 600)
@@ -70,8 +77,10 @@ def test_a_large_photo_fits_800_by_800_keeping_its_aspect_ratio():
     assert near(image.getpixel((100, 300)), RED) and near(image.getpixel((700, 300)), BLUE)
 
 
-@pytest.mark.parametrize("size, expected", [((3000, 1000), (800, 267)), ((1000, 3000), (267, 800)),
-                                            ((1601, 1601), (800, 800)), ((900, 30), (800, 27))])
+@pytest.mark.parametrize(
+    "size, expected",
+    [((3000, 1000), (800, 267)), ((1000, 3000), (267, 800)), ((1601, 1601), (800, 800)), ((900, 30), (800, 27))],
+)
 def test_any_shape_fits_the_box_with_its_aspect_ratio(size, expected):
     for fmt in ("JPEG", "PNG", "WEBP"):
         data, width, height = image_process(io.BytesIO(encoded(halves(size), fmt)))
@@ -100,6 +109,7 @@ def test_a_path_is_accepted_as_well_as_a_file_object(tmp_path):
 
 # --- orientation and metadata ---------------------------------------------------------
 
+
 @pytest.mark.parametrize("stored, expected", [((4000, 2000), (400, 800)), ((400, 200), (200, 400))])
 def test_exif_orientation_6_is_applied_to_the_pixels(stored, expected):
     """Orientation 6: the camera was turned a quarter clockwise; shown upright, the
@@ -121,13 +131,18 @@ def test_gps_exif_xmp_comments_and_the_icc_profile_are_not_in_the_output(size, w
     exif = Image.Exif()
     exif[ExifTags.Base.Make] = "SpyCam"
     exif[ExifTags.Base.Orientation] = 1
-    exif.get_ifd(ExifTags.IFD.GPSInfo).update({
-        ExifTags.GPS.GPSLatitudeRef: "N", ExifTags.GPS.GPSLatitude: (48.0, 51.0, 29.0),
-        ExifTags.GPS.GPSLongitudeRef: "E", ExifTags.GPS.GPSLongitude: (2.0, 17.0, 40.0),
-    })
+    exif.get_ifd(ExifTags.IFD.GPSInfo).update(
+        {
+            ExifTags.GPS.GPSLatitudeRef: "N",
+            ExifTags.GPS.GPSLatitude: (48.0, 51.0, 29.0),
+            ExifTags.GPS.GPSLongitudeRef: "E",
+            ExifTags.GPS.GPSLongitude: (2.0, 17.0, 40.0),
+        }
+    )
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes() if with_icc else None
-    source = encoded(halves(size), exif=exif, icc_profile=icc, comment=b"shot at home",
-                     xmp=b"<x:xmpmeta>secret place</x:xmpmeta>")
+    source = encoded(
+        halves(size), exif=exif, icc_profile=icc, comment=b"shot at home", xmp=b"<x:xmpmeta>secret place</x:xmpmeta>"
+    )
     before = Image.open(io.BytesIO(source))
     assert before.getexif().get_ifd(ExifTags.IFD.GPSInfo)  # the input does carry them
     assert before.info.get("comment") and bool(before.info.get("icc_profile")) == with_icc
@@ -173,6 +188,7 @@ def test_cmyk_and_greyscale_jpegs_are_read():
 
 # --- what is refused ---------------------------------------------------------------------
 
+
 def test_the_accepted_formats_are_jpeg_png_and_webp():
     assert ACCEPTED_FORMATS == ("JPEG", "PNG", "WEBP")
 
@@ -184,14 +200,17 @@ def test_a_real_image_in_another_format_is_refused(fmt):
     assert refused.value.reason == "not_an_image"
 
 
-@pytest.mark.parametrize("content", [
-    b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
-    b'<script>alert(1)</script></svg>',
-    b"<!DOCTYPE html><html><body><img src=x onerror=alert(1)></body></html>",
-    b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n",
-    b"",
-    b"\xff\xd8\xff",  # a JPEG signature and nothing else
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+        b"<script>alert(1)</script></svg>",
+        b"<!DOCTYPE html><html><body><img src=x onerror=alert(1)></body></html>",
+        b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n",
+        b"",
+        b"\xff\xd8\xff",  # a JPEG signature and nothing else
+    ],
+)
 def test_markup_documents_and_scraps_are_refused(content):
     with pytest.raises(InvalidImage) as refused:
         image_process(io.BytesIO(content))

@@ -7,6 +7,7 @@ The large images cost little: a 5000×3000 JPEG of two flat colours is ~250 KB a
 decodes at 1/8 scale; the "late" invalid image is a 5000×3000 PNG whose chunks and
 CRCs are sound (so the request's checks pass) but whose pixel data does not inflate.
 """
+
 from __future__ import annotations
 
 import io
@@ -42,17 +43,23 @@ def large_jpeg(size=LARGE) -> bytes:
 def png_that_does_not_inflate(width: int, height: int) -> bytes:
     """Signature, IHDR, IDAT, IEND with valid CRCs (the request's PNG check passes),
     but IDAT is not a deflate stream: only decoding the pixels finds out."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     idat = b"\x78\x9c" + bytes(range(256)) * 4
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", idat)
+        + chunk(b"IEND", b"")
+    )
 
 
 def http(server, host: str, token: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=server.url, headers={"Host": host, "Authorization": f"Bearer {token}"},
-                             timeout=15)
+    return httpx.AsyncClient(
+        base_url=server.url, headers={"Host": host, "Authorization": f"Bearer {token}"}, timeout=15
+    )
 
 
 async def events_until(socket, last: str, timeout: float = 20) -> list[dict]:
@@ -68,7 +75,8 @@ async def events_until(socket, last: str, timeout: float = 20) -> list[dict]:
 
 
 async def test_a_large_image_is_processed_by_a_job_whose_progress_and_result_arrive_live(
-        committed, qcluster, asgi_server, people, acme, globex):
+    committed, qcluster, asgi_server, people, acme, globex
+):
     uploader = await connect_member(asgi_server, ACME, people["member"])
     colleague = await connect_member(asgi_server, ACME, people["other"])
     stranger = await connect_member(asgi_server, GLOBEX, people["globex"])
@@ -79,8 +87,11 @@ async def test_a_large_image_is_processed_by_a_job_whose_progress_and_result_arr
     body = response.json()
     assert set(body) == {"original", "processed", "job_id"} and body["processed"] is None
     original = body["original"]
-    assert (original["status"], original["mime_type"], original["original_name"]) == ("ready", "image/jpeg",
-                                                                                      "panorama.jpg")
+    assert (original["status"], original["mime_type"], original["original_name"]) == (
+        "ready",
+        "image/jpeg",
+        "panorama.jpg",
+    )
 
     frames = await events_until(uploader, "job.completed")
     progress = [f["data"] for f in frames if f["event"] == "job.progress"]
@@ -90,13 +101,16 @@ async def test_a_large_image_is_processed_by_a_job_whose_progress_and_result_arr
     assert progress and {p["job"] for p in progress} == {body["job_id"]}
     assert {p["task"] for p in progress} == {IMAGE_TASK}
     assert [p["progress"] for p in progress] == sorted(p["progress"] for p in progress)
-    assert progress[0]["progress"] < 100 and progress[-1] == {"job": body["job_id"], "task": IMAGE_TASK,
-                                                             "progress": 100, "message": "processed"}
+    assert progress[0]["progress"] < 100 and progress[-1] == {
+        "job": body["job_id"],
+        "task": IMAGE_TASK,
+        "progress": 100,
+        "message": "processed",
+    }
     assert len(processed_events) == 1
     event = processed_events[0]
     assert (event["file"], event["job"], event["width"], event["height"]) == (original["id"], body["job_id"], 800, 480)
-    assert completed["result"] == {"file": original["id"], "processed": event["processed"], "width": 800,
-                                   "height": 480}
+    assert completed["result"] == {"file": original["id"], "processed": event["processed"], "width": 800, "height": 480}
 
     async with http(asgi_server, ACME, people["member"]) as client:
         detail = await client.get(f"/api/files/{event['processed']}")
@@ -104,8 +118,11 @@ async def test_a_large_image_is_processed_by_a_job_whose_progress_and_result_arr
         job = await client.get(f"/api/jobs/{body['job_id']}")
     assert detail.status_code == 200, detail.text
     processed = detail.json()
-    assert (processed["status"], processed["mime_type"], processed["original_name"]) == ("ready", "image/jpeg",
-                                                                                       "panorama-800x480.jpg")
+    assert (processed["status"], processed["mime_type"], processed["original_name"]) == (
+        "ready",
+        "image/jpeg",
+        "panorama-800x480.jpg",
+    )
     assert processed["uploaded_by"] == people["member_user"].pk
     picture = Image.open(io.BytesIO(download.content))
     assert (picture.format, picture.size) == ("JPEG", (800, 480))
@@ -129,13 +146,15 @@ async def test_a_large_image_is_processed_by_a_job_whose_progress_and_result_arr
         await socket.close()
 
 
-async def test_an_image_found_invalid_by_the_job_fails_it_with_the_reason(committed, qcluster, asgi_server, people,
-                                                                          acme):
+async def test_an_image_found_invalid_by_the_job_fails_it_with_the_reason(
+    committed, qcluster, asgi_server, people, acme
+):
     uploader = await connect_member(asgi_server, ACME, people["member"])
 
     async with http(asgi_server, ACME, people["member"]) as client:
-        response = await client.post("/api/upload/image",
-                                     files={"image": ("broken.png", png_that_does_not_inflate(*LARGE), "image/png")})
+        response = await client.post(
+            "/api/upload/image", files={"image": ("broken.png", png_that_does_not_inflate(*LARGE), "image/png")}
+        )
     assert response.status_code == 202, response.text  # the request's checks cannot see it
     body = response.json()
 
@@ -158,17 +177,24 @@ def test_the_threshold_decides_between_the_request_and_a_job(settings, uploader,
     with the file's id (not its content) and nothing processed yet."""
     settings.UPLOADS = {**settings.UPLOADS, "IMAGE_INLINE_MAX_PIXELS": 1000 * 1000}
 
-    inline = uploader.file(people["member"], "square.jpg", large_jpeg((1000, 1000)), field="image",
-                           path="/api/upload/image")
-    queued = uploader.file(people["member"], "taller.jpg", large_jpeg((1000, 1001)), field="image",
-                           path="/api/upload/image")
+    inline = uploader.file(
+        people["member"], "square.jpg", large_jpeg((1000, 1000)), field="image", path="/api/upload/image"
+    )
+    queued = uploader.file(
+        people["member"], "taller.jpg", large_jpeg((1000, 1001)), field="image", path="/api/upload/image"
+    )
 
     assert inline.status_code == 201, inline.content
     assert (inline.json()["width"], inline.json()["height"]) == (800, 800)
     assert queued.status_code == 202, queued.content
     original = queued.json()["original"]
     job = Job.objects.get(pk=queued.json()["job_id"])
-    assert (job.tenant_id, job.task, job.state, job.payload) == (acme.pk, IMAGE_TASK, "queued", {"file": original["id"]})
+    assert (job.tenant_id, job.task, job.state, job.payload) == (
+        acme.pk,
+        IMAGE_TASK,
+        "queued",
+        {"file": original["id"]},
+    )
     assert (job.created_by_id, job.idempotency_key) == (people["member_user"].pk, f"{IMAGE_TASK}:{original['id']}")
     assert (job.max_attempts, job.timeout) == (3, 120)
     with tenant_context(acme):
@@ -181,8 +207,9 @@ def test_running_the_job_again_makes_no_second_processed_file(settings, uploader
     original's id); a run that stored the object but died before recording it is redone
     over that object, never beside it."""
     settings.UPLOADS = {**settings.UPLOADS, "IMAGE_INLINE_MAX_PIXELS": 1000}
-    response = uploader.file(people["member"], "photo.jpg", large_jpeg((1600, 1000)), field="image",
-                             path="/api/upload/image")
+    response = uploader.file(
+        people["member"], "photo.jpg", large_jpeg((1600, 1000)), field="image", path="/api/upload/image"
+    )
     assert response.status_code == 202, response.content
     job = Job.objects.get(pk=response.json()["job_id"])
 

@@ -3,6 +3,7 @@ body is refused before it is read, not after Django has spooled all of it; a mul
 body streams from the socket to the upload handler (written to disk once), a client
 leaving mid-body leaves nothing behind, and waiting for a slow body holds no database
 connection."""
+
 import socket
 import time
 from pathlib import Path
@@ -23,8 +24,13 @@ def raw_post(server, host: str, token: str, head_extra: str, first_bytes: bytes)
     server answers without the rest ever being sent, and how long it took."""
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
         started = time.monotonic()
-        sock.sendall((f"POST /api/upload HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
-                      f"Content-Type: multipart/form-data; boundary=b\r\n{head_extra}\r\n").encode() + first_bytes)
+        sock.sendall(
+            (
+                f"POST /api/upload HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
+                f"Content-Type: multipart/form-data; boundary=b\r\n{head_extra}\r\n"
+            ).encode()
+            + first_bytes
+        )
         answer = b""
         while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}}"):
             chunk = sock.recv(65536)
@@ -37,8 +43,13 @@ def raw_post(server, host: str, token: str, head_extra: str, first_bytes: bytes)
 def test_a_declared_oversized_body_is_refused_before_it_is_sent(committed, asgi_server, people, globex):
     settings_set(globex, max_upload_mb=1)
 
-    answer, seconds = raw_post(asgi_server, f"{GLOBEX}:{asgi_server.port}", people["globex"],
-                               f"Content-Length: {2 * 1024 * MIB}\r\n", b"--b\r\n")
+    answer, seconds = raw_post(
+        asgi_server,
+        f"{GLOBEX}:{asgi_server.port}",
+        people["globex"],
+        f"Content-Length: {2 * 1024 * MIB}\r\n",
+        b"--b\r\n",
+    )
 
     assert answer.startswith(b"HTTP/1.1 413") and b'"code":"file_too_large"' in answer.replace(b" ", b"")
     assert seconds < 5  # 2 GiB were announced; 5 bytes were sent
@@ -46,28 +57,34 @@ def test_a_declared_oversized_body_is_refused_before_it_is_sent(committed, asgi_
 
 def test_a_chunked_body_is_cut_off_once_it_passes_the_limit(committed, asgi_server, people, globex):
     settings_set(globex, max_upload_mb=1)
-    part = (b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n'
-            b"Content-Type: application/pdf\r\n\r\n") + PDF
+    part = (
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\nContent-Type: application/pdf\r\n\r\n'
+    ) + PDF
     body = part + b"0" * (2 * MIB)
-    chunked = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in (body[i:i + 65536] for i in range(0, len(body), 65536)))
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in (body[i : i + 65536] for i in range(0, len(body), 65536)))
 
-    answer, _ = raw_post(asgi_server, f"{GLOBEX}:{asgi_server.port}", people["globex"],
-                         "Transfer-Encoding: chunked\r\n", chunked)  # no terminating chunk: the body never ends
+    answer, _ = raw_post(
+        asgi_server, f"{GLOBEX}:{asgi_server.port}", people["globex"], "Transfer-Encoding: chunked\r\n", chunked
+    )  # no terminating chunk: the body never ends
 
     assert answer.startswith(b"HTTP/1.1 413")
     assert stored_keys(globex) == []
 
 
 def test_an_upload_within_the_limit_goes_through_the_server(committed, asgi_server, people, globex):
-    response = httpx.post(f"{asgi_server.url}/api/upload", headers={"Host": GLOBEX,
-                          "Authorization": f"Bearer {people['globex']}"},
-                          files={"file": ("doc.pdf", PDF, "application/pdf")}, timeout=10)
+    response = httpx.post(
+        f"{asgi_server.url}/api/upload",
+        headers={"Host": GLOBEX, "Authorization": f"Bearer {people['globex']}"},
+        files={"file": ("doc.pdf", PDF, "application/pdf")},
+        timeout=10,
+    )
 
     assert response.status_code == 201, response.text
     assert stored_keys(globex) == [response.json()["key"]]
 
 
 # --- streaming: config.asgi's handler feeds a multipart body to the parser as it arrives ---
+
 
 def text_body(size: int) -> bytes:
     line = b"the quick brown fox jumps over the lazy dog 0123456789\n"
@@ -93,13 +110,16 @@ def wait_for(predicate, timeout: float = 10, what: str = "the condition"):
 def partial_upload(server, host: str, token: str, content: bytes, *, sent: int) -> tuple[socket.socket, int]:
     """Start a multipart upload of `content` as `file` (a .txt), Content-Length announcing all
     of it, and send only the first `sent` bytes of the body. Returns the open socket."""
-    head = (b'--b\r\nContent-Disposition: form-data; name="file"; filename="big.txt"\r\n'
-            b"Content-Type: text/plain\r\n\r\n")
+    head = b'--b\r\nContent-Disposition: form-data; name="file"; filename="big.txt"\r\nContent-Type: text/plain\r\n\r\n'
     body = head + content + b"\r\n--b--\r\n"
     sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
-    sock.sendall((f"POST /api/upload HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
-                  f"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: {len(body)}\r\n\r\n").encode()
-                 + body[:sent])
+    sock.sendall(
+        (
+            f"POST /api/upload HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        + body[:sent]
+    )
     return sock, len(body)
 
 
@@ -119,12 +139,17 @@ def test_an_upload_is_written_to_disk_once(committed, asgi_server, people, globe
     settings_set(globex, max_upload_mb=16, allowed_file_types=["txt"])
     content = text_body(8 * MIB)
     headers = {"Host": GLOBEX, "Authorization": f"Bearer {people['globex']}"}
-    httpx.post(f"{asgi_server.url}/api/upload", headers=headers, timeout=30,
-               files={"file": ("warm.txt", b"warm up\n", "text/plain")}).raise_for_status()
+    httpx.post(
+        f"{asgi_server.url}/api/upload",
+        headers=headers,
+        timeout=30,
+        files={"file": ("warm.txt", b"warm up\n", "text/plain")},
+    ).raise_for_status()
 
     before = asgi_server.written_chars()
-    response = httpx.post(f"{asgi_server.url}/api/upload", headers=headers, timeout=30,
-                          files={"file": ("big.txt", content, "text/plain")})
+    response = httpx.post(
+        f"{asgi_server.url}/api/upload", headers=headers, timeout=30, files={"file": ("big.txt", content, "text/plain")}
+    )
     written = asgi_server.written_chars() - before
 
     assert response.status_code == 201, response.text
@@ -147,9 +172,12 @@ def test_a_client_leaving_mid_upload_leaves_nothing(committed, asgi_server, peop
     wait_for(lambda: not (upload_temp_files() - before), what="the partial file removed")
     assert stored_keys(globex) == []
     assert file_rows(globex) == []
-    response = httpx.post(f"{asgi_server.url}/api/upload", headers={"Host": GLOBEX,
-                          "Authorization": f"Bearer {people['globex']}"},
-                          files={"file": ("after.txt", b"still serving\n", "text/plain")}, timeout=10)
+    response = httpx.post(
+        f"{asgi_server.url}/api/upload",
+        headers={"Host": GLOBEX, "Authorization": f"Bearer {people['globex']}"},
+        files={"file": ("after.txt", b"still serving\n", "text/plain")},
+        timeout=10,
+    )
     assert response.status_code == 201, response.text
 
 
@@ -170,13 +198,15 @@ def test_a_slow_upload_body_holds_no_database_connection(committed, small_pool_s
     socks = []
     try:
         for _ in range(3):
-            socks.append(partial_upload(small_pool_server, GLOBEX, people["globex"], text_body(4 * MIB),
-                                        sent=MIB)[0])
+            socks.append(partial_upload(small_pool_server, GLOBEX, people["globex"], text_body(4 * MIB), sent=MIB)[0])
         wait_for(lambda: len(upload_temp_files() - before) == 3, timeout=15, what="three uploads streaming")
 
         started = time.monotonic()
-        response = httpx.get(f"{small_pool_server.url}/api/files", headers={
-            "Host": GLOBEX, "Authorization": f"Bearer {people['globex']}"}, timeout=30)
+        response = httpx.get(
+            f"{small_pool_server.url}/api/files",
+            headers={"Host": GLOBEX, "Authorization": f"Bearer {people['globex']}"},
+            timeout=30,
+        )
         assert response.status_code == 200, response.text
         assert time.monotonic() - started < 5  # the pool's timeout is 10 s
     finally:

@@ -1,4 +1,5 @@
 """POST /api/upload, /api/upload/multiple, /api/upload/image on local storage, and the files API."""
+
 import hashlib
 
 from django_tenants.utils import tenant_context
@@ -84,13 +85,18 @@ def test_several_files_are_stored_together(uploader, people, acme):
 
 
 def test_one_bad_file_among_several_refuses_them_all_naming_it(uploader, people, acme):
-    parts = [("files", "ok.png", image_bytes()), ("files", "evil.exe", b"MZ\x90\x00" * 10),
-             ("files", "fake.png", b"<html><script>alert(1)</script></html>")]
+    parts = [
+        ("files", "ok.png", image_bytes()),
+        ("files", "evil.exe", b"MZ\x90\x00" * 10),
+        ("files", "fake.png", b"<html><script>alert(1)</script></html>"),
+    ]
     response = uploader.post("/api/upload/multiple", parts, token=people["member"])
 
     assert (response.status_code, error_code(response)) == (400, "files_invalid")
     assert [(f["index"], f["file"], f["code"]) for f in response.json()["error"]["details"]["files"]] == [
-        (1, "evil.exe", "file_type_not_allowed"), (2, "fake.png", "file_type_mismatch")]
+        (1, "evil.exe", "file_type_not_allowed"),
+        (2, "fake.png", "file_type_mismatch"),
+    ]
     assert stored_keys(acme) == [] and file_rows(acme) == []
 
 
@@ -104,8 +110,9 @@ def test_more_than_ten_files_are_too_many(uploader, people, acme):
 
 
 def test_an_image_is_stored_with_a_processed_jpeg_fitting_800(uploader, people, acme):
-    response = uploader.file(people["member"], "big.png", image_bytes("PNG", size=(1600, 1200)),
-                             field="image", path="/api/upload/image")
+    response = uploader.file(
+        people["member"], "big.png", image_bytes("PNG", size=(1600, 1200)), field="image", path="/api/upload/image"
+    )
 
     assert response.status_code == 201, response.content
     body = response.json()
@@ -117,8 +124,9 @@ def test_an_image_is_stored_with_a_processed_jpeg_fitting_800(uploader, people, 
 
 def test_an_image_that_is_not_one_is_refused_on_the_image_endpoint(uploader, people, acme):
     pdf = uploader.file(people["member"], "doc.pdf", PDF, field="image", path="/api/upload/image")
-    truncated = uploader.file(people["member"], "cut.jpg", image_bytes("JPEG", size=(300, 200))[:400],
-                              field="image", path="/api/upload/image")
+    truncated = uploader.file(
+        people["member"], "cut.jpg", image_bytes("JPEG", size=(300, 200))[:400], field="image", path="/api/upload/image"
+    )
 
     assert (pdf.status_code, error_code(pdf)) == (415, "file_type_not_allowed")
     assert (truncated.status_code, error_code(truncated)) == (422, "invalid_image")
@@ -144,10 +152,13 @@ def test_the_storage_quota_is_checked_before_storing(uploader, people, acme):
     assert stored_keys(acme) == [first.json()["key"]]
 
 
-def test_usage_reports_the_bytes_and_files_stored(api, uploader, people, acme, globex,
-                                                  django_capture_on_commit_callbacks):
-    sizes = [len(uploader.file(people["member"], f"f{i}.pdf", PDF + b"x" * i * 1000).json() and PDF) + i * 1000
-             for i in range(3)]
+def test_usage_reports_the_bytes_and_files_stored(
+    api, uploader, people, acme, globex, django_capture_on_commit_callbacks
+):
+    sizes = [
+        len(uploader.file(people["member"], f"f{i}.pdf", PDF + b"x" * i * 1000).json() and PDF) + i * 1000
+        for i in range(3)
+    ]
     uploader.file(people["globex"], "g.pdf", PDF, host=GLOBEX)
     with tenant_context(acme):
         first = File.objects.order_by("created_at").first()

@@ -1,5 +1,6 @@
 """Presign → POST the file to the returned URL with its fields → confirm, on local storage
 (the platform-signed URL stands in for S3's presigned POST: the client flow is the same)."""
+
 import io
 from datetime import timedelta
 
@@ -10,7 +11,7 @@ from django_tenants.utils import tenant_context
 from jobs.models import Job
 from tests.helpers import error_code
 from uploads.models import PendingUpload
-from uploads.scanning import EICAR
+from uploads.pipeline.scanning import EICAR
 
 from .conftest import ACME, GLOBEX, PDF, file_rows, image_bytes, settings_set, stored_keys
 from .presigning import confirm, post_to, presign
@@ -29,7 +30,12 @@ def test_presign_upload_confirm_then_download(api, uploader, people, acme):
     assert confirmed.status_code == 201, confirmed.content
     file = confirmed.json()
     assert (file["key"], file["original_name"], file["size"], file["mime_type"], file["status"]) == (
-        presigned["file_key"], "scan.pdf", len(PDF), "application/pdf", "ready")
+        presigned["file_key"],
+        "scan.pdf",
+        len(PDF),
+        "application/pdf",
+        "ready",
+    )
     download = api.get(f"/api/files/{file['id']}/download", host=ACME, token=people["member"])
     assert b"".join(download.streaming_content) == PDF
 
@@ -42,15 +48,22 @@ def test_a_presign_schedules_one_cleanup_job_per_hour(api, people, acme):
     assert job.run_at > timezone.now() + timedelta(minutes=60)
 
 
-@pytest.mark.parametrize("body, status, code", [
-    ({"filename": "tool.exe", "content_type": "application/octet-stream", "size": 10}, 415, "file_type_not_allowed"),
-    ({"filename": "photo.png", "content_type": "application/pdf", "size": 10}, 415, "file_type_mismatch"),
-    ({"filename": "big.pdf", "content_type": "application/pdf", "size": 6 * 1024 * 1024}, 413, "file_too_large"),
-    ({"filename": "empty.pdf", "content_type": "application/pdf", "size": 0}, 400, "file_empty"),
-    ({"filename": "../../x.pdf", "content_type": "application/pdf", "size": 10}, 400, "filename_invalid"),
-    ({"filename": "x\x00.pdf", "content_type": "application/pdf", "size": 10}, 400, "filename_invalid"),
-    ({"filename": "x" * 4996 + ".pdf", "content_type": "application/pdf", "size": 10}, 400, "filename_invalid"),
-])
+@pytest.mark.parametrize(
+    "body, status, code",
+    [
+        (
+            {"filename": "tool.exe", "content_type": "application/octet-stream", "size": 10},
+            415,
+            "file_type_not_allowed",
+        ),
+        ({"filename": "photo.png", "content_type": "application/pdf", "size": 10}, 415, "file_type_mismatch"),
+        ({"filename": "big.pdf", "content_type": "application/pdf", "size": 6 * 1024 * 1024}, 413, "file_too_large"),
+        ({"filename": "empty.pdf", "content_type": "application/pdf", "size": 0}, 400, "file_empty"),
+        ({"filename": "../../x.pdf", "content_type": "application/pdf", "size": 10}, 400, "filename_invalid"),
+        ({"filename": "x\x00.pdf", "content_type": "application/pdf", "size": 10}, 400, "filename_invalid"),
+        ({"filename": "x" * 4996 + ".pdf", "content_type": "application/pdf", "size": 10}, 400, "filename_invalid"),
+    ],
+)
 def test_a_presign_is_refused_for_what_the_tenant_would_refuse(api, people, acme, body, status, code):
     response = api.post("/api/upload/presign", host=ACME, token=people["member"], json=body)
 
@@ -86,9 +99,11 @@ def test_the_upload_url_holds_the_presigns_conditions(api, uploader, people, acm
 
 def test_confirm_checks_the_content_and_keeps_nothing_refused(api, uploader, people, acme):
     settings_set(acme, allowed_file_types=["pdf", "png", "txt"])
-    cases = [("photo.png", "image/png", b"<svg onload=alert(1)>", "file_type_mismatch", 415),
-             ("notes.txt", "text/plain", EICAR, "malware_detected", 422),
-             ("cut.png", "image/png", image_bytes("PNG", size=(300, 300))[:-40], "invalid_image", 422)]
+    cases = [
+        ("photo.png", "image/png", b"<svg onload=alert(1)>", "file_type_mismatch", 415),
+        ("notes.txt", "text/plain", EICAR, "malware_detected", 422),
+        ("cut.png", "image/png", image_bytes("PNG", size=(300, 300))[:-40], "invalid_image", 422),
+    ]
     for filename, content_type, content, code, status in cases:
         presigned = presign(api, people["member"], filename, content_type, len(content)).json()
         assert post_to(uploader, presigned, content).status_code == 204
@@ -129,7 +144,7 @@ def test_a_direct_upload_larger_than_its_presign_declared_is_refused_as_it_arriv
 
 def test_confirm_refuses_an_object_larger_than_declared_and_deletes_it(api, people, acme):
     """However it got there (S3 with a lax policy, a copy, a bug): confirm measures the object."""
-    from uploads.storage import object_store
+    from uploads.pipeline.storage import object_store
 
     presigned = presign(api, people["member"], size=len(PDF)).json()
     with tenant_context(acme):

@@ -1,5 +1,6 @@
 """Recording uploaded files (uploads.services.files_record): the quota read under the tenant's lock
 in one round trip, the rows in one INSERT, and only the `ready` commit waited on to disk."""
+
 from __future__ import annotations
 
 import hashlib
@@ -15,9 +16,9 @@ from django_tenants.utils import tenant_context
 from common.domain_events import captured
 from uploads.errors import StorageQuotaExceeded
 from uploads.models import File
+from uploads.pipeline.sniffing import KINDS
+from uploads.pipeline.storage import object_delete
 from uploads.services import Incoming, _storage_used_locked, files_record
-from uploads.sniffing import KINDS
-from uploads.storage import object_delete
 
 from .conftest import settings_set
 
@@ -31,8 +32,11 @@ def test_two_files_are_recorded_in_three_statements(acme):
     with tenant_context(acme), CaptureQueriesContext(connection) as queries:
         files = files_record(tenant=acme, user=acme.owner, incoming=[incoming(1000), incoming(100, "b.pdf")])
     try:
-        statements = [q["sql"] for q in queries.captured_queries
-                      if q["sql"].split()[0] not in ("SET", "BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")]
+        statements = [
+            q["sql"]
+            for q in queries.captured_queries
+            if q["sql"].split()[0] not in ("SET", "BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")
+        ]
         assert [sql.split()[0] for sql in statements] == ["SELECT", "INSERT", "UPDATE"], statements
         assert "pg_advisory_xact_lock" in statements[0] and "SUM" in statements[0]
         assert [f.status for f in files] == ["ready", "ready"]
@@ -93,8 +97,14 @@ def test_the_quota_sum_is_read_after_the_lock_so_a_waiting_upload_sees_the_one_b
     with tenant_context(acme):
         with transaction.atomic():
             assert _storage_used_locked(acme) == 0
-            File.objects.create(key=f"tenants/{acme.pk}/uploads/{'0' * 32}.pdf", original_name="first.pdf",
-                                size=700_000, mime_type="application/pdf", sha256="0" * 64, uploaded_by=acme.owner)
+            File.objects.create(
+                key=f"tenants/{acme.pk}/uploads/{'0' * 32}.pdf",
+                original_name="first.pdf",
+                size=700_000,
+                mime_type="application/pdf",
+                sha256="0" * 64,
+                uploaded_by=acme.owner,
+            )
             second = threading.Thread(target=second_upload)
             second.start()
             deadline = time.monotonic() + 10
@@ -120,4 +130,5 @@ def test_recorded_files_are_announced_once_ready_and_a_refused_one_is_not(acme):
             files_record(tenant=acme, user=acme.owner, incoming=[incoming(2 * 1024 * 1024, "big.pdf")])
     object_delete(file.key)
     assert [(e.name, e.file_id, e.size, e.uploaded_by_id, e.tenant_id) for e in events] == [
-        ("file.stored", str(file.pk), 1000, acme.owner.pk, str(acme.pk))]
+        ("file.stored", str(file.pk), 1000, acme.owner.pk, str(acme.pk))
+    ]

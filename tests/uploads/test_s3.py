@@ -2,27 +2,36 @@
 HTTP POST of the file to the returned URL (httpx) → confirm → download (a redirect to
 a signed GET, fetched over HTTP too). (moto does not check signatures or policies:
 what the policy says is asserted on the form it returns; confirm re-checks everything.)"""
+
 import base64
 import json
 
 import httpx
 
 from tests.helpers import error_code
-from uploads.scanning import EICAR
+from uploads.pipeline.scanning import EICAR
 
 from .conftest import ACME, GLOBEX, PDF, file_rows, image_bytes, settings_set, stored_keys
 
 
 def presign(api, token, filename, content_type, size, host=ACME):
-    response = api.post("/api/upload/presign", host=host, token=token,
-                        json={"filename": filename, "content_type": content_type, "size": size})
+    response = api.post(
+        "/api/upload/presign",
+        host=host,
+        token=token,
+        json={"filename": filename, "content_type": content_type, "size": size},
+    )
     assert response.status_code == 200, response.content
     return response.json()
 
 
 def post_to_s3(presigned, content: bytes, filename="upload.bin") -> httpx.Response:
-    return httpx.post(presigned["upload_url"], data=presigned["fields"],
-                      files={"file": (filename, content, presigned["fields"]["Content-Type"])}, timeout=10)
+    return httpx.post(
+        presigned["upload_url"],
+        data=presigned["fields"],
+        files={"file": (filename, content, presigned["fields"]["Content-Type"])},
+        timeout=10,
+    )
 
 
 def test_presign_post_to_s3_confirm_and_download_through_a_signed_url(api, people, acme, s3_storage):
@@ -37,8 +46,9 @@ def test_presign_post_to_s3_confirm_and_download_through_a_signed_url(api, peopl
     assert {"key": presigned["file_key"]} in policy["conditions"]
 
     assert post_to_s3(presigned, content).status_code == 204
-    confirmed = api.post("/api/upload/confirm", host=ACME, token=people["member"],
-                         json={"file_key": presigned["file_key"]})
+    confirmed = api.post(
+        "/api/upload/confirm", host=ACME, token=people["member"], json={"file_key": presigned["file_key"]}
+    )
     assert confirmed.status_code == 201, confirmed.content
     file = confirmed.json()
     assert (file["mime_type"], file["size"], file["status"]) == ("image/jpeg", len(content), "ready")
@@ -53,8 +63,9 @@ def test_presign_post_to_s3_confirm_and_download_through_a_signed_url(api, peopl
     assert fetched.headers["content-disposition"] == 'attachment; filename="beach.jpg"'
 
 
-def test_a_multipart_upload_is_stored_in_s3_and_deleted_from_it(api, uploader, people, acme, s3_storage,
-                                                                 django_capture_on_commit_callbacks):
+def test_a_multipart_upload_is_stored_in_s3_and_deleted_from_it(
+    api, uploader, people, acme, s3_storage, django_capture_on_commit_callbacks
+):
     file = uploader.file(people["member"], "doc.pdf", PDF).json()
     assert stored_keys(acme) == [file["key"]]
 
@@ -66,14 +77,16 @@ def test_a_multipart_upload_is_stored_in_s3_and_deleted_from_it(api, uploader, p
 def test_an_infected_or_disguised_object_in_s3_is_refused_at_confirm_and_deleted(api, people, acme, s3_storage):
     settings_set(acme, allowed_file_types=["pdf", "txt", "png"])
     for filename, content_type, content, status, code in [
-            ("notes.txt", "text/plain", EICAR, 422, "malware_detected"),
-            ("pic.png", "image/png", b"<html><script>alert(1)</script>", 415, "file_type_mismatch")]:
+        ("notes.txt", "text/plain", EICAR, 422, "malware_detected"),
+        ("pic.png", "image/png", b"<html><script>alert(1)</script>", 415, "file_type_mismatch"),
+    ]:
         presigned = presign(api, people["member"], filename, content_type, len(content))
         assert post_to_s3(presigned, content).status_code == 204
         assert stored_keys(acme) == [presigned["file_key"]]
 
-        response = api.post("/api/upload/confirm", host=ACME, token=people["member"],
-                            json={"file_key": presigned["file_key"]})
+        response = api.post(
+            "/api/upload/confirm", host=ACME, token=people["member"], json={"file_key": presigned["file_key"]}
+        )
 
         assert (response.status_code, error_code(response)) == (status, code)
         assert stored_keys(acme) == [] and file_rows(acme) == []
@@ -85,8 +98,9 @@ def test_an_object_larger_than_the_limit_is_refused_at_confirm(api, people, acme
     presigned = presign(api, people["member"], "big.pdf", "application/pdf", 1000)
     assert post_to_s3(presigned, PDF + b"0" * (1024 * 1024)).status_code == 204
 
-    response = api.post("/api/upload/confirm", host=ACME, token=people["member"],
-                        json={"file_key": presigned["file_key"]})
+    response = api.post(
+        "/api/upload/confirm", host=ACME, token=people["member"], json={"file_key": presigned["file_key"]}
+    )
 
     assert (response.status_code, error_code(response)) == (413, "file_too_large")
     assert stored_keys(acme) == []
@@ -98,8 +112,9 @@ def test_an_object_larger_than_its_presign_declared_is_refused_at_confirm(api, p
     presigned = presign(api, people["member"], "notes.pdf", "application/pdf", 100)
     assert post_to_s3(presigned, PDF + b"0" * 300_000).status_code == 204
 
-    response = api.post("/api/upload/confirm", host=ACME, token=people["member"],
-                        json={"file_key": presigned["file_key"]})
+    response = api.post(
+        "/api/upload/confirm", host=ACME, token=people["member"], json={"file_key": presigned["file_key"]}
+    )
 
     assert (response.status_code, error_code(response)) == (413, "file_too_large")
     assert stored_keys(acme) == [] and file_rows(acme) == []
@@ -109,8 +124,9 @@ def test_another_tenants_member_cannot_confirm_an_s3_key(api, people, acme, glob
     presigned = presign(api, people["member"], "doc.pdf", "application/pdf", len(PDF))
     post_to_s3(presigned, PDF)
 
-    response = api.post("/api/upload/confirm", host=GLOBEX, token=people["globex"],
-                        json={"file_key": presigned["file_key"]})
+    response = api.post(
+        "/api/upload/confirm", host=GLOBEX, token=people["globex"], json={"file_key": presigned["file_key"]}
+    )
 
     assert (response.status_code, error_code(response)) == (404, "upload_not_found")
     assert file_rows(globex) == [] and stored_keys(acme) == [presigned["file_key"]]

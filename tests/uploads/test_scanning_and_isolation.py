@@ -1,4 +1,5 @@
 """Scanning through clamd's protocol, tenant isolation of files, and the cleanup job."""
+
 from datetime import timedelta
 
 import pytest
@@ -9,8 +10,8 @@ from jobs.maintenance import maintenance_run
 from tests.helpers import error_code
 from uploads.cleanup import uploads_cleanup
 from uploads.models import File, PendingUpload
-from uploads.scanning import EICAR, ClamdScanner
-from uploads.storage import object_store, uploads_prefix
+from uploads.pipeline.scanning import EICAR, ClamdScanner
+from uploads.pipeline.storage import object_store, uploads_prefix
 
 from .clamd import FakeClamd
 from .conftest import ACME, GLOBEX, PDF, file_rows, image_bytes, stored_keys
@@ -52,8 +53,11 @@ def test_a_member_of_globex_cannot_reach_acmes_files_even_with_their_id_or_key(a
     globex_token = people["globex"]
 
     assert api.get("/api/files", host=GLOBEX, token=globex_token).json()["count"] == 0
-    for method, path in [("get", f"/api/files/{file['id']}"), ("get", f"/api/files/{file['id']}/download"),
-                         ("delete", f"/api/files/{file['id']}")]:
+    for method, path in [
+        ("get", f"/api/files/{file['id']}"),
+        ("get", f"/api/files/{file['id']}/download"),
+        ("delete", f"/api/files/{file['id']}"),
+    ]:
         response = getattr(api, method)(path, host=GLOBEX, token=globex_token)
         assert (response.status_code, error_code(response)) == (404, "file_not_found"), path
     for key in (file["key"], presigned.json()["file_key"]):
@@ -61,8 +65,10 @@ def test_a_member_of_globex_cannot_reach_acmes_files_even_with_their_id_or_key(a
         assert (response.status_code, error_code(response)) == (404, "upload_not_found")
     # nor on acme's host, nor naming acme by header
     assert error_code(api.get(f"/api/files/{file['id']}", host=ACME, token=globex_token)) == "not_a_member"
-    assert error_code(api.get(f"/api/files/{file['id']}", token=globex_token, headers={"X-Tenant-ID": "acme"})) \
+    assert (
+        error_code(api.get(f"/api/files/{file['id']}", token=globex_token, headers={"X-Tenant-ID": "acme"}))
         == "not_a_member"
+    )
     assert len(stored_keys(acme)) == 2 and file_rows(acme) == [(file["key"], "ready")]
 
 
@@ -75,10 +81,12 @@ def test_cleanup_removes_presigns_never_confirmed_after_an_hour_and_orphaned_obj
     post_to(uploader, recent, PDF)  # too young to be abandoned
     orphan = f"{uploads_prefix(acme)}{'e' * 32}.pdf"  # an object no record names (a failed delete)
     from django.core.files.base import ContentFile
+
     object_store(orphan, ContentFile(PDF))
     with tenant_context(acme):
         PendingUpload.objects.filter(key__in=[uploaded["file_key"], never_uploaded["file_key"]]).update(
-            created_at=timezone.now() - timedelta(minutes=61))
+            created_at=timezone.now() - timedelta(minutes=61)
+        )
 
         removed = uploads_cleanup(tenant=acme, now=timezone.now(), sweep=True)
 

@@ -9,6 +9,7 @@ executor (multiprocessing when many). --every-schema runs that executor in every
 tenant schema, as stock django-tenants does. If the template applied anything, the
 pool is re-cloned from it, otherwise only topped up.
 """
+
 from django.conf import settings
 from django.db import connection
 from django_tenants.management.commands.migrate_schemas import GET_EXECUTOR_FUNCTION, MigrateSchemasCommand
@@ -26,9 +27,13 @@ NOT_AGAINST_TEMPLATE = ("prune", "run_syncdb", "fake_initial", "every_schema")
 class Command(MigrateSchemasCommand):
     def add_arguments(self, parser):
         super().add_arguments(parser)
-        parser.add_argument("--every-schema", action="store_true", dest="every_schema",
-                            help="Run Django's migrate in every tenant schema (django-tenants' way), "
-                                 "even in those that record the template's migrations.")
+        parser.add_argument(
+            "--every-schema",
+            action="store_true",
+            dest="every_schema",
+            help="Run Django's migrate in every tenant schema (django-tenants' way), "
+            "even in those that record the template's migrations.",
+        )
 
     def handle(self, *args, **options):
         whole_run = not any(options.get(name) for name in NOT_WHOLE)
@@ -63,21 +68,24 @@ class Command(MigrateSchemasCommand):
         schemas = _tenant_schemas()
         if migrating.plan_for(template):  # the reference itself is not current: trust nothing
             connection.set_schema_to_public()
-            self.stderr.write(f"The template schema {template} still has migrations to apply: "
-                              f"every tenant schema goes through django-tenants' executor.")
+            self.stderr.write(
+                f"The template schema {template} still has migrations to apply: "
+                f"every tenant schema goes through django-tenants' executor."
+            )
             self._executor_run(schemas, args, options)
             return template_changed
         connection.set_schema_to_public()
         found = migrating.census(schemas, template, before if replay.steps is not None else None)
         migrating.content_types_copy_all(found.content_types_missing, template)
         for schema, extra in found.unknown.items():
-            self.stderr.write(f"Schema {schema} records migrations the template does not: {', '.join(extra)}; "
-                              f"migrated by django-tenants' executor.")
+            self.stderr.write(
+                f"Schema {schema} records migrations the template does not: {', '.join(extra)}; "
+                f"migrated by django-tenants' executor."
+            )
         self._executor_run(found.other, args, options)
         retries = 0
         if found.behind:
-            retries = migrating.replay_all(found.behind, replay.steps, template,
-                                           workers=_workers(len(found.behind)))
+            retries = migrating.replay_all(found.behind, replay.steps, template, workers=_workers(len(found.behind)))
         if verbosity >= 1:
             self._summary(len(schemas), found, replay, template_changed, retries)
         return template_changed
@@ -93,8 +101,9 @@ class Command(MigrateSchemasCommand):
         parts = [f"{len(found.in_sync)} in sync (skipped)"]
         if found.behind:
             steps = ", ".join(f"{s.app}.{s.name}" for s in replay.steps)
-            parts.append(f"{len(found.behind)} replayed the template's plan as SQL ({steps}; "
-                         f"{retries} lock waits retried)")
+            parts.append(
+                f"{len(found.behind)} replayed the template's plan as SQL ({steps}; {retries} lock waits retried)"
+            )
         parts.append(f"{len(found.other)} migrated by django-tenants' executor")
         if template_changed and replay.steps is None and found.other:
             parts[-1] += f" (the plan is not replayable: {replay.reason})"

@@ -1,4 +1,5 @@
 """Idempotent seed for `make run`: an operator, a demo tenant and a member."""
+
 import os
 
 from django.conf import settings
@@ -39,6 +40,8 @@ class Command(BaseCommand):
         self.stdout.write(f"  API docs         http://{base}:{port}/api/docs/")
         self.stdout.write(f"  Demo tenant      http://demo.{base}:{port}/api/me   {MEMBER_EMAIL} / {MEMBER_PASSWORD}")
         self.stdout.write(f"  WebSocket        ws://demo.{base}:{port}/ws/")
-        self.stdout.write(f"  Get a token      curl -s http://{base}:{port}/api/auth/token "
-                          f"-H 'Content-Type: application/json' "
-                          f"-d '{{\"email\": \"{MEMBER_EMAIL}\", \"password\": \"{MEMBER_PASSWORD}\"}}'\n")
+        self.stdout.write(
+            f"  Get a token      curl -s http://{base}:{port}/api/auth/token "
+            f"-H 'Content-Type: application/json' "
+            f'-d \'{{"email": "{MEMBER_EMAIL}", "password": "{MEMBER_PASSWORD}"}}\'\n'
+        )

@@ -1,5 +1,6 @@
 """Fresh benchmark data: N users with a DRF token each, the org row, R rooms.
 Prints JSON: {"tokens": [...], "room": <id of the room messages are posted to>}."""
+
 import json
 
 from django.contrib.auth import get_user_model

@@ -12,6 +12,7 @@ What django-storages does not wrap (presigned POST, HEAD, streamed reads) goes
 to boto3 through the storage's own client and keys (common/compat/storages.py),
 so settings and credentials stay in one place.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,7 +25,7 @@ from django.core.files.storage import Storage, storages
 
 from common.compat.storages import s3_access
 
-from .errors import FileTooLarge
+from ..errors import FileTooLarge
 from .handlers import StreamedUpload
 from .sniffing import HEAD_BYTES
 
@@ -118,7 +119,7 @@ def object_fetch(key: str, *, max_bytes: int, name: str) -> StreamedUpload:
                 raise FileTooLarge(details={"file": name, "max_bytes": max_bytes})
             hasher.update(chunk)
             if len(head) < HEAD_BYTES:
-                head += chunk[:HEAD_BYTES - len(head)]
+                head += chunk[: HEAD_BYTES - len(head)]
             upload.write(chunk)
     except BaseException:
         upload.close()
@@ -143,9 +144,12 @@ def presigned_post(*, key: str, content_type: str, max_bytes: int, expires_in: i
     and a content-length-range of 1..max_bytes."""
     client, bucket, s3_key = s3_access(upload_storage())
     post = client.generate_presigned_post(
-        Bucket=bucket, Key=s3_key(key), Fields={"Content-Type": content_type},
+        Bucket=bucket,
+        Key=s3_key(key),
+        Fields={"Content-Type": content_type},
         Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
-        ExpiresIn=expires_in)
+        ExpiresIn=expires_in,
+    )
     return post["url"], post["fields"]
 
 
@@ -153,5 +157,11 @@ def presigned_get(*, key: str, filename: str, content_type: str, expires_in: int
     """S3: a short-lived GET that makes S3 answer with our sniffed type, as an attachment."""
     from django.utils.http import content_disposition_header
 
-    return upload_storage().url(key, expire=expires_in, parameters={
-        "ResponseContentType": content_type, "ResponseContentDisposition": content_disposition_header(True, filename)})
+    return upload_storage().url(
+        key,
+        expire=expires_in,
+        parameters={
+            "ResponseContentType": content_type,
+            "ResponseContentDisposition": content_disposition_header(True, filename),
+        },
+    )

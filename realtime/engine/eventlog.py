@@ -2,7 +2,7 @@
 
 Every event is appended to its tenant's Redis stream (one Lua script: append,
 trim, remember the trim point). Server processes follow the streams
-themselves (realtime.hub), so the order in which subscribers receive events
+themselves (realtime.engine.hub), so the order in which subscribers receive events
 is the order of their ids: a client that has seen id N has seen every earlier
 event of its channels, and resuming "after N" from the log loses nothing and
 repeats nothing.
@@ -12,6 +12,7 @@ per-subscriber JSON encoding). The log keeps at least
 REALTIME["EVENT_RETENTION_SECONDS"] of events (MINID trimming), with a hard
 cap of EVENT_LOG_MAX entries per tenant against floods.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,7 +24,7 @@ from django.conf import settings
 
 from common.redis import redis_client
 
-from .channels import stream_key, trimmed_key
+from .channel_names import stream_key, trimmed_key
 
 PUBLISH_LUA = """
 local now = redis.call('TIME')
@@ -59,9 +60,11 @@ def _publish_script():
 
 def frame_body(channel: str, event: str, data: dict, ts: float | None = None) -> str:
     """The event frame without its id (the log assigns it)."""
-    return json.dumps({"channel": channel, "event": event, "data": data,
-                       "ts": round(ts if ts is not None else time.time(), 3)},
-                      separators=(",", ":"), default=str)
+    return json.dumps(
+        {"channel": channel, "event": event, "data": data, "ts": round(ts if ts is not None else time.time(), 3)},
+        separators=(",", ":"),
+        default=str,
+    )
 
 
 def frame_with_id(event_id: str, body: str) -> str:
@@ -74,8 +77,13 @@ def event_append(tenant_id, channel: str, event: str, data: dict, *, exclude: st
     conf = settings.REALTIME
     result = _publish_script()(
         keys=[stream_key(tenant_id), trimmed_key(tenant_id)],
-        args=[channel, frame_body(channel, event, data), exclude or "",
-              conf["EVENT_LOG_MAX"], conf["EVENT_RETENTION_SECONDS"] * 1000],
+        args=[
+            channel,
+            frame_body(channel, event, data),
+            exclude or "",
+            conf["EVENT_LOG_MAX"],
+            conf["EVENT_RETENTION_SECONDS"] * 1000,
+        ],
     )
     return result.decode() if isinstance(result, bytes) else result
 
@@ -120,8 +128,9 @@ def events_since(tenant_id, last_id: str, channels: set[str], *, limit: int = 10
     now_s, now_us = client.time()
     now_ms = now_s * 1000 + now_us // 1000
     watermark = client.get(trimmed_key(tenant_id))
-    if id_key(last_id)[0] < now_ms - 4 * retention_ms or \
-            (watermark is not None and id_key(last_id) < id_key(watermark.decode())):
+    if id_key(last_id)[0] < now_ms - 4 * retention_ms or (
+        watermark is not None and id_key(last_id) < id_key(watermark.decode())
+    ):
         return Replay([], True, None)
     if id_key(last_id)[0] > now_ms and _after_newest(client, tenant_id, last_id):
         # Never issued: resuming "after" it would hold back every live event.

@@ -6,6 +6,7 @@
   in one trip to a worker thread (a thread hop and four Redis round trips per
   connection made the event loop wait for the GIL hundreds of times a second).
 """
+
 from __future__ import annotations
 
 import asyncio

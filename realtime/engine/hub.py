@@ -1,13 +1,13 @@
 """Process-local fan-out: each server process reads each event once and frames it once.
 
-Events live in their tenant's Redis stream (realtime.eventlog). One reader task
+Events live in their tenant's Redis stream (realtime.engine.eventlog). One reader task
 per process follows, with a blocking XREAD, the streams of the tenants that
 have a subscriber in this process, and hands every event to the local
 subscribers of its (tenant, channel):
 
 - the event's JSON text and its WebSocket frame bytes are built once, not once
   per socket; a WebSocket served by uvicorn writes those bytes straight to its
-  transport (realtime.transport), so delivering an event to 1,000 local sockets
+  transport (realtime.engine.transport), so delivering an event to 1,000 local sockets
   costs 1,000 `write()` calls and nothing else;
 - the reader resumes from the last id it saw, so a dropped Redis connection
   delays events but loses none (a pub/sub subscription would lose them);
@@ -25,6 +25,7 @@ subscribers of its (tenant, channel):
 Tenant isolation: subscriptions are keyed by (tenant id, channel) and a tenant's
 events come from that tenant's stream only.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -39,7 +40,7 @@ from django.conf import settings
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from .channels import stream_key
+from .channel_names import stream_key
 from .eventlog import frame_with_id, id_key
 from .loops import per_event_loop
 
@@ -219,9 +220,18 @@ class Hub:
                 channel = fields[b"c"].decode()
                 subscribers = self.subscribers.get((tenant_id, channel))
                 if subscribers:
-                    batch.append((Event(event_id, event_key, channel,
-                                        frame_with_id(event_id, fields[b"b"].decode()),
-                                        fields.get(b"x", b"").decode()), subscribers))
+                    batch.append(
+                        (
+                            Event(
+                                event_id,
+                                event_key,
+                                channel,
+                                frame_with_id(event_id, fields[b"b"].decode()),
+                                fields.get(b"x", b"").decode(),
+                            ),
+                            subscribers,
+                        )
+                    )
             except (KeyError, UnicodeDecodeError):  # not written by event_append: skip it
                 logger.error("realtime hub skipped malformed entry %s of %s", event_id, key)
         self.cursors[key] = f"{last[0]}-{last[1]}"

@@ -5,9 +5,10 @@ missing or extra fields → an `error` frame). Server → client frames are buil
 from these models, so what we send always matches what we document; `event`
 frames are assembled by the publish script from an already-validated event.
 """
+
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -22,7 +23,7 @@ def _event_id(value: str) -> str:
 
 EventId = Annotated[str, Field(max_length=41), AfterValidator(_event_id)]
 
-# Close codes (documented in the README)
+# Close codes (documented in docs/realtime.md, "Frames")
 CLOSE_BAD_FRAME = 4400
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -41,6 +42,7 @@ class Frame(BaseModel):
 
 
 # --- client → server ------------------------------------------------------
+
 
 class Subscribe(Frame):
     type: Literal["subscribe"]
@@ -68,7 +70,7 @@ class Resume(Frame):
     last_event_id: EventId
 
 
-ClientFrame = Annotated[Union[Subscribe, Unsubscribe, MessageSend, Ping, Resume], Field(discriminator="type")]
+ClientFrame = Annotated[Subscribe | Unsubscribe | MessageSend | Ping | Resume, Field(discriminator="type")]
 _client_frames = TypeAdapter(ClientFrame)
 CLIENT_TYPES = {"subscribe", "unsubscribe", "message", "ping", "resume"}
 
@@ -90,16 +92,16 @@ def client_frame_parse(text: str | None):
         if first["type"] == "json_invalid":
             raise FrameError("invalid_json", "The frame is not valid JSON.") from None
         if first["type"] in ("union_tag_invalid", "union_tag_not_found", "model_attributes_type", "model_type"):
-            raise FrameError("unknown_frame_type",
-                             f"Frame types are {', '.join(sorted(CLIENT_TYPES))}.") from None
+            raise FrameError("unknown_frame_type", f"Frame types are {', '.join(sorted(CLIENT_TYPES))}.") from None
         where = ".".join(str(p) for p in first["loc"][1:]) or "frame"
         raise FrameError("invalid_frame", f"{where}: {first['msg']}") from None
 
 
 # --- server → client ------------------------------------------------------
 
+
 class Event(Frame):
-    """Documented here; assembled by realtime.eventlog (id assigned by the log)."""
+    """Documented here; assembled by realtime.engine.eventlog (id assigned by the log)."""
 
     type: Literal["event"] = "event"
     id: str

@@ -10,13 +10,14 @@ checked and cleaned before anything else happens:
   and bidirectional-override characters removed, surrounding spaces and dots
   trimmed, Unicode normalised (NFC).
 """
+
 from __future__ import annotations
 
 import html
 import re
 import unicodedata
 
-from .errors import FilenameInvalid
+from ..errors import FilenameInvalid
 
 MAX_NAME_CHARS = 255  # what file systems allow; longer names are never a real file's
 _BIDI = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f"))

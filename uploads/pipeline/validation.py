@@ -1,7 +1,7 @@
 """Is this upload acceptable? Name, type by extension AND by content, image
 structure, PDF active content — all decided on the received bytes, before
 anything is stored. (Size is enforced while the bytes arrive: handlers.py;
-malware scanning and the quota come after this, in services.py.)
+malware scanning and the quota come after this, in uploads/services.py.)
 
     kind = upload_check(upload, name=clean_name, allowed=rules.allowed_types)
 
@@ -13,14 +13,15 @@ Order of the refusals, and their codes:
 4. an image Pillow cannot fully decode with the decoder of its extension, one
    of more pixels than Image.MAX_IMAGE_PIXELS (pixel flood), or one whose pixels
    decoded take more than UPLOADS["IMAGE_MAX_DECODED_MB"] (byte flood: 16-bit or
-   alpha bands; uploads.images.decoded_bytes) → 422 invalid_image
+   alpha bands; images.decoded_bytes) → 422 invalid_image
 5. a PDF with JavaScript, launch actions or embedded files → 415 file_type_not_allowed
 
 `decode=False` leaves out only step 4's decoding of a JPEG's or WebP's pixels (the
 header's bounds and a PNG's chunk checks still apply): for a caller that decodes the
 image itself right after, with the same decoder and bounds (POST /api/upload/image,
-uploads.images.image_process), so that the upload is decoded once.
+images.image_process), so that the upload is decoded once.
 """
+
 from __future__ import annotations
 
 import re
@@ -29,7 +30,7 @@ from typing import BinaryIO
 from django.conf import settings
 from PIL import Image
 
-from .errors import FileEmpty, FileTypeMismatch, FileTypeNotAllowed, InvalidImage
+from ..errors import FileEmpty, FileTypeMismatch, FileTypeNotAllowed, InvalidImage
 from .handlers import StreamedUpload
 from .images import decoded_bytes, decoded_bytes_limit, decoded_whole
 from .names import extension_of
@@ -71,18 +72,32 @@ def image_check(fileobj: BinaryIO, pillow_format: str, *, name: str = "", decode
         with Image.open(fileobj, formats=[pillow_format]) as image:
             width, height = image.size
             if Image.MAX_IMAGE_PIXELS and width * height > Image.MAX_IMAGE_PIXELS:
-                raise InvalidImage(details={"file": name, "reason": "too_many_pixels", "width": width,
-                                            "height": height, "max_pixels": Image.MAX_IMAGE_PIXELS})
+                raise InvalidImage(
+                    details={
+                        "file": name,
+                        "reason": "too_many_pixels",
+                        "width": width,
+                        "height": height,
+                        "max_pixels": Image.MAX_IMAGE_PIXELS,
+                    }
+                )
             if pillow_format == "JPEG":
                 image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
-            # The bound processing will apply (uploads/images.py): a JPEG at its decoded scale, a PNG
+            # The bound processing will apply (images.py): a JPEG at its decoded scale, a PNG
             # that cannot be reduced in strips and a WebP (decoded whole) a quarter of it.
             whole = pillow_format != "JPEG" and decoded_whole(image, max_side=settings.UPLOADS["IMAGE_MAX_SIDE"])
             limit = decoded_bytes_limit(whole=whole)
             if limit is not None and decoded_bytes(image) > limit:  # a JPEG: at the 1/8 scale decoded here
-                raise InvalidImage(details={"file": name, "reason": "too_many_bytes", "width": width,
-                                            "height": height, "decoded_bytes": decoded_bytes(image),
-                                            "max_decoded_bytes": limit})
+                raise InvalidImage(
+                    details={
+                        "file": name,
+                        "reason": "too_many_bytes",
+                        "width": width,
+                        "height": height,
+                        "decoded_bytes": decoded_bytes(image),
+                        "max_decoded_bytes": limit,
+                    }
+                )
             if pillow_format == "PNG":
                 image.verify()
             elif decode:
@@ -108,8 +123,9 @@ def pdf_check(fileobj: BinaryIO, *, name: str = "", chunk: int = 256 * 1024) -> 
             token = _PDF_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), match.group())
             if token in PDF_ACTIVE:
                 fileobj.seek(0)
-                raise FileTypeNotAllowed("PDFs with scripts, launch actions or embedded files are not accepted.",
-                                         details={"file": name, "reason": "pdf_active_content",
-                                                  "found": token.decode("latin-1")})
+                raise FileTypeNotAllowed(
+                    "PDFs with scripts, launch actions or embedded files are not accepted.",
+                    details={"file": name, "reason": "pdf_active_content", "found": token.decode("latin-1")},
+                )
         tail = window[-64:]
     fileobj.seek(0)

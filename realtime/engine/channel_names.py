@@ -5,6 +5,7 @@ Internal names always carry the tenant: the hub's subscription key
 (tenant id, "room:12"), the event-log stream `t:<tenant id>:events` and the
 channel-layer control groups `t.<tenant hex>.ctl[.u<user id>]`.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,7 +26,7 @@ class Channel:
         return self.kind if self.ident is None else f"{self.kind}:{self.ident}"
 
     @classmethod
-    def parse(cls, name: str) -> "Channel | None":
+    def parse(cls, name: str) -> Channel | None:
         match = CHANNEL_RE.match(name or "")
         if match is None:
             return None

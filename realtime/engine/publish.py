@@ -10,6 +10,7 @@ schema active on the connection, or an explicit `tenant=`) and from async code
 then logged and published *after the current transaction commits*, so a
 rolled-back write never leaks an event.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -18,7 +19,7 @@ from asgiref.sync import sync_to_async
 from django.db import connection, transaction
 
 from .eventlog import event_append
-from .events import event_validate
+from .wire import event_validate
 
 
 def _tenant_id(tenant) -> str:

@@ -1,15 +1,14 @@
-"""Server-Sent Events: `GET /api/events` streams the same events as the socket.
+"""Server-Sent Events: the stream behind `GET /api/events` (realtime.views.events_stream),
+carrying the same events as the socket.
 
 `id:` and `event:` lines, a heartbeat comment every HEARTBEAT_SECONDS,
-`Last-Event-ID` (header or `?last_event_id=`) replays what was missed, and the
-stream stops its work (leaves its groups) as soon as the client goes away.
-Channels: the user's own and `tenant`, plus `?channels=room:1,room:2`.
-
-A stream counts against the user's MAX_CONNECTIONS_PER_USER in the tenant,
-together with their WebSockets (429 `too_many_connections` beyond it), holds
-no database connection while it waits, and ends when the tenant is suspended,
-the user loses access, or the token or session that opened it is revoked.
+`Last-Event-ID` replays what was missed, and the stream stops its work (leaves
+its groups) as soon as the client goes away. A stream holds a connection slot
+(presence.connection_register, shared with the user's WebSockets) that goes
+back when it ends, holds no database connection while it waits, and ends when
+a control message closes it (tenant suspended, access lost, credential revoked).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -22,20 +21,11 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.http import StreamingHttpResponse
 
-from accounts.authentication import REQUEST_TOKEN_ATTR
-from accounts.services import session_credential, token_credential
-from common.asgi import at_request_end, database_connections_release
-from common.errors import ApplicationError, application_error_response
-from tenants.access import capability
-from tenants.context import current_tenant, tenant_sync_to_async
-from tenants.errors import TenantNotSpecified
-
 from . import presence
-from .channels import Channel, control_group
-from .eventlog import events_since, id_key, is_event_id
+from .control import credential_revoked
+from .eventlog import events_since, id_key
 from .housekeeping import housekeeper
 from .hub import Event, hub
-from .services import credential_revoked, room_get_for_user
 
 logger = logging.getLogger(__name__)
 
@@ -46,59 +36,6 @@ QUEUE_MAX = 1_000  # events a stream may fall behind before it is ended
 def sse_message(event_id: str, frame: str) -> str:
     name = json.loads(frame)["event"]
     return f"id: {event_id}\nevent: {name}\ndata: {frame}\n\n"
-
-
-@capability("realtime")  # tenants.access: 403 feature_disabled when switched off (checked by the middleware)
-async def events_stream(request):
-    tenant = getattr(request, "tenant", None)
-    try:
-        if tenant is None:
-            raise TenantNotSpecified()
-        token = getattr(request, REQUEST_TOKEN_ATTR, None)
-        user = token.user if token is not None else await request.auser()
-        if not user.is_authenticated:
-            raise ApplicationError("Authentication credentials were not provided.",
-                                   code="not_authenticated", status=401)
-        current_tenant.set(tenant)
-        channels = {f"user:{user.pk}", "tenant"}
-        for name in filter(None, request.GET.get("channels", "").split(",")):
-            channel = Channel.parse(name.strip())
-            if channel is None or channel.kind != "room":
-                raise ApplicationError("Only room:<id> channels can be added.", code="invalid_channel")
-            await tenant_sync_to_async(room_get_for_user)(room_id=channel.ident, user=user)
-            channels.add(channel.name)
-        last_id = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id") or ""
-        if last_id and not is_event_id(last_id):
-            raise ApplicationError("Last-Event-ID is not an event id.", code="validation_error")
-    except ApplicationError as exc:
-        return application_error_response(exc)
-
-    if token is not None:
-        credential = token_credential(token.pk)
-    else:
-        credential = session_credential(getattr(request.session, "session_key", "") or "")
-    conn = StreamConnection(str(tenant.pk), user.pk)
-    limit = settings.REALTIME["MAX_CONNECTIONS_PER_USER"]  # shared with the user's WebSockets
-    if not await sync_to_async(presence.connection_register, thread_sensitive=False)(
-            conn.tenant_id, conn.user_id, conn.conn_id, limit):
-        return application_error_response(ApplicationError(
-            "Too many live connections for this user.", code="too_many_connections", status=429,
-            details={"limit": limit}))
-    # The slot goes back when the request is over, even if Django drops this response unsent
-    # (the client left while the view ran: then neither the stream nor close() ever runs).
-    at_request_end(request, conn.release)
-    try:
-        # The stream never touches the database again: give back the request's
-        # connections (the middlewares' and the view's) now, not when it ends.
-        await sync_to_async(database_connections_release)()
-    except BaseException:  # the client left meanwhile (cancelled): the slot goes back at once
-        await asyncio.shield(sync_to_async(conn.release, thread_sensitive=False)())
-        raise
-    controls = [control_group(tenant.pk), control_group(tenant.pk, user.pk), f"ctl.{credential}"]
-    response = EventStreamResponse(conn, _stream(conn, channels, controls, credential, last_id))
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"
-    return response
 
 
 class StreamSubscriber:
@@ -128,8 +65,9 @@ async def _forward_controls(layer, channel_name: str, subscriber: StreamSubscrib
             return
 
 
-async def _stream(conn: "StreamConnection", channels: set[str], controls: list[str], credential: str,
-                  last_id: str):
+async def event_stream(conn: StreamConnection, channels: set[str], controls: list[str], credential: str, last_id: str):
+    """The body of the response: `channels` from the hub, after a replay from `last_id` (if any),
+    until the client leaves or a message on one of the `controls` groups closes it."""
     tenant_id = conn.tenant_id
     layer = get_channel_layer()
     subscriber, events = StreamSubscriber(), hub()
@@ -155,7 +93,7 @@ async def _stream(conn: "StreamConnection", channels: set[str], controls: list[s
         if last_id:
             replay = await sync_to_async(events_since)(tenant_id, last_id, channels)
             if replay.reset:
-                yield "event: reset\ndata: {\"type\":\"reset\"}\n\n"
+                yield 'event: reset\ndata: {"type":"reset"}\n\n'
             else:
                 last_key = id_key(last_id)
                 for event_id, frame in replay.frames:
@@ -164,7 +102,7 @@ async def _stream(conn: "StreamConnection", channels: set[str], controls: list[s
         while not _client_gone():
             try:
                 event = await asyncio.wait_for(subscriber.queue.get(), heartbeat)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 yield ": heartbeat\n\n"
                 continue
             if event is None:
@@ -187,7 +125,7 @@ class EventStreamResponse(StreamingHttpResponse):
     when the client left before the body started (the stream's own `finally`
     never runs then)."""
 
-    def __init__(self, conn: "StreamConnection", stream) -> None:
+    def __init__(self, conn: StreamConnection, stream) -> None:
         super().__init__(stream, content_type="text/event-stream")
         self.conn = conn
 
@@ -209,7 +147,7 @@ def _client_gone() -> bool:
     return task is not None and task.cancelling() > 0
 
 
-async def _stream_release(conn: "StreamConnection", layer, channel_name, groups: list[str]) -> None:
+async def _stream_release(conn: StreamConnection, layer, channel_name, groups: list[str]) -> None:
     """Give back the slot and leave the groups; each step on its own."""
     steps = [sync_to_async(conn.release, thread_sensitive=False)()]
     steps += [layer.group_discard(group, channel_name) for group in groups]

@@ -5,6 +5,7 @@ and other unprintable characters) before an upload handler sees them. Ours
 keeps the name as sent for `names.filename_clean`, which refuses a NUL byte or
 a `..` component outright instead of quietly accepting a doctored name.
 """
+
 from __future__ import annotations
 
 from django.http.multipartparser import MultiPartParser as DjangoMultiPartParser
@@ -12,7 +13,7 @@ from django.http.multipartparser import MultiPartParserError
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import DataAndFiles, MultiPartParser
 
-from .errors import FilenameInvalid
+from ..errors import FilenameInvalid
 from .handlers import LimitedUploadHandler
 from .names import filename_clean
 
@@ -29,8 +30,9 @@ class UploadMultiPartParser(MultiPartParser):
         meta = request.META.copy()
         meta["CONTENT_TYPE"] = media_type
         try:
-            parser = NameCheckingMultiPartParser(meta, stream, request.upload_handlers,
-                                                 parser_context.get("encoding", "utf-8"))
+            parser = NameCheckingMultiPartParser(
+                meta, stream, request.upload_handlers, parser_context.get("encoding", "utf-8")
+            )
             try:
                 data, files = parser.parse()
             except BaseException:

@@ -4,7 +4,7 @@ ASGI has no way to send the same bytes to many sockets: every `send()` goes
 through the server's per-message framing. Under uvicorn's `websockets-sansio`
 protocol (what `make run` serves) the ASGI `send` callable is a method of the
 connection's protocol object, whose transport takes the frame bytes the hub
-built once (realtime.hub). Anything else (another server, another protocol
+built once (realtime.engine.hub). Anything else (another server, another protocol
 implementation, a wrapped `send`) gets `None` here and the consumer falls back
 to plain ASGI sends: same frames, slower. What this reads of uvicorn and
 Channels is in common/compat/uvicorn.py and common/compat/channels.py.
@@ -14,6 +14,7 @@ peer must accept whether or not permessage-deflate was negotiated (RFC 7692
 §6: a message may always be sent uncompressed). They are written only while
 the connection is open and before our close frame, as the protocol would.
 """
+
 from __future__ import annotations
 
 from common.compat.channels import session_inner_send

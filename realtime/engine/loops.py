@@ -1,5 +1,6 @@
 """One object per running event loop: the hub and the housekeeper are per server
 process, and a process serves from one loop (tests may start several)."""
+
 from __future__ import annotations
 
 import asyncio

@@ -25,7 +25,7 @@ anything else, and returns JPEG bytes that fit `max_side`×`max_side`:
 - Memory does not grow with the image where the format allows it: a JPEG is
   decoded at reduced scale (below); a PNG (8-bit, 1-bit and 16-bit grey, not
   interlaced, not animated, not so wide that one strip would pass 4 MiB) is
-  decoded and reduced in strips (uploads/image_strips.py). A WebP, and the
+  decoded and reduced in strips (uploads/pipeline/image_strips.py). A WebP, and the
   other PNGs, are decoded whole,
   which a quarter of the byte bound limits (WHOLE_DECODE_SHARE).
   Worst case per image at the defaults (max_side 800, 128 MiB), measured as the
@@ -48,12 +48,13 @@ target size, then resized with Lanczos. That is what sharp does by default
 both are 47.8 dB PSNR from a full-resolution Lanczos resize, and the whole call
 takes about as long as sharp's (see benchmarks/images.py and its README figures).
 """
+
 from __future__ import annotations
 
 import io
 import os
 from dataclasses import dataclass
-from typing import IO, Union
+from typing import IO
 
 from PIL import Image, ImageCms, UnidentifiedImageError
 
@@ -89,7 +90,7 @@ WHOLE_DECODE_SHARE = 4  # an image decoded whole gets this fraction of the byte 
 _BAND_BYTES = {"I;16": 2, "I;16B": 2, "I;16L": 2, "I": 4, "F": 4}
 _CORRUPT = "The image is truncated or corrupt."
 
-Source = Union[str, os.PathLike, IO[bytes]]
+Source = str | os.PathLike | IO[bytes]
 
 
 class InvalidImage(Exception):
@@ -102,8 +103,9 @@ class InvalidImage(Exception):
         self.reason = reason
 
 
-def image_process(src: Source, *, max_side: int = 800, quality: int = 80,
-                  formats: tuple[str, ...] = ACCEPTED_FORMATS) -> tuple[bytes, int, int]:
+def image_process(
+    src: Source, *, max_side: int = 800, quality: int = 80, formats: tuple[str, ...] = ACCEPTED_FORMATS
+) -> tuple[bytes, int, int]:
     """Decode `src` (a path or a binary file object), fit it in `max_side`×`max_side`
     and return `(jpeg_bytes, width, height)` of the output. Raises InvalidImage.
     `formats` (some of ACCEPTED_FORMATS): the only decoders tried, e.g. the one of
@@ -125,8 +127,7 @@ def image_process(src: Source, *, max_side: int = 800, quality: int = 80,
         elif size != im.size:
             # After shrink-on-load the rest is under 2×: a plain Lanczos. Otherwise an
             # integer box reduction first, as long as Lanczos still does the last 3×.
-            im = im.resize(size, Image.Resampling.LANCZOS,
-                           reducing_gap=None if decoded.drafted else _REDUCING_GAP)
+            im = im.resize(size, Image.Resampling.LANCZOS, reducing_gap=None if decoded.drafted else _REDUCING_GAP)
         orientation = decoded.orientation
         if orientation in _TRANSPOSE:
             im = im.transpose(_TRANSPOSE[orientation])
@@ -284,8 +285,9 @@ def _decode_in_strips(src: Source, im: Image.Image, target: tuple[int, int]) -> 
     if reduced.exif:
         info["exif"] = reduced.exif
     reduced.image.info = info  # getexif reads the orientation from it as from the PNG (eXIf, raw profile, XMP)
-    return _Decoded(reduced.image, False, _orientation(reduced.image.getexif), info.get("icc_profile") or None,
-                    size, reduced.box)
+    return _Decoded(
+        reduced.image, False, _orientation(reduced.image.getexif), info.get("icc_profile") or None, size, reduced.box
+    )
 
 
 def _fit(size: tuple[int, int], max_side: int) -> tuple[int, int]:
@@ -335,4 +337,3 @@ def _to_srgb(im: Image.Image, icc: bytes) -> Image.Image:
     except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
         return im
     return converted if converted is not None else im
-

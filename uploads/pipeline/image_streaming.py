@@ -19,6 +19,7 @@ left, the size cut-off) is cancelled: its next read raises and the thread
 ends. Its CPU is the decode the request would have done anyway; Pillow
 releases the GIL while it decodes, so the parser and the event loop go on.
 """
+
 from __future__ import annotations
 
 import os
@@ -136,8 +137,9 @@ class ImageStream:
                 self._outcome = DEFERRED
             else:
                 self.reader.seek(0)
-                self._outcome = images.image_process(self.reader, max_side=max_side, quality=quality,
-                                                     formats=(self.pillow_format,))
+                self._outcome = images.image_process(
+                    self.reader, max_side=max_side, quality=quality, formats=(self.pillow_format,)
+                )
         except BaseException as exc:  # delivered to the request thread (Pillow wraps a cancelled read)
             if not self.reader.cancelled:
                 self._error = exc
@@ -158,8 +160,13 @@ def image_stream_start(upload, *, name: str, head: bytes, allowed: list[str]) ->
     if sniff(head, complete=False) != kind.sniffed:
         return None
     rules = settings.UPLOADS
-    return ImageStream(upload, kind.pillow_format, max_side=rules["IMAGE_MAX_SIDE"], quality=rules["IMAGE_QUALITY"],
-                       inline_max_pixels=rules["IMAGE_INLINE_MAX_PIXELS"])
+    return ImageStream(
+        upload,
+        kind.pillow_format,
+        max_side=rules["IMAGE_MAX_SIDE"],
+        quality=rules["IMAGE_QUALITY"],
+        inline_max_pixels=rules["IMAGE_INLINE_MAX_PIXELS"],
+    )
 
 
 def image_made(upload, pillow_format: str, *, max_side: int, quality: int, inline_max_pixels: int):

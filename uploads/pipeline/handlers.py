@@ -13,9 +13,10 @@ storing one is a rename) and are deleted when the request ends.
 `on_head(upload, name=, head=)`, when given, is called once a file's first
 HEAD_BYTES are in; what it returns (a stream: `grew(size, complete=)`,
 `cancel()`) is told of every byte written after and cancelled when the file is
-dropped or closed (uploads/image_streaming.py: the image endpoint's decode
+dropped or closed (image_streaming.py: the image endpoint's decode
 while the body arrives).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -25,7 +26,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 
-from .errors import FileTooLarge, TooManyFiles
+from ..errors import FileTooLarge, TooManyFiles
 from .sniffing import HEAD_BYTES
 
 
@@ -34,7 +35,7 @@ class StreamedUpload(TemporaryUploadedFile):
 
     sha256: str = ""
     head: bytes = b""
-    image_stream = None  # what on_head started (uploads.image_streaming.ImageStream)
+    image_stream = None  # what on_head started (image_streaming.ImageStream)
 
     def close(self):
         if self.image_stream is not None:
@@ -45,16 +46,14 @@ class StreamedUpload(TemporaryUploadedFile):
 class LimitedUploadHandler(FileUploadHandler):
     chunk_size = 256 * 1024
 
-    def __init__(self, request=None, *, fields: tuple[str, ...], max_bytes: int, max_files: int = 1,
-                 on_head=None):
+    def __init__(self, request=None, *, fields: tuple[str, ...], max_bytes: int, max_files: int = 1, on_head=None):
         super().__init__(request)
         self.fields, self.max_bytes, self.max_files = fields, max_bytes, max_files
         self.on_head = on_head
         self.files_seen = 0
         self.current: StreamedUpload | None = None
 
-    def new_file(self, field_name, file_name, content_type, content_length, charset=None,
-                 content_type_extra=None):
+    def new_file(self, field_name, file_name, content_type, content_length, charset=None, content_type_extra=None):
         if field_name not in self.fields:
             raise SkipFile()  # not ours: never written anywhere
         self.files_seen += 1
@@ -77,7 +76,7 @@ class LimitedUploadHandler(FileUploadHandler):
         self.hasher.update(raw_data)
         head_was_short = len(self.head) < HEAD_BYTES
         if head_was_short:
-            self.head += raw_data[:HEAD_BYTES - len(self.head)]
+            self.head += raw_data[: HEAD_BYTES - len(self.head)]
         upload = self.current
         upload.write(raw_data)
         if head_was_short and len(self.head) >= HEAD_BYTES and self.on_head is not None:

@@ -5,6 +5,7 @@ room (score = expiry time) and in one per user (for the per-user connection
 limit), refreshed by its heartbeat. A process that crashes stops refreshing,
 and its entries expire within PRESENCE_TTL_SECONDS (45 s). No per-process dict.
 """
+
 from __future__ import annotations
 
 import time
@@ -52,8 +53,11 @@ def connection_register(tenant_id, user_id: int, conn_id: str, limit: int) -> bo
     if _register_script is None:
         _register_script = redis_client().register_script(REGISTER_LUA)
     now = time.time()
-    return bool(_register_script(keys=[user_conns_key(tenant_id, user_id)],
-                                 args=[now, now + _ttl(), conn_id, limit, _ttl() * 2]))
+    return bool(
+        _register_script(
+            keys=[user_conns_key(tenant_id, user_id)], args=[now, now + _ttl(), conn_id, limit, _ttl() * 2]
+        )
+    )
 
 
 def connection_unregister(tenant_id, user_id: int, conn_id: str) -> None:
@@ -82,6 +86,7 @@ def presence_leave(tenant_id, room_id: int, user_id: int, conn_id: str) -> None:
 
 class Entry(NamedTuple):
     """One live connection, as the heartbeat refreshes it."""
+
     tenant_id: str
     user_id: int
     conn_id: str

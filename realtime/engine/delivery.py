@@ -1,12 +1,13 @@
 """Getting events to one WebSocket: the consumer's half that the hub talks to.
 
-The hub (realtime.hub) calls push()/push_one() synchronously, in stream order,
+The hub (realtime.engine.hub) calls push()/push_one() synchronously, in stream order,
 for every event of a channel the connection holds. Delivery is synchronous
 too: the event's shared frame bytes go straight to the transport (or, off
 uvicorn's sansio protocol, into an outbox that a sender task drains through
 ASGI), so nothing can reorder events between the hub and the socket. The
 process's housekeeper calls stall_check() to drop sockets that stop reading.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -33,8 +34,13 @@ class EventDelivery:
 
     def push_one(self, event: Event) -> None:
         """The hot path — a live socket on the raw path, a new event: one write."""
-        if self.raw is None or self.pending or self.dropped or event.exclude == self.conn_id \
-                or event.key <= self.last_key:
+        if (
+            self.raw is None
+            or self.pending
+            or self.dropped
+            or event.exclude == self.conn_id
+            or event.key <= self.last_key
+        ):
             return self.push([event])
         self.last_key = event.key
         self.raw.write(event.wire)

@@ -5,6 +5,7 @@ libmagic needed on the machine). Anything else is text if it decodes as UTF-8
 without NUL bytes; text that starts with `<` is markup (HTML, SVG, XML), which
 no extension the platform accepts may carry.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -58,7 +59,7 @@ def _text_kind(head: bytes, *, complete: bool) -> str | None:
     except UnicodeDecodeError as exc:
         if complete or exc.start < len(head) - 3:  # not just a character cut by the head's end
             return None
-        text = head[:exc.start].decode("utf-8")
+        text = head[: exc.start].decode("utf-8")
     if text.lstrip("\ufeff \t\r\n\f").startswith("<"):
         return MARKUP
     return TEXT

@@ -11,6 +11,7 @@
 A scanner that cannot answer fails closed (ScannerUnavailable → 503): a file
 is never accepted unscanned.
 """
+
 from __future__ import annotations
 
 import socket
@@ -21,7 +22,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from .errors import ScannerUnavailable
+from ..errors import ScannerUnavailable
 
 CHUNK = 64 * 1024
 EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
@@ -50,7 +51,7 @@ class EicarScanner(Scanner):
             window = tail + chunk
             if EICAR in window:
                 return ScanResult(True, "Eicar-Test-Signature")
-            tail = window[-(len(EICAR) - 1):]
+            tail = window[-(len(EICAR) - 1) :]
         return ScanResult(False)
 
 

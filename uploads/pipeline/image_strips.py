@@ -23,6 +23,7 @@ Pillow re-encodes it, which is the file's own row only where every bit of it is
 a pixel: a 1-bit PNG whose rows end mid-byte (the padding bits are the encoder's
 to choose, and an Up/Average/Paeth filter carries them into pixels) is not taken.
 """
+
 from __future__ import annotations
 
 import io
@@ -57,9 +58,14 @@ class Reduced:
 def strips_possible(im: Image.Image, target: tuple[int, int]) -> bool:
     """A single-frame, non-interlaced PNG whose rows Pillow decodes losslessly, and
     whose strips, reduced to `target`, stay within STRIP_BYTES (see the module's doc)."""
-    if not (im.format == "PNG" and len(im.tile) == 1 and im.tile[0].args in STRIP_RAWMODES
-            and im.tile[0].extents == (0, 0, *im.size) and getattr(im, "n_frames", 1) == 1
-            and not im.info.get("interlace")):
+    if not (
+        im.format == "PNG"
+        and len(im.tile) == 1
+        and im.tile[0].args in STRIP_RAWMODES
+        and im.tile[0].extents == (0, 0, *im.size)
+        and getattr(im, "n_frames", 1) == 1
+        and not im.info.get("interlace")
+    ):
         return False
     width = im.size[0]
     bits = STRIP_RAWMODES[im.tile[0].args]
@@ -110,7 +116,7 @@ def png_reduce_in_strips(fp: IO[bytes], im: Image.Image, target: tuple[int, int]
     return Reduced(reduced, (0, 0, width / fx, height / fy), walker.trailing_exif())
 
 
-def _decode_strip(walker: "_Chunks", raw: bytes, width: int, rows: int) -> Image.Image:
+def _decode_strip(walker: _Chunks, raw: bytes, width: int, rows: int) -> Image.Image:
     ihdr = struct.pack(">II", width, rows) + walker.ihdr[8:]
     png = io.BytesIO()
     png.write(_SIGNATURE)
