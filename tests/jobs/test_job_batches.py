@@ -13,6 +13,8 @@ from jobs.broker import HOST, PostgresBroker
 from jobs.models import Job, QueueEntry
 from jobs.services import job_build, job_enqueue_many
 
+from .claiming import claim_batch
+
 
 class Slot:
     """Stands for the qcluster worker process a batch runs in."""
@@ -22,13 +24,6 @@ class Slot:
 
     def job_started(self, claim) -> None:
         self.started.append(claim.job)
-
-
-def claim_batch(size: int, worker: str) -> list[runner.Claim]:
-    rows = runner._sql_all(
-        runner.COMPLETE_CLAIM[size], {"jobs": [], "entries": [], "attempts": [], "results": [], "worker": worker}
-    )
-    return [runner.Claim(*row[:9]) for row in rows]
 
 
 def dead_worker() -> str:

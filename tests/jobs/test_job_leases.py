@@ -9,7 +9,7 @@ from django.db import connection
 from jobs import runner
 from jobs.services import job_build, job_enqueue_many
 
-from .test_job_batches import claim_batch
+from .claiming import claim_batch
 
 
 def entry_updates() -> tuple[int, int]:
