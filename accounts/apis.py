@@ -13,6 +13,13 @@ SIGNUP_ACCEPTED = "Check your inbox: we have sent a message to this address."
 
 
 class SignupApi(APIView):
+    error_codes = {  # beyond every route's codes (common/schema.py: STATUS_TEXT)
+        # Signup never says whether an address is taken (202 either way; the address is told by email).
+        "post": {
+            429: "`rate_limited`: too many signups for this address or from this client "
+            "(details.retry_after, header Retry-After)"
+        },
+    }
     permission_classes = [AllowAny]  # credential limits: accounts/credential_limits.py
 
     @extend_schema(

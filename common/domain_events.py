@@ -20,7 +20,10 @@ Invariants:
   For side effects outside the database: sockets, Redis, HTTP.
 - A `within_transaction=True` subscriber runs synchronously in `emit`, inside the
   emitting transaction: its writes commit or roll back with the change (audit rows, job
-  rows: an outbox), and its exception rolls the change back.
+  rows: an outbox), and its exception rolls the change back. They all run before any
+  after-commit subscriber is queued, so one raising leaves nothing queued. (Emitted in
+  autocommit, outside any transaction, the change is already committed: services that
+  emit do so inside theirs.)
 - Subscribers are connected by importing the app's subscribers.py in AppConfig.ready();
   importing it twice connects nothing twice.
 """
@@ -115,10 +118,12 @@ def emit(event: DomainEvent, *, actor: Actor | None = None) -> None:
         raise TypeError(f"{event_class.__name__} is not a declared domain event (@domain_event)")
     for recorder in _RECORDERS:
         recorder.append(event)
-    for subscriber in list(_SUBSCRIBERS.get(event_class, ())):
+    subscribers = list(_SUBSCRIBERS.get(event_class, ()))
+    for subscriber in subscribers:  # all of these first: one raising queues nothing after the commit
         if subscriber.within_transaction:
             subscriber.handler(event, actor)
-        else:
+    for subscriber in subscribers:
+        if not subscriber.within_transaction:
             transaction.on_commit(_after_commit(subscriber, event, actor), robust=True)
 
 

@@ -10,7 +10,7 @@ added here in one place (DEFAULT_SCHEMA_CLASS) rather than in every view:
 - Errors. Every 4xx/5xx is `Error` ({"error": {code, message, details}}); each
   operation documents the statuses it can answer: those every request can meet
   (malformed input, unknown tenant, rate limits, overload), those of
-  authentication, of request bodies, and the view's own (`VIEW_ERRORS`).
+  authentication, of request bodies, and the view's own (its `error_codes` attribute).
 - Bearer tokens (`Authorization: Bearer <token>`) and the session cookie, as security
   schemes; the X-Tenant-ID header on the tenant hosts' operations.
 """
@@ -41,69 +41,6 @@ STATUS_TEXT = {
     422: "The content was read and refused.",
     429: "Rate limited: `rate_limited` (details.retry_after, header Retry-After).",
     503: "Temporarily unavailable: `service_unavailable` (try again shortly).",
-}
-
-_UPLOAD = {
-    400: "`file_missing`, `file_empty`, `filename_invalid`",
-    403: "`storage_quota_exceeded`",
-    413: "`file_too_large`",
-    415: "`file_type_not_allowed`, `file_type_mismatch`",
-    422: "`malware_detected`",
-    503: "`scanner_unavailable`",
-}
-
-# A view's own codes, "<module>.<View>.<method>" → {status: codes}: beyond the common ones above.
-VIEW_ERRORS: dict[str, dict[int, str]] = {
-    # Signup never says whether an address is taken (202 either way; the address is told by email).
-    "accounts.apis.SignupApi.post": {
-        429: "`rate_limited`: too many signups for this address or from this client "
-        "(details.retry_after, header Retry-After)"
-    },
-    "tenants.apis.TokenApi.post": {
-        401: "`invalid_credentials`",
-        403: "`not_a_member`, `tenant_suspended` (a token bound to `tenant`)",
-        429: "`rate_limited`: too many failed logins for this account or from this "
-        "client, on all hosts together (details.retry_after, header Retry-After)",
-    },
-    "tenants.apis.TenantListCreateApi.post": {
-        400: "`slug_reserved`",
-        403: "`tenant_limit_reached`",
-        409: "`slug_taken`",
-    },
-    "tenants.apis.TenantMembersApi.post": {404: "`user_not_found`", 409: "`already_member`"},
-    "tenants.apis.TenantMemberDetailApi.patch": {404: "`member_not_found`", 409: "`last_owner`"},
-    "tenants.apis.TenantMemberDetailApi.delete": {404: "`member_not_found`", 409: "`last_owner`"},
-    "jobs.apis.JobListApi.post": {400: "`task_unknown`, `payload_invalid`, `schedule_invalid`"},
-    "jobs.apis.JobDetailApi.get": {404: "`job_not_found`"},
-    "jobs.apis.JobRetryApi.post": {404: "`job_not_found`", 409: "`job_not_failed`"},
-    "jobs.apis.JobCancelApi.post": {404: "`job_not_found`", 409: "`job_not_cancellable`"},
-    "reports.apis.ReportListApi.post": {400: "`report_kind_unknown`, `report_params_invalid`"},
-    "reports.apis.ReportDetailApi.get": {404: "`report_not_found`"},
-    "reports.apis.ReportDownloadApi.get": {404: "`report_not_found`", 409: "`report_not_ready`"},
-    "imports.apis.ImportApi.post": {
-        400: "`file_missing`, `csv_header_invalid`, `csv_empty`",
-        413: "`file_too_large`, `csv_too_many_rows`",
-        415: "`file_type_unsupported`",
-    },
-    "emails.apis.SendEmailApi.post": {400: "`template_unknown`", 429: "`email_quota_exceeded`"},
-    "realtime.apis.RoomMembersApi.post": {404: "`room_not_found`, `member_not_found`"},
-    "realtime.apis.RoomMessagesApi.get": {404: "`room_not_found`"},
-    "realtime.apis.RoomMessagesApi.post": {404: "`room_not_found`"},
-    "realtime.apis.RoomPresenceApi.get": {404: "`room_not_found`"},
-    "realtime.apis.NotificationReadApi.post": {404: "`notification_not_found`"},
-    "uploads.apis.UploadApi.post": _UPLOAD,
-    "uploads.apis.UploadMultipleApi.post": {**_UPLOAD, 400: _UPLOAD[400] + ", `too_many_files`, `files_invalid`"},
-    "uploads.apis.UploadImageApi.post": {**_UPLOAD, 422: "`malware_detected`, `invalid_image`"},
-    "uploads.apis.PresignApi.post": {k: v for k, v in _UPLOAD.items() if k in (400, 403, 413, 415)},
-    "uploads.apis.DirectUploadApi.post": {
-        400: "`file_missing`, `file_empty`",
-        403: "`upload_url_invalid`",
-        409: "`upload_already_received`",
-    },
-    "uploads.apis.ConfirmApi.post": {**_UPLOAD, 404: "`upload_not_found`", 409: "`upload_already_confirmed`"},
-    "uploads.apis.FileDetailApi.get": {404: "`file_not_found`"},
-    "uploads.apis.FileDetailApi.delete": {404: "`file_not_found`"},
-    "uploads.apis.FileDownloadApi.get": {404: "`file_not_found`"},
 }
 
 
@@ -155,8 +92,9 @@ class PlatformAutoSchema(AutoSchemaBase):
         return responses
 
     def view_errors(self) -> dict[int, str]:
-        view = type(self.view)
-        return VIEW_ERRORS.get(f"{view.__module__}.{view.__qualname__}.{self.method.lower()}", {})
+        """The view's own codes, by method: `error_codes = {"post": {409: "`slug_taken`"}}` on the
+        view class, beside the code that raises them (common imports no app's views)."""
+        return getattr(self.view, "error_codes", {}).get(self.method.lower(), {})
 
     def error_statuses(self) -> set[int]:
         # Every request: its tenant is resolved (400/404, 403 suspended or feature off), a

@@ -8,6 +8,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("DB_POOL", "1")  # each request runs in its own thread: pool connections
 django.setup(set_prefix=False)  # what django.core.asgi.get_asgi_application() does, before its handler
 
+from django.conf import settings  # noqa: E402
+from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+
+if settings.JOBS_QCLUSTER_PROCESS:  # a qcluster commits asynchronously (jobs/apps.py): never a web server
+    raise ImproperlyConfigured(
+        "JOBS_QCLUSTER_PROCESS is set: it is for `manage.py qcluster` processes only (their commits do not wait "
+        "for the WAL flush). Unset it in the web server's environment."
+    )
+
 from common.asgi_handler import PlatformASGIHandler  # noqa: E402
 
 # Django's ASGIHandler, except that a request's sync part is one call on a thread pool

@@ -14,6 +14,9 @@ from .services import digest_opt_in_set, email_request
 
 
 class SendEmailApi(TenantApi):
+    error_codes = {  # beyond every route's codes (common/schema.py: STATUS_TEXT)
+        "post": {400: "`template_unknown`", 429: "`email_quota_exceeded`"},
+    }
     capability = "jobs"  # tenants.access: the email is sent by a job
     tenant_permission_classes = [IsTenantManager]
 

@@ -13,6 +13,13 @@ from .services import members_import_request
 
 
 class ImportApi(TenantApi):
+    error_codes = {  # beyond every route's codes (common/schema.py: STATUS_TEXT)
+        "post": {
+            400: "`file_missing`, `csv_header_invalid`, `csv_empty`",
+            413: "`file_too_large`, `csv_too_many_rows`",
+            415: "`file_type_unsupported`",
+        },
+    }
     capability = "jobs"  # tenants.access: an import is a job
     parser_classes = [MultiPartParser]
     tenant_permission_classes = [IsTenantManager]

@@ -31,6 +31,9 @@ class JobsApi(TenantApi):
 
 
 class JobListApi(JobsApi):
+    error_codes = {  # beyond every route's codes (common/schema.py: STATUS_TEXT)
+        "post": {400: "`task_unknown`, `payload_invalid`, `schedule_invalid`"},
+    }
     capability = {"POST": "jobs"}  # tenants.access: enqueueing needs the jobs feature, reading does not
     tenant_permission_classes = [IsTenantManager.for_methods("POST")]  # members see their own jobs
 
@@ -69,12 +72,19 @@ class JobListApi(JobsApi):
 
 
 class JobDetailApi(JobsApi):
+    error_codes = {  # beyond every route's codes (common/schema.py: STATUS_TEXT)
+        "get": {404: "`job_not_found`"},
+    }
+
     @extend_schema(responses=JobOutputSerializer, tags=["jobs"])
     def get(self, request, job_id):
         return Response(JobOutputSerializer(self.job(job_id)).data)
 
 
 class JobRetryApi(JobsApi):
+    error_codes = {  # beyond every route's codes (common/schema.py: STATUS_TEXT)
+        "post": {404: "`job_not_found`", 409: "`job_not_failed`"},
+    }
     capability = "jobs"  # a retry queues the job again
 
     @extend_schema(request=None, responses=JobOutputSerializer, tags=["jobs"], description="failed → queued")
@@ -83,6 +93,10 @@ class JobRetryApi(JobsApi):
 
 
 class JobCancelApi(JobsApi):
+    error_codes = {  # beyond every route's codes (common/schema.py: STATUS_TEXT)
+        "post": {404: "`job_not_found`", 409: "`job_not_cancellable`"},
+    }
+
     @extend_schema(
         request=None,
         responses=JobOutputSerializer,

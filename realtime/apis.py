@@ -89,6 +89,10 @@ class RoomListApi(TenantApi):
 
 
 class RoomMembersApi(TenantApi):
+    error_codes = {  # beyond every route's codes (common/schema.py: STATUS_TEXT)
+        "post": {404: "`room_not_found`, `member_not_found`"},
+    }
+
     @extend_schema(
         request=RoomMemberInputSerializer,
         responses={201: None},
@@ -104,6 +108,10 @@ class RoomMembersApi(TenantApi):
 
 
 class RoomMessagesApi(TenantApi):
+    error_codes = {  # beyond every route's codes (common/schema.py: STATUS_TEXT)
+        "get": {404: "`room_not_found`"},
+        "post": {404: "`room_not_found`"},
+    }
     pagination_class = MessageCursor  # newest first, by cursor (the schema reads it too)
 
     @extend_schema(responses=MessageOutputSerializer(many=True), tags=["realtime"])
@@ -122,6 +130,10 @@ class RoomMessagesApi(TenantApi):
 
 
 class RoomPresenceApi(TenantApi):
+    error_codes = {  # beyond every route's codes (common/schema.py: STATUS_TEXT)
+        "get": {404: "`room_not_found`"},
+    }
+
     @extend_schema(
         tags=["realtime"],
         description="Users with a live connection subscribed to the room.",
@@ -146,6 +158,10 @@ class NotificationListApi(TenantApi):
 
 
 class NotificationReadApi(TenantApi):
+    error_codes = {  # beyond every route's codes (common/schema.py: STATUS_TEXT)
+        "post": {404: "`notification_not_found`"},
+    }
+
     @extend_schema(request=None, responses=NotificationOutputSerializer, tags=["realtime"])
     def post(self, request, notification_id):
         notification = notification_mark_read(notification_id=notification_id, user=request.user)

@@ -38,8 +38,11 @@ def _user_connections_close(user_id: int, reason: str) -> None:
         connections_close_for_user(tenant_id=tenant_id, user_id=user_id, reason=reason)
 
 
-@subscribe(UserDeactivated)
+@subscribe(UserDeactivated, within_transaction=True)
 def _user_deactivated(event: UserDeactivated, actor: Actor | None) -> None:
+    """Within the transaction, like a deletion: the same transaction may remove the memberships
+    next (an offboarding), and they say which tenants' connections to close; the closes
+    themselves still wait for the commit."""
     _user_connections_close(event.user_id, "user_deactivated")
 
 

@@ -32,6 +32,9 @@ class ReportsApi(TenantApi):
 
 
 class ReportListApi(ReportsApi):
+    error_codes = {  # beyond every route's codes (common/schema.py: STATUS_TEXT)
+        "post": {400: "`report_kind_unknown`, `report_params_invalid`"},
+    }
     capability = {"POST": "jobs"}  # tenants.access: a report is built by a job
     tenant_permission_classes = [IsTenantManager.for_methods("POST")]  # members list their own
 
@@ -56,12 +59,19 @@ class ReportListApi(ReportsApi):
 
 
 class ReportDetailApi(ReportsApi):
+    error_codes = {  # beyond every route's codes (common/schema.py: STATUS_TEXT)
+        "get": {404: "`report_not_found`"},
+    }
+
     @extend_schema(responses=ReportOutputSerializer, tags=["reports"])
     def get(self, request, report_id):
         return Response(self.output([self.report(report_id)])[0])
 
 
 class ReportDownloadApi(ReportsApi):
+    error_codes = {  # beyond every route's codes (common/schema.py: STATUS_TEXT)
+        "get": {404: "`report_not_found`", 409: "`report_not_ready`"},
+    }
     content_negotiation_class = DownloadNegotiation  # `Accept: text/csv` is not a 406
 
     @extend_schema(

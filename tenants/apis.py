@@ -53,6 +53,14 @@ def _paginate(view: APIView, queryset, serializer_class):
 
 
 class TenantListCreateApi(APIView):
+    error_codes = {  # beyond every route's codes (common/schema.py: STATUS_TEXT)
+        "post": {
+            400: "`slug_reserved`",
+            403: "`tenant_limit_reached`",
+            409: "`slug_taken`",
+        },
+    }
+
     @extend_schema(responses=TenantWithRoleOutputSerializer(many=True), tags=["tenants"])
     def get(self, request):
         tenants = tenant_list_for_user(user=request.user)
@@ -106,6 +114,10 @@ class TenantUsageApi(APIView):
 
 
 class TenantMembersApi(APIView):
+    error_codes = {  # beyond every route's codes (common/schema.py: STATUS_TEXT)
+        "post": {404: "`user_not_found`", 409: "`already_member`"},
+    }
+
     @extend_schema(responses=MemberOutputSerializer(many=True), tags=["members"])
     def get(self, request, tenant_id):
         tenant, _ = tenant_get_for_member(tenant_id=tenant_id, user=request.user)
@@ -121,6 +133,11 @@ class TenantMembersApi(APIView):
 
 
 class TenantMemberDetailApi(APIView):
+    error_codes = {  # beyond every route's codes (common/schema.py: STATUS_TEXT)
+        "patch": {404: "`member_not_found`", 409: "`last_owner`"},
+        "delete": {404: "`member_not_found`", 409: "`last_owner`"},
+    }
+
     @extend_schema(request=MemberRoleInputSerializer, responses=MemberOutputSerializer, tags=["members"])
     def patch(self, request, tenant_id, user_id):
         tenant, _ = tenant_get_for_member(tenant_id=tenant_id, user=request.user, manager=True, write=True)
@@ -197,10 +214,19 @@ class CurrentTenantApi(APIView):
         return Response(TenantWithRoleOutputSerializer(tenant, context={"domains_cached": True}).data)
 
 
+# Here, not in accounts: binding a token to a tenant needs the tenancy rules (accounts sits below tenants).
 class TokenApi(APIView):
-    """POST /api/auth/token: sign in for a bearer token, optionally bound to one tenant;
-    DELETE: revoke the token the request carries. Here, not in accounts: binding a token to a
-    tenant needs the tenancy rules (accounts sits below tenants)."""
+    """Sign in for a bearer token; with `tenant`, the token opens that tenant only. DELETE
+    revokes the token the request carries (and closes the live connections it opened)."""
+
+    error_codes = {  # beyond every route's codes (common/schema.py: STATUS_TEXT)
+        "post": {
+            401: "`invalid_credentials`",
+            403: "`not_a_member`, `tenant_suspended` (a token bound to `tenant`)",
+            429: "`rate_limited`: too many failed logins for this account or from this "
+            "client, on all hosts together (details.retry_after, header Retry-After)",
+        },
+    }
 
     permission_classes = [AllowAny]  # credential limits: accounts/credential_limits.py
 

@@ -55,6 +55,16 @@ def _multipart(field: str, many: bool = False):
     }
 
 
+UPLOAD_ERRORS = {
+    400: "`file_missing`, `file_empty`, `filename_invalid`",
+    403: "`storage_quota_exceeded`",
+    413: "`file_too_large`",
+    415: "`file_type_not_allowed`, `file_type_mismatch`",
+    422: "`malware_detected`",
+    503: "`scanner_unavailable`",
+}
+
+
 class StreamingUploadApi(TenantApi):
     """Multipart views: the body is streamed through LimitedUploadHandler (the tenant's
     size limit, cut off as it arrives) — set up before anything reads the body."""
@@ -89,6 +99,9 @@ class StreamingUploadApi(TenantApi):
 
 
 class UploadApi(StreamingUploadApi):
+    error_codes = {  # beyond every route's codes (common/schema.py: STATUS_TEXT)
+        "post": UPLOAD_ERRORS,
+    }
     throttle_classes = THROTTLES
 
     @extend_schema(request=_multipart("file"), responses={201: FileOutputSerializer}, tags=["uploads"])
@@ -100,6 +113,9 @@ class UploadApi(StreamingUploadApi):
 
 
 class UploadMultipleApi(StreamingUploadApi):
+    error_codes = {  # beyond every route's codes (common/schema.py: STATUS_TEXT)
+        "post": {**UPLOAD_ERRORS, 400: UPLOAD_ERRORS[400] + ", `too_many_files`, `files_invalid`"},
+    }
     throttle_classes = THROTTLES
     upload_fields = ("files",)
 
@@ -124,6 +140,9 @@ class UploadMultipleApi(StreamingUploadApi):
 
 
 class UploadImageApi(StreamingUploadApi):
+    error_codes = {  # beyond every route's codes (common/schema.py: STATUS_TEXT)
+        "post": {**UPLOAD_ERRORS, 422: "`malware_detected`, `invalid_image`"},
+    }
     throttle_classes = THROTTLES
     upload_fields = ("image",)
 
@@ -159,6 +178,9 @@ class UploadImageApi(StreamingUploadApi):
 
 
 class PresignApi(TenantApi):
+    error_codes = {  # beyond every route's codes (common/schema.py: STATUS_TEXT)
+        "post": {k: v for k, v in UPLOAD_ERRORS.items() if k in (400, 403, 413, 415)},
+    }
     capability = "uploads"
     throttle_classes = THROTTLES
     parser_classes = [JSONParser]
@@ -185,6 +207,14 @@ class PresignApi(TenantApi):
 class DirectUploadApi(StreamingUploadApi):
     """Local storage's stand-in for S3's presigned POST: the signed URL is the credential."""
 
+    error_codes = {  # beyond every route's codes (common/schema.py: STATUS_TEXT)
+        "post": {
+            400: "`file_missing`, `file_empty`",
+            403: "`upload_url_invalid`",
+            409: "`upload_already_received`",
+        },
+    }
+
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
@@ -199,6 +229,9 @@ class DirectUploadApi(StreamingUploadApi):
 
 
 class ConfirmApi(TenantApi):
+    error_codes = {  # beyond every route's codes (common/schema.py: STATUS_TEXT)
+        "post": {**UPLOAD_ERRORS, 404: "`upload_not_found`", 409: "`upload_already_confirmed`"},
+    }
     capability = "uploads"
     parser_classes = [JSONParser]
 
@@ -238,6 +271,11 @@ class FileListApi(TenantApi):
 
 
 class FileDetailApi(TenantApi):
+    error_codes = {  # beyond every route's codes (common/schema.py: STATUS_TEXT)
+        "get": {404: "`file_not_found`"},
+        "delete": {404: "`file_not_found`"},
+    }
+
     @extend_schema(responses=FileOutputSerializer, tags=["uploads"])
     def get(self, request, file_id):
         return Response(FileOutputSerializer(file_get(file_id=file_id), context={"request": request}).data)
@@ -249,6 +287,9 @@ class FileDetailApi(TenantApi):
 
 
 class FileDownloadApi(TenantApi):
+    error_codes = {  # beyond every route's codes (common/schema.py: STATUS_TEXT)
+        "get": {404: "`file_not_found`"},
+    }
     content_negotiation_class = DownloadNegotiation  # `Accept: image/png` is not a 406
 
     @extend_schema(

@@ -139,7 +139,9 @@ def main() -> int:
     parser.add_argument("--profile", default=None)
     args, rest = parser.parse_known_args()
     args.rest = rest
-    args.profile = args.profile or ("dev" if args.command == "stop" else "bench")
+    if args.command == "stop":  # the profile `make test` / a helper's DEVSTACK_PROFILE started, else make run's
+        args.profile = args.profile or os.environ.get("DEVSTACK_PROFILE") or "dev"
+    args.profile = args.profile or "bench"
     return {"run": run, "test": test, "exec": exec_, "stop": stop}[args.command](args)
 
 

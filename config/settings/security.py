@@ -44,6 +44,7 @@ AUTH_LIMITS = {
     "SIGNUPS_PER_EMAIL": env.int("AUTH_LIMIT_SIGNUPS_PER_EMAIL", default=3),  # each one emails the address
 }
 LOGIN_URL = "/api-auth/login/"
+LOGIN_REDIRECT_URL = "/api/me"  # after the browsable API's login without ?next=: who you are, your tenants
 
 # --- cookies, HTTPS, proxies ------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

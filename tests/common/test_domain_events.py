@@ -51,6 +51,22 @@ def _within_refuses(event: Within, actor: Actor | None) -> None:
         raise RuntimeError("refused")
 
 
+@domain_event("test.mixed")
+class Mixed(DomainEvent):
+    refuse: bool
+
+
+@subscribe(Mixed)  # connected first, yet queued only once every within-transaction one has run
+def _mixed_after(event: Mixed, actor: Actor | None) -> None:
+    calls.append(("after", event.refuse))
+
+
+@subscribe(Mixed, within_transaction=True)
+def _mixed_within(event: Mixed, actor: Actor | None) -> None:
+    if event.refuse:
+        raise RuntimeError("refused")
+
+
 @domain_event("test.failing")
 class Failing(DomainEvent):
     pass
@@ -105,6 +121,14 @@ def test_a_within_transaction_subscriber_failing_rolls_the_whole_write_back(tran
         users.create_user(email="the-change@example.test", password="x")
         emit(Within(email="refused@example.test"))
     assert not users.filter(email__in=["the-change@example.test", "refused@example.test"]).exists()
+
+
+def test_a_within_transaction_subscriber_failing_leaves_no_after_commit_subscriber_to_run(transactional_db):
+    with pytest.raises(RuntimeError):
+        emit(Mixed(refuse=True))  # in autocommit: an after-commit subscriber queued first would run at once
+
+    emit(Mixed(refuse=False))
+    assert calls == [("after", False)]
 
 
 def test_a_failing_after_commit_subscriber_is_logged_and_the_others_still_run(transactional_db, caplog):

@@ -62,3 +62,13 @@ def test_the_qcluster_the_tests_start_is_told_what_it_is(committed, qcluster, ac
     job = job_wait(job_enqueue(acme, "test.connection_setup"))
 
     assert (job.state, job.result) == ("completed", {"prepare_threshold": PREPARE_THRESHOLD, "health_checks": False})
+
+
+def test_the_web_application_refuses_to_start_in_a_qcluster_environment():
+    """A qcluster's commits do not wait for the WAL flush: a web server acknowledging a revoke
+    or a suspension that way could lose it in a crash. The ASGI app refuses the variable."""
+    started = python("import config.asgi")
+    refused = python("import config.asgi", JOBS_QCLUSTER_PROCESS="1")
+
+    assert started.returncode == 0, started.stderr
+    assert refused.returncode != 0 and "JOBS_QCLUSTER_PROCESS is set" in refused.stderr

@@ -136,3 +136,20 @@ async def test_a_user_deactivated_in_the_admin_loses_their_sockets(asgi_server, 
     await sock.recv_type("welcome")
     await sync_to_async(admin_deactivate)(world["member"])
     assert await sock.closed_with(timeout=2) == 4403
+
+
+async def test_a_user_deactivated_and_offboarded_in_one_transaction_loses_their_sockets(asgi_server, world):
+    """The tenants to close are looked up before the same transaction removes the memberships."""
+    from django.db import transaction
+
+    ticket = await ticket_for(asgi_server, "acme.localhost", world["member_token"])
+    sock = await Socket.open(asgi_server, "acme.localhost", ticket=ticket)
+    await sock.recv_type("welcome")
+
+    def offboard(user):
+        with transaction.atomic():
+            admin_deactivate(user)
+            user.memberships.all().delete()
+
+    await sync_to_async(offboard)(world["member"])
+    assert await sock.closed_with(timeout=2) == 4403

@@ -154,13 +154,20 @@ def presigned_post(*, key: str, content_type: str, max_bytes: int, expires_in: i
 
 
 def presigned_get(*, key: str, filename: str, content_type: str, expires_in: int) -> str:
-    """S3: a short-lived GET that makes S3 answer with our sniffed type, as an attachment."""
+    """S3: a short-lived GET that makes S3 answer with our sniffed type, as an attachment.
+
+    Signed by boto3 itself, always: S3Storage.url() signs nothing when AWS_S3_CUSTOM_DOMAIN
+    is set or AWS_QUERYSTRING_AUTH is off, and an unsigned link would never expire and leave
+    the forced type and attachment as inert query parameters."""
     from django.utils.http import content_disposition_header
 
-    return upload_storage().url(
-        key,
-        expire=expires_in,
-        parameters={
+    client, bucket, s3_key = s3_access(upload_storage())
+    return client.generate_presigned_url(
+        "get_object",
+        ExpiresIn=expires_in,
+        Params={
+            "Bucket": bucket,
+            "Key": s3_key(key),
             "ResponseContentType": content_type,
             "ResponseContentDisposition": content_disposition_header(True, filename),
         },
