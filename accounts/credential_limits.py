@@ -32,7 +32,7 @@ from django.conf import settings
 
 from common.errors import ApplicationError
 from common.proxies import client_network
-from common.redis import redis_client
+from common.redis_client import redis_client
 
 KEY_PREFIX = "auth:limit"  # global on purpose: one budget across every host
 

@@ -43,7 +43,7 @@ def flush() -> None:
         _ttls.clear()
     if not pending:
         return
-    from .redis import redis_client
+    from .redis_client import redis_client
 
     try:
         pipe = redis_client().pipeline(transaction=False)

@@ -4,7 +4,7 @@ from django.db import connection
 from django.http import JsonResponse
 
 from .errors import error_response
-from .redis import redis_client
+from .redis_client import redis_client
 
 
 def healthz(request):

@@ -214,7 +214,7 @@ def invalidate(*tags: str) -> None:
 
 
 def _publish(tags) -> None:
-    from .redis import redis_client
+    from .redis_client import redis_client
 
     try:
         redis_client().publish(CHANNEL, _SEPARATOR.join(tags))
@@ -224,7 +224,7 @@ def _publish(tags) -> None:
 
 def flush_everywhere(timeout: float = 5.0) -> None:
     """Empty the caches of every process listening, and wait until each has."""
-    from .redis import redis_client
+    from .redis_client import redis_client
 
     _clear_all()
     _listener.generation += 1

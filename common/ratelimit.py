@@ -13,7 +13,7 @@ import math
 import os
 import secrets
 
-from .redis import redis_client
+from .redis_client import redis_client
 
 # Several windows at once (a request counts against its user's and its tenant's): a slot is
 # taken in every window or, if any is full, in none. ARGV: window (ms) and limit per key,

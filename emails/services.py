@@ -23,7 +23,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from pydantic import ValidationError
 
-from common.redis import redis_client, tenant_key
+from common.redis_client import redis_client, tenant_key
 from jobs.models import Job
 from jobs.runner import JobFailure
 from jobs.schedules import tenant_schedule_set, tenant_timezone

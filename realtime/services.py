@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.services import session_credential, token_credential
 from common.errors import ApplicationError, NotFound
-from common.redis import redis_client, tenant_key
+from common.redis_client import redis_client, tenant_key
 
 from .engine.control import credential_revoked
 from .engine.publish import broadcast_room, broadcast_tenant, notify_user

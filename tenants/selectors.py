@@ -9,7 +9,7 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from common import counters
-from common.redis import redis_client, tenant_key
+from common.redis_client import redis_client, tenant_key
 
 from .access import tenant_access_check
 from .cache import cached_role, cached_tenant_for_ref

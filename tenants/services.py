@@ -18,7 +18,7 @@ from accounts.services import token_create, user_authenticate
 from common.actors import SYSTEM, Actor
 from common.domain_events import emit
 from common.errors import ApplicationError, Conflict, NotFound
-from common.redis import redis_client
+from common.redis_client import redis_client
 
 from .access import tenant_access_check
 from .domain_events import (

@@ -16,7 +16,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from common.localcache import flush_everywhere
-from common.redis import redis_client
+from common.redis_client import redis_client
 from tenants.provisioning import POOL_PREFIX, schema_drop, template_ensure
 
 from .factories import tenant_make, token_make, user_make

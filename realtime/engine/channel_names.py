@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from common.redis import tenant_key
+from common.redis_client import tenant_key
 
 CHANNEL_RE = re.compile(r"^(?:user:(?P<user>\d{1,18})|room:(?P<room>\d{1,18})|(?P<tenant>tenant))$")
 

@@ -14,7 +14,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 
-from common.redis import redis_client
+from common.redis_client import redis_client
 
 from .channel_names import control_group
 from .frames import CLOSE_FORBIDDEN

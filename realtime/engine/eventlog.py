@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from common.redis import redis_client
+from common.redis_client import redis_client
 
 from .channel_names import stream_key, trimmed_key
 

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from django.conf import settings
 
-from common.redis import redis_client, tenant_key
+from common.redis_client import redis_client, tenant_key
 
 from .eventlog import event_append
 

@@ -13,7 +13,7 @@ from django.db import connection
 
 from accounts.models import AuthToken, User
 from common import localcache
-from common.redis import redis_client
+from common.redis_client import redis_client
 from tenants.audit import SYSTEM
 from tenants.models import Membership
 from tenants.services import tenant_suspend

@@ -15,7 +15,7 @@ from accounts.selectors import TokenRevoked, token_get_valid
 from accounts.services import token_revoke
 from accounts.tokens import token_digest
 from common import localcache
-from common.redis import redis_client
+from common.redis_client import redis_client
 
 
 def listening() -> int:

@@ -1,6 +1,6 @@
 """Who may open a socket on a tenant host, on a real uvicorn."""
 
-from common.redis import redis_client, tenant_key
+from common.redis_client import redis_client, tenant_key
 from tests.realtime.client import Socket, connect_member, ticket_for
 from tests.realtime.conftest import session_cookie
 

@@ -4,7 +4,7 @@ import asyncio
 
 from asgiref.sync import sync_to_async
 
-from common.redis import redis_client
+from common.redis_client import redis_client
 from realtime.engine.channel_names import stream_key
 from realtime.engine.eventlog import event_append
 from realtime.engine.hub import Hub

@@ -7,7 +7,7 @@ import httpx
 import psycopg
 import pytest
 
-from common.redis import redis_client
+from common.redis_client import redis_client
 from realtime.engine.presence import room_key
 from tests.live import LiveServer, database_url_for_tests
 from tests.realtime.client import Socket, connect_member, ticket_for

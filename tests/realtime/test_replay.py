@@ -2,7 +2,7 @@
 
 import asyncio
 
-from common.redis import redis_client
+from common.redis_client import redis_client
 from realtime.engine.channel_names import stream_key
 from tests.realtime.client import api, connect_member
 

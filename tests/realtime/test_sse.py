@@ -5,7 +5,7 @@ import asyncio
 from asgiref.sync import sync_to_async
 from django_tenants.utils import tenant_context
 
-from common.redis import redis_client
+from common.redis_client import redis_client
 from realtime.engine.channel_names import control_group
 from realtime.services import notification_create
 

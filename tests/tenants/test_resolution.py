@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from common.redis import redis_client
+from common.redis_client import redis_client
 from tenants.audit import SYSTEM
 from tenants.models import Domain, Membership
 from tenants.services import tenant_reactivate, tenant_suspend, tenant_token_issue
