@@ -116,6 +116,17 @@ def test_session_login_works_for_the_browsable_api(api):
     assert user.email.encode() in response.content
 
 
+def test_the_browsable_api_login_form_lands_on_who_you_are(api):
+    """Without ?next=, Django would send the browser to /accounts/profile/, which is no page here."""
+    user = user_make()
+    form = {"username": user.email, "password": PASSWORD}
+
+    response = api.client.post("/api-auth/login/", form, HTTP_HOST="localhost")
+
+    assert (response.status_code, response["Location"]) == (302, "/api/me")
+    assert api.client.get("/api/me", HTTP_HOST="localhost").json()["user"]["email"] == user.email
+
+
 def test_token_use_is_recorded_without_a_write_per_request(api):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
