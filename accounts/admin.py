@@ -7,12 +7,12 @@ from .models import AuthToken, User
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     ordering = ["email"]
-    list_display = ["email", "name", "is_staff", "is_active", "date_joined"]
+    list_display = ["email", "name", "is_staff", "is_active", "email_verified", "date_joined"]
     search_fields = ["email", "name"]
-    list_filter = ["is_staff", "is_superuser", "is_active"]
+    list_filter = ["is_staff", "is_superuser", "is_active", "email_verified"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        ("Profile", {"fields": ("name",)}),
+        ("Profile", {"fields": ("name", "email_verified")}),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )

@@ -14,7 +14,8 @@ address). A login that succeeds gives its slots back, so only failures count.
 
 A signup takes the address's slot and one in its own per-email window (SIGNUPS_PER_EMAIL:
 each signup sends that address an email); it never touches the login windows, so signing
-up with someone's email cannot lock them out.
+up with someone's email cannot lock them out. A password-reset request or a verification
+resend does the same in its own per-email window (EMAILS_PER_ADDRESS, `emailed_link_attempt`).
 
 A full window answers `429 rate_limited` with `Retry-After`, the right password included
 (an address locked for an account cannot probe it). The keys are global, not per tenant:
@@ -131,3 +132,12 @@ def signup_attempt(*, email: str, ip: str | None) -> None:
     """Take the slots of one signup of `email` from `ip` (kept: each one sends an email), or raise 429."""
     limits = settings.AUTH_LIMITS
     _take((network_key(ip), signup_key(email)), (limits["PER_IP"], limits.get("SIGNUPS_PER_EMAIL", 3)))
+
+
+def emailed_link_attempt(*, kind: str, email: str, ip: str | None) -> None:
+    """Take the slots of one request that may email `email` a link (`kind`: "reset", "verify"):
+    the client's and the address's EMAILS_PER_ADDRESS window of that kind, or raise 429.
+    Taken whether or not the address has an account, so the limit tells nothing either."""
+    limits = settings.AUTH_LIMITS
+    keys = (network_key(ip), f"{KEY_PREFIX}:{kind}:{_email_hash(email)}")
+    _take(keys, (limits["PER_IP"], limits.get("EMAILS_PER_ADDRESS", 3)))

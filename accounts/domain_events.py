@@ -22,12 +22,12 @@ class SignupRequested(DomainEvent):
 @domain_event("credential.revoked")
 class CredentialRevoked(DomainEvent):
     """A token or session can no longer be used: revoked (API or admin), deleted, or its
-    session logged out. `credential`: how live connections opened with it are named
+    session logged out, or all of a user's on a password change. `credential`: how live connections opened with it are named
     (accounts.services.token_credential / session_credential), never the secret."""
 
     user_id: int | None
     credential: str
-    reason: Literal["revoked", "deleted", "logged_out"]
+    reason: Literal["revoked", "deleted", "logged_out", "password_changed"]
 
 
 @domain_event("user.deactivated")
@@ -44,3 +44,50 @@ class UserDeleted(DomainEvent):
 
     user_id: int
     email: str
+
+
+@domain_event("user.password_reset_requested")
+class PasswordResetRequested(DomainEvent):
+    """An active account asked for a reset link (never emitted for an unknown address)."""
+
+    user_id: int
+
+
+@domain_event("user.password_changed")
+class PasswordChanged(DomainEvent):
+    """The password was set: by a reset link (`reset`: every credential revoked) or by the
+    signed-in user (`change`: every credential but the one in use revoked)."""
+
+    user_id: int
+    via: Literal["reset", "change"]
+
+
+@domain_event("user.email_verification_requested")
+class EmailVerificationRequested(DomainEvent):
+    """Send `user_id` a link proving they read their address (POST /api/auth/verify-email/resend).
+    A new signup's link travels in its account_created email instead (SignupRequested)."""
+
+    user_id: int
+
+
+@domain_event("user.email_verified")
+class EmailVerified(DomainEvent):
+    user_id: int
+    email: str
+
+
+@domain_event("user.email_change_requested")
+class EmailChangeRequested(DomainEvent):
+    """`user_id` asked to use `new_email`; it takes effect once a link sent there is followed."""
+
+    user_id: int
+    new_email: str
+
+
+@domain_event("user.email_changed")
+class EmailChanged(DomainEvent):
+    """The new address was proven and is now the account's (and verified)."""
+
+    user_id: int
+    old_email: str
+    new_email: str

@@ -34,6 +34,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(unique=True)
     name = models.CharField(max_length=150, blank=True)
     is_active = models.BooleanField(default=True)
+    email_verified = models.BooleanField(
+        default=True,
+        help_text="The owner proved they read this address. Public signups start False "
+        "(accounts.services.user_signup); operators' users, seeds and existing rows are verified.",
+    )
     is_staff = models.BooleanField(default=False, help_text="Operators: may use the platform admin.")
     date_joined = models.DateTimeField(default=timezone.now)
 

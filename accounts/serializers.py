@@ -33,4 +33,35 @@ class TokenOutputSerializer(serializers.Serializer):
 class UserOutputSerializer(ModelSerializer):
     class Meta:
         model = User
-        fields = ["id", "email"]
+        fields = ["id", "email", "email_verified"]
+
+
+class PasswordResetInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class PasswordResetConfirmInputSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=500)
+    password = serializers.CharField(max_length=128, write_only=True, style={"input_type": "password"})
+
+
+class PasswordChangeInputSerializer(serializers.Serializer):
+    current = serializers.CharField(max_length=128, write_only=True, style={"input_type": "password"})
+    new = serializers.CharField(max_length=128, write_only=True, style={"input_type": "password"})
+
+
+class EmailVerifyInputSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=500)
+
+
+class PasswordConfirmInputSerializer(serializers.Serializer):
+    password = serializers.CharField(max_length=128, write_only=True, style={"input_type": "password"})
+
+
+class AcceptedSerializer(serializers.Serializer):
+    message = serializers.CharField()
+
+
+class EmailChangeInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254, help_text="The new address; it takes effect once verified.")
+    password = serializers.CharField(max_length=128, write_only=True, style={"input_type": "password"})

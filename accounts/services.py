@@ -27,6 +27,17 @@ class InvalidCredentials(ApplicationError):
     status, code, message = 401, "invalid_credentials", "Email or password is wrong."
 
 
+class EmailUnverified(ApplicationError):
+    status, code, message = 403, "email_unverified", "Verify your email address first (POST /api/auth/verify-email)."
+
+
+def email_verified_require(*, user: User, action: str) -> None:
+    """403 email_unverified unless `user` is verified or settings.UNVERIFIED_USERS_MAY has
+    `action` ("sign_in", "accept_invitations", "create_tenant")."""
+    if not user.email_verified and action not in settings.UNVERIFIED_USERS_MAY:
+        raise EmailUnverified(details={"action": action})
+
+
 def user_create(*, email: str, password: str) -> User:
     """An account for `email` (seeds, benchmarks, the shell); 409 email_taken if it exists.
     The public signup is `user_signup`, which never says whether an address is taken."""
@@ -43,7 +54,8 @@ def user_signup(*, email: str, password: str, ip: str | None = None) -> str:
     whether it was free: a new address gets its account (and a welcome email), a taken one
     an email saying someone tried (the SignupRequested domain event; emails sends both).
     Both paths hash the password (create_user does, before its INSERT fails), so they take
-    as long. Each signup spends a credential-limit slot of the address and of the client."""
+    as long. The new account's address is unverified until its emailed link is used
+    (accounts/flows.py). Each signup spends a credential-limit slot of the address and of the client."""
     email = User.objects.normalize_email(email).lower()
     try:
         validate_password(password, user=User(email=email))
@@ -54,7 +66,7 @@ def user_signup(*, email: str, password: str, ip: str | None = None) -> str:
     signup_attempt(email=email, ip=ip)
     try:
         with transaction.atomic():
-            user = User.objects.create_user(email=email, password=password)
+            user = User.objects.create_user(email=email, password=password, email_verified=False)
             emit(SignupRequested(email=email, user_id=user.pk))  # its email commits with it
     except IntegrityError:
         emit(SignupRequested(email=email))
@@ -66,6 +78,7 @@ def user_authenticate(*, email: str, password: str, request=None) -> User:
     user = authenticate(request, username=email.lower(), password=password)
     if user is None:
         raise InvalidCredentials()
+    email_verified_require(user=user, action="sign_in")
     return user
 
 

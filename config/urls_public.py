@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts import apis as account_apis
 from accounts.apis import SignupApi
 from jobs.apis import PlatformQueueStatsApi
 from tenants import apis
@@ -14,6 +15,16 @@ handler500 = "common.exceptions.handler500"
 
 platform_api = [
     path("api/auth/signup", SignupApi.as_view(), name="auth-signup"),
+    path("api/auth/password-reset", account_apis.PasswordResetApi.as_view(), name="auth-password-reset"),
+    path(
+        "api/auth/password-reset/confirm",
+        account_apis.PasswordResetConfirmApi.as_view(),
+        name="auth-password-reset-confirm",
+    ),
+    path("api/auth/password", account_apis.PasswordChangeApi.as_view(), name="auth-password"),
+    path("api/auth/email", account_apis.EmailChangeApi.as_view(), name="auth-email"),
+    path("api/auth/verify-email", account_apis.EmailVerifyApi.as_view(), name="auth-verify-email"),
+    path("api/auth/verify-email/resend", account_apis.EmailVerifyResendApi.as_view(), name="auth-verify-resend"),
     path("api/tenants", apis.TenantListCreateApi.as_view(), name="tenant-list"),
     path("api/tenants/<uuid:tenant_id>", apis.TenantDetailApi.as_view(), name="tenant-detail"),
     path("api/tenants/<uuid:tenant_id>/settings", apis.TenantSettingsApi.as_view(), name="tenant-settings"),
@@ -23,6 +34,12 @@ platform_api = [
         "api/tenants/<uuid:tenant_id>/members/<int:user_id>", apis.TenantMemberDetailApi.as_view(), name="tenant-member"
     ),
     path("api/tenants/<uuid:tenant_id>/audit", apis.TenantAuditApi.as_view(), name="tenant-audit"),
+    path("api/tenants/<uuid:tenant_id>/api-keys", apis.TenantApiKeysApi.as_view(), name="tenant-api-keys"),
+    path(
+        "api/tenants/<uuid:tenant_id>/api-keys/<uuid:key_id>",
+        apis.TenantApiKeyDetailApi.as_view(),
+        name="tenant-api-key",
+    ),
     path("api/queue/stats", PlatformQueueStatsApi.as_view(), name="platform-queue-stats"),
 ]
 

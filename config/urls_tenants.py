@@ -10,6 +10,7 @@ from realtime.views import live_page
 from reports.urls import urlpatterns as reports_api
 from tenants.apis import CurrentTenantApi
 from uploads.urls import urlpatterns as uploads_api
+from webhooks.urls import urlpatterns as webhooks_api
 
 handler400 = "common.exceptions.handler400"
 handler403 = "common.exceptions.handler403"
@@ -24,6 +25,7 @@ tenant_api = [
     *imports_api,
     *emails_api,
     *uploads_api,
+    *webhooks_api,
 ]
 
 urlpatterns = [

@@ -53,6 +53,27 @@ class DigestContext(Payload):
 
 class AccountCreatedContext(Payload):
     email: str
+    verify_token: str = Field("", max_length=500, description="The new account's email verification token.")
+    valid_hours: int = 0
+
+
+class LinkTokenContext(Payload):
+    """A password reset or email verification: the token the link carries and how long it lives."""
+
+    email: str
+    token: str = Field(min_length=1, max_length=500)
+    valid_minutes: int = 0
+    valid_hours: int = 0
+
+
+class EmailChangedContext(Payload):
+    old_email: str
+    new_email: str
+
+
+class PasswordChangedContext(Payload):
+    email: str
+    via: Literal["reset", "change"]
 
 
 class SignupAttemptedContext(Payload):
@@ -75,6 +96,11 @@ EMAIL_TEMPLATES: dict[str, EmailTemplate] = {
         # The platform's own (no tenant): the two answers to a signup (accounts.domain_events.SignupRequested).
         EmailTemplate("account_created", AccountCreatedContext, api=False),
         EmailTemplate("signup_attempted", SignupAttemptedContext, api=False),
+        # The account flows (accounts/flows.py and its domain events).
+        EmailTemplate("password_reset", LinkTokenContext, api=False),
+        EmailTemplate("verify_email", LinkTokenContext, api=False),
+        EmailTemplate("password_changed", PasswordChangedContext, api=False),
+        EmailTemplate("email_changed", EmailChangedContext, api=False),
     ]
 }
 

@@ -163,16 +163,48 @@ def welcome_email_enqueue(*, membership: Membership, actor_user=None) -> Job:
 # --- signup (the platform's own emails) ------------------------------------------------
 
 
-def signup_email_enqueue(*, email: str, account_created: bool) -> Job:
+def signup_email_enqueue(*, email: str, account_created: bool, verify_token: str = "") -> Job:
     """The answer to a signup, by email only (the API says the same to everyone): a new
-    account's welcome, or — the address had one already — a note that someone tried.
-    `email.platform_send`: no tenant."""
+    account's welcome with its verification token, or — the address had one already — a note
+    that someone tried. `email.platform_send`: no tenant."""
     name = tenant_display_name(None)
+    context = {"email": email}
     if account_created:
         subject, template = f"Your {name} account is ready", "account_created"
+        context.update(verify_token=verify_token, valid_hours=settings.EMAIL_VERIFICATION_TIMEOUT // 3600)
     else:
         subject, template = f"Someone tried to sign up to {name} with your address", "signup_attempted"
-    return job_enqueue(None, "email.platform_send", _email_payload([email], subject, template, {"email": email}))
+    return job_enqueue(None, "email.platform_send", _email_payload([email], subject, template, context))
+
+
+# --- account flows (the platform's own emails) ----------------------------------------
+# The tokens travel in the job's payload (a row in public): they die when used, expire, and
+# a reset token also dies once the password changes.
+
+
+def password_reset_email_enqueue(*, email: str, token: str) -> Job:
+    subject = f"Reset your {tenant_display_name(None)} password"
+    context = {"email": email, "token": token, "valid_minutes": settings.PASSWORD_RESET_TIMEOUT // 60}
+    return job_enqueue(None, "email.platform_send", _email_payload([email], subject, "password_reset", context))
+
+
+def verification_email_enqueue(*, email: str, token: str) -> Job:
+    subject = f"Confirm your {tenant_display_name(None)} address"
+    context = {"email": email, "token": token, "valid_hours": settings.EMAIL_VERIFICATION_TIMEOUT // 3600}
+    return job_enqueue(None, "email.platform_send", _email_payload([email], subject, "verify_email", context))
+
+
+def email_changed_email_enqueue(*, old_email: str, new_email: str) -> Job:
+    """Tell the old address it is no longer the account's (a change it did not make is noticed)."""
+    subject = f"Your {tenant_display_name(None)} address was changed"
+    context = {"old_email": old_email, "new_email": new_email}
+    return job_enqueue(None, "email.platform_send", _email_payload([old_email], subject, "email_changed", context))
+
+
+def password_changed_email_enqueue(*, email: str, via: str) -> Job:
+    subject = f"Your {tenant_display_name(None)} password was changed"
+    context = {"email": email, "via": via}
+    return job_enqueue(None, "email.platform_send", _email_payload([email], subject, "password_changed", context))
 
 
 # --- the daily digest ----------------------------------------------------------------

@@ -238,13 +238,12 @@ def job_failure_notify(
         return
     from realtime.engine.publish import notify_user
     from realtime.services import notification_create
-    from tenants.models import Membership, Tenant
+    from tenants.models import MANAGER_ROLES, Tenant
+    from tenants.selectors import people_memberships
 
     tenant = Tenant.objects.get(pk=tenant_id)
-    admins = set(
-        Membership.objects.filter(
-            tenant_id=tenant_id, role__in=[Membership.Role.OWNER, Membership.Role.ADMIN]
-        ).values_list("user_id", flat=True)
+    admins = set(  # the tenant's people, not its API keys' service accounts
+        people_memberships(tenant=tenant).filter(role__in=MANAGER_ROLES).values_list("user_id", flat=True)
     )
     recipients = admins | ({user_id} if user_id else set())
     data = {"job": job_id, "task": task, "attempts": attempts, "reason": reason[:500]}

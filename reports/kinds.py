@@ -19,7 +19,8 @@ from django.utils import timezone
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from realtime.models import Message
-from tenants.models import AuditEvent, Membership, Tenant
+from tenants.models import AuditEvent, Tenant
+from tenants.selectors import people_memberships
 from tenants.settings_schema import settings_effective
 
 from .errors import ReportKindUnknown, ReportParamsInvalid
@@ -82,7 +83,7 @@ class MembersReport(ReportKind):
     params_schema = MembersParams
 
     def _members(self):
-        return Membership.objects.filter(tenant=self.tenant)
+        return people_memberships(tenant=self.tenant)  # API keys' service accounts are not members
 
     def total(self) -> int:
         return self._members().count()

@@ -9,11 +9,19 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import AuthToken
-from accounts.serializers import TokenInputSerializer, TokenOutputSerializer, UserOutputSerializer
+from accounts.serializers import (
+    PasswordConfirmInputSerializer,
+    TokenInputSerializer,
+    TokenOutputSerializer,
+    UserOutputSerializer,
+)
 from accounts.services import token_issue, token_revoke
+from common.compat.drf import django_request
 from common.errors import ApplicationError
 from common.pagination import PagePagination
 
+from .account_deletion import user_delete_self
+from .api_keys import api_key_create, api_key_list, api_key_revoke
 from .audit import Actor
 from .errors import TenantNotSpecified
 from .resolution import request_role, request_tenant
@@ -26,6 +34,9 @@ from .selectors import (
     tenant_usage,
 )
 from .serializers import (
+    ApiKeyCreatedOutputSerializer,
+    ApiKeyCreateInputSerializer,
+    ApiKeyOutputSerializer,
     AuditEventOutputSerializer,
     MemberAddInputSerializer,
     MemberOutputSerializer,
@@ -56,7 +67,7 @@ class TenantListCreateApi(APIView):
     error_codes = {  # beyond every route's codes (common/schema.py: STATUS_TEXT)
         "post": {
             400: "`slug_reserved`",
-            403: "`tenant_limit_reached`",
+            403: "`tenant_limit_reached`, `email_unverified` (settings.UNVERIFIED_USERS_MAY)",
             409: "`slug_taken`",
         },
     }
@@ -167,6 +178,27 @@ class TenantAuditApi(APIView):
 
 
 class MeApi(APIView):
+    error_codes = {
+        "delete": {
+            400: "`wrong_password`",
+            409: "`last_owner`: the only owner of these tenants (details.tenants)",
+            429: "`rate_limited`: too many wrong passwords (the login limits)",
+        },
+    }
+
+    @extend_schema(
+        request=PasswordConfirmInputSerializer,
+        responses={204: None},
+        tags=["auth"],
+        description="Deletes the account and its memberships (the password confirms). Tenant data the user "
+        "wrote stays, its author shown as deleted (docs/accounts.md).",
+    )
+    def delete(self, request):
+        data = PasswordConfirmInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user_delete_self(user=request.user, password=data.validated_data["password"], request=django_request(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
     @extend_schema(
         tags=["auth"],
         parameters=[OpenApiParameter("X-Tenant-ID", str, OpenApiParameter.HEADER, required=False)],
@@ -252,4 +284,50 @@ class TokenApi(APIView):
         if not isinstance(request.auth, AuthToken):
             raise ApplicationError("Only a bearer token can be revoked here.", code="not_a_token_request")
         token_revoke(token=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TenantApiKeysApi(APIView):
+    """A tenant's API keys (tenants/api_keys.py): owners and admins list and mint them."""
+
+    error_codes = {  # beyond every route's codes (common/schema.py: STATUS_TEXT)
+        "post": {409: "`api_key_limit_reached` (details.limit: settings.TENANT_API_KEYS_MAX live keys)"},
+    }
+
+    @extend_schema(responses=ApiKeyOutputSerializer(many=True), tags=["api-keys"])
+    def get(self, request, tenant_id):
+        tenant, _ = tenant_get_for_member(tenant_id=tenant_id, user=request.user, manager=True)
+        return _paginate(self, api_key_list(tenant=tenant), ApiKeyOutputSerializer)
+
+    @extend_schema(
+        request=ApiKeyCreateInputSerializer,
+        responses={201: ApiKeyCreatedOutputSerializer},
+        tags=["api-keys"],
+        description="The key (`sk_…`) is in this response only. It opens this tenant only, as a service "
+        "account with `role` (member or admin); `expires_at` in the past is 400 validation_error.",
+    )
+    def post(self, request, tenant_id):
+        tenant, _ = tenant_get_for_member(tenant_id=tenant_id, user=request.user, manager=True, write=True)
+        data = ApiKeyCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        key, raw = api_key_create(tenant=tenant, actor=Actor.from_request(request), **data.validated_data)
+        out = {"id": key.pk, "name": key.name, "prefix": key.prefix, "role": data.validated_data["role"]}
+        out.update(expires_at=key.expires_at, key=raw)
+        return Response(ApiKeyCreatedOutputSerializer(out).data, status=status.HTTP_201_CREATED)
+
+
+class TenantApiKeyDetailApi(APIView):
+    error_codes = {  # beyond every route's codes (common/schema.py: STATUS_TEXT)
+        "delete": {404: "`api_key_not_found` (none such live in this tenant)"},
+    }
+
+    @extend_schema(
+        responses={204: None},
+        tags=["api-keys"],
+        description="Revoke: the key answers 401 token_revoked on every process within a second, "
+        "and the live connections it opened close.",
+    )
+    def delete(self, request, tenant_id, key_id):
+        tenant, _ = tenant_get_for_member(tenant_id=tenant_id, user=request.user, manager=True, write=True)
+        api_key_revoke(tenant=tenant, key_id=key_id, actor=Actor.from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)

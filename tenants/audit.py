@@ -8,6 +8,7 @@ from typing import Any
 
 from common.actors import SYSTEM, Actor  # re-exported: the rest of the code names them from here
 
+from .api_keys import api_key_name_of
 from .models import AuditEvent, Tenant
 
 __all__ = ["SYSTEM", "Actor", "audit_record"]
@@ -16,12 +17,14 @@ __all__ = ["SYSTEM", "Actor", "audit_record"]
 def audit_record(
     *, tenant: Tenant | None, actor: Actor, action: str, target: str = "", before: Any = None, after: Any = None
 ) -> AuditEvent:
+    """`actor_email` is the user's email, or `api-key:<name>` when an API key acted."""
     user = actor.user
+    key_name = api_key_name_of(user)
     return AuditEvent.objects.create(
         tenant=tenant,
         tenant_slug=tenant.slug if tenant else "",
         actor=user,
-        actor_email=getattr(user, "email", "") or "",
+        actor_email=f"api-key:{key_name}"[:254] if key_name else (getattr(user, "email", "") or ""),
         action=action,
         target=target,
         before=before,

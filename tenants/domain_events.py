@@ -88,3 +88,26 @@ class DomainRemoved(TenantEvent):
 class DomainChanged(TenantEvent):
     previous_domain: str
     domain: str
+
+
+@domain_event("api_key.created")
+class ApiKeyCreated(TenantEvent):
+    """A key was minted (tenants/api_keys.py); `user_id`: its service account."""
+
+    key_id: str
+    key_name: str
+    prefix: str
+    role: str
+    user_id: int
+    expires_at: str | None = None
+
+
+@domain_event("api_key.revoked")
+class ApiKeyRevoked(TenantEvent):
+    """A key was revoked: its token is dead (credential.revoked closed its sockets), its membership gone."""
+
+    key_id: str
+    key_name: str
+    prefix: str
+    role: str
+    user_id: int

@@ -125,3 +125,32 @@ class PooledSchema(models.Model):
 
     def __str__(self) -> str:
         return self.schema_name
+
+
+class ApiKey(models.Model):
+    """A tenant's API key: a service principal. `user` is a service account (no usable password,
+    never shown as a person) whose one Membership holds the key's role in `tenant`; `token` is its
+    bearer token (`sk_…`, bound to the tenant, SHA-256 at rest). Revoking keeps the row and the
+    user (so the key answers `token_revoked`, not `token_invalid`) and drops the membership."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_key")
+    token = models.OneToOneField(
+        "accounts.AuthToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="api_key"
+    )
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, help_text="First characters of the key, to recognise it.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="None: never expires.")
+    revoked_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["tenant", "revoked_at"], name="apikey_tenant_revoked")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…) in {self.tenant}"

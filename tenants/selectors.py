@@ -14,7 +14,7 @@ from common.redis_client import redis_client, tenant_key
 from .access import tenant_access_check
 from .cache import cached_role, cached_tenant_for_ref
 from .errors import InsufficientRole, NotAMember, TenantNotFound
-from .models import MANAGER_ROLES, AuditEvent, Membership, Tenant
+from .models import MANAGER_ROLES, ApiKey, AuditEvent, Membership, Tenant
 from .provisioning import schema_size_bytes
 from .usage import usage_with_contributions
 
@@ -53,8 +53,13 @@ def tenant_get_for_member(*, tenant_id, user, manager: bool = False, write: bool
     return tenant, role
 
 
+def people_memberships(*, tenant: Tenant) -> QuerySet[Membership]:
+    """The tenant's memberships of people: API keys' service accounts (tenants.api_keys) are not members."""
+    return Membership.objects.filter(tenant=tenant).exclude(user_id__in=ApiKey.objects.values("user_id"))
+
+
 def membership_list(*, tenant: Tenant) -> QuerySet[Membership]:
-    return Membership.objects.filter(tenant=tenant).select_related("user").order_by("created_at", "id")
+    return people_memberships(tenant=tenant).select_related("user").order_by("created_at", "id")
 
 
 def audit_list(*, tenant: Tenant) -> QuerySet[AuditEvent]:
@@ -70,7 +75,7 @@ def tenant_usage(*, tenant: Tenant) -> dict:
     """What the tenant uses: members, schema size and today's API requests, plus the figures
     the apps above register (tenants.usage): uploads' storage_bytes and files (pending and
     ready), jobs' jobs."""
-    members = Membership.objects.filter(tenant=tenant).count()
+    members = people_memberships(tenant=tenant).count()
     counters.flush()  # this process's counts of the last second; other processes' within a second
     api_today = int(redis_client().get(api_requests_key(tenant.pk)) or 0)
     return usage_with_contributions(

@@ -4,7 +4,7 @@ from rest_framework import serializers
 from common.serializers import ModelSerializer  # fields built once per class
 
 from .cache import cached_domains
-from .models import AuditEvent, Membership, Tenant
+from .models import ApiKey, AuditEvent, Membership, Tenant
 from .settings_schema import settings_effective
 
 
@@ -73,3 +73,27 @@ class AuditEventOutputSerializer(ModelSerializer):
     class Meta:
         model = AuditEvent
         fields = ["id", "action", "actor", "target", "before", "after", "ip", "created_at"]
+
+
+class ApiKeyCreateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    role = serializers.ChoiceField(choices=["member", "admin"], default="member", help_text="Never owner.")
+    expires_at = serializers.DateTimeField(required=False, allow_null=True, help_text="Omitted: never expires.")
+
+
+class ApiKeyCreatedOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    prefix = serializers.CharField()
+    role = serializers.CharField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    key = serializers.CharField(help_text="The secret (`sk_…`): shown once, only its SHA-256 is kept.")
+
+
+class ApiKeyOutputSerializer(ModelSerializer):
+    role = serializers.CharField(read_only=True)
+    last_used_at = serializers.DateTimeField(source="token.last_used_at", allow_null=True, read_only=True)
+
+    class Meta:
+        model = ApiKey
+        fields = ["id", "name", "prefix", "role", "created_at", "last_used_at", "expires_at"]

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
-from accounts.services import token_create, user_authenticate
+from accounts.services import email_verified_require, token_create, user_authenticate
 from common.actors import SYSTEM, Actor
 from common.domain_events import emit
 from common.errors import ApplicationError, Conflict, NotFound
@@ -34,7 +34,7 @@ from .domain_events import (
     TenantSuspended,
 )
 from .errors import InsufficientRole, TenantLimitReached
-from .models import MANAGER_ROLES, SLUG_RE, Domain, Membership, Tenant, schema_name_for
+from .models import MANAGER_ROLES, SLUG_RE, ApiKey, Domain, Membership, Tenant, schema_name_for
 from .provisioning import pool_refill_after_commit, schema_provision
 from .settings_schema import TenantSettingsSerializer, settings_effective
 
@@ -99,9 +99,11 @@ def tenant_create(*, slug: str, name: str, owner=None, actor: Actor = SYSTEM) ->
 
 def tenant_create_by_user(*, slug: str, name: str, owner, actor: Actor) -> Tenant:
     """Self-service creation (POST /api/tenants): `owner` may own at most
-    settings.TENANTS_PER_USER tenants, else 403 tenant_limit_reached. One user's creates
+    settings.TENANTS_PER_USER tenants, else 403 tenant_limit_reached; an unverified owner
+    gets 403 email_unverified (accounts: settings.UNVERIFIED_USERS_MAY). One user's creates
     run one at a time (a Redis lock), so parallel requests cannot pass the limit together.
     Operators (admin, shell: tenant_create) are not limited."""
+    email_verified_require(user=owner, action="create_tenant")  # 403 email_unverified unless UNVERIFIED_USERS_MAY
     limit = settings.TENANTS_PER_USER
     with redis_client().lock(f"tenant_create:user:{owner.pk}", timeout=120, blocking_timeout=60):
         owned = Membership.objects.filter(user=owner, role=Role.OWNER).count()
@@ -231,8 +233,13 @@ def membership_add(*, tenant: Tenant, email: str, role: str, actor: Actor) -> Me
 
 
 def _membership_get(tenant: Tenant, user_id) -> Membership:
+    """A person's membership: an API key's service account is no member here (tenants.api_keys revokes it)."""
     membership = (
-        Membership.objects.select_for_update().select_related("user").filter(tenant=tenant, user_id=user_id).first()
+        Membership.objects.select_for_update()
+        .select_related("user")
+        .filter(tenant=tenant, user_id=user_id)
+        .exclude(user_id__in=ApiKey.objects.values("user_id"))
+        .first()
     )
     if membership is None:
         raise NotFound(

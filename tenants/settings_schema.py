@@ -26,7 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "frontend_origins": [],
     "timezone": "UTC",
     "audit_retention_days": 365,
-    "features": {"realtime": True, "uploads": True, "jobs": True},
+    "features": {"realtime": True, "uploads": True, "jobs": True, "webhooks": True},
 }
 
 
@@ -45,6 +45,7 @@ class FeaturesSerializer(StrictSerializer):
     realtime = serializers.BooleanField(required=False)
     uploads = serializers.BooleanField(required=False)
     jobs = serializers.BooleanField(required=False)
+    webhooks = serializers.BooleanField(required=False)
 
 
 class TenantSettingsSerializer(StrictSerializer):

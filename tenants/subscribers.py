@@ -11,6 +11,8 @@ from common.domain_events import subscribe
 
 from .audit import audit_record
 from .domain_events import (
+    ApiKeyCreated,
+    ApiKeyRevoked,
     DomainAdded,
     DomainChanged,
     DomainRemoved,
@@ -120,4 +122,26 @@ def _domain_changed(event: DomainChanged, actor: Actor | None) -> None:
         f"domain:{event.domain}",
         before={"domain": event.previous_domain},
         after={"domain": event.domain},
+    )
+
+
+@subscribe(ApiKeyCreated, within_transaction=True)
+def _api_key_created(event: ApiKeyCreated, actor: Actor | None) -> None:
+    _record(
+        event,
+        actor,
+        "api_key.create",
+        f"api_key:{event.key_id}",
+        after={"name": event.key_name, "prefix": event.prefix, "role": event.role, "expires_at": event.expires_at},
+    )
+
+
+@subscribe(ApiKeyRevoked, within_transaction=True)
+def _api_key_revoked(event: ApiKeyRevoked, actor: Actor | None) -> None:
+    _record(
+        event,
+        actor,
+        "api_key.revoke",
+        f"api_key:{event.key_id}",
+        before={"name": event.key_name, "prefix": event.prefix, "role": event.role},
     )

@@ -43,6 +43,7 @@ JOBS_TASK_MODULES = [
     "emails.tasks",
     "jobs.maintenance",
     "uploads.tasks",
+    "webhooks.tasks",
     *env.list("JOBS_EXTRA_TASK_MODULES", default=[]),
 ]
 JOBS_PLATFORM_SCHEDULES = {
@@ -56,6 +57,7 @@ MAINTENANCE_STEP_MODULES = [
     "tenants.maintenance",
     "jobs.maintenance",
     "uploads.maintenance",
-]  # uploads: the orphaned_files step
+    "webhooks.maintenance",
+]  # uploads: the orphaned_files step; webhooks: the delivery log
 JOBS_RETENTION_DAYS = env.int("JOBS_RETENTION_DAYS", default=30)  # finished jobs and django-q2 task rows
 AUTH_TOKEN_RETENTION_DAYS = env.int("AUTH_TOKEN_RETENTION_DAYS", default=30)  # expired/revoked tokens kept

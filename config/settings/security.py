@@ -42,7 +42,13 @@ AUTH_LIMITS = {
     "PER_ACCOUNT": env.int("AUTH_LIMIT_PER_ACCOUNT", default=10),
     "PER_IP": env.int("AUTH_LIMIT_PER_IP", default=50),
     "SIGNUPS_PER_EMAIL": env.int("AUTH_LIMIT_SIGNUPS_PER_EMAIL", default=3),  # each one emails the address
+    "EMAILS_PER_ADDRESS": env.int("AUTH_LIMIT_EMAILS_PER_ADDRESS", default=3),  # password resets, verification resends
 }
+# Account flows (docs/accounts.md). Reset links live PASSWORD_RESET_TIMEOUT (Django's; and die once used).
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
+EMAIL_VERIFICATION_TIMEOUT = env.int("EMAIL_VERIFICATION_TIMEOUT", default=3 * 24 * 3600)
+# What a user whose email is not verified yet may do; "create_tenant" is refused by default (403 email_unverified).
+UNVERIFIED_USERS_MAY = set(env.list("UNVERIFIED_USERS_MAY", default=["sign_in", "accept_invitations"]))
 LOGIN_URL = "/api-auth/login/"
 LOGIN_REDIRECT_URL = "/api/me"  # after the browsable API's login without ?next=: who you are, your tenants
 

@@ -20,6 +20,7 @@ TENANT_MULTIPROCESSING_MAX_PROCESSES = env.int("MIGRATE_PROCESSES", default=2)
 TENANT_MULTIPROCESSING_CHUNKS = env.int("MIGRATE_CHUNKS", default=50)
 TENANT_POOL_SIZE = env.int("TENANT_POOL_SIZE", default=3)
 TENANTS_PER_USER = env.int("TENANTS_PER_USER", default=10)  # tenants a user may own (POST /api/tenants)
+TENANT_API_KEYS_MAX = env.int("TENANT_API_KEYS_MAX", default=25)  # live API keys per tenant (409 beyond)
 RESERVED_SLUGS = {
     "public",
     "www",

@@ -60,7 +60,7 @@ def test_a_token_authenticates_requests(api):
     user = user_make("me@example.com")
     response = api.get("/api/me", token=token_make(user))
     assert response.status_code == 200
-    assert response.json()["user"] == {"id": user.pk, "email": "me@example.com"}
+    assert response.json()["user"] == {"id": user.pk, "email": "me@example.com", "email_verified": True}
 
 
 def test_no_credentials_is_401_not_authenticated(api):

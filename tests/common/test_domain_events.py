@@ -214,10 +214,12 @@ def test_the_apps_subscribers_are_connected_by_their_app_configs():
     def modules(event_class):
         return {key.rsplit(".", 1)[0]: within for key, within in subscribers_of(event_class)}
 
-    assert modules(MemberAdded) == {"tenants.subscribers": True, "emails.subscribers": True}
-    assert modules(MemberRemoved) == {"tenants.subscribers": True, "realtime.subscribers": False}
+    webhooks = {"webhooks.subscribers": True}  # every event of a tenant (tests/webhooks)
+    assert modules(MemberAdded) == {"tenants.subscribers": True, "emails.subscribers": True, **webhooks}
+    assert modules(MemberRemoved) == {"tenants.subscribers": True, "realtime.subscribers": False, **webhooks}
     assert modules(TenantSuspended) == {
         "tenants.subscribers": True,
         "realtime.subscribers": False,
         "jobs.subscribers": True,
+        **webhooks,
     }

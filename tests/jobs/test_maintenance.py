@@ -106,6 +106,7 @@ def test_maintenance_removes_exactly_what_expired_and_records_what_it_removed(co
         "django_q_successes": 1,
         "django_q_failures": 1,
         "orphaned_files": 0,
+        "webhook_deliveries": 0,
         "orphaned_rooms": 3,
     }
     assert set(job.result["seconds"]) == {*job.result["removed"], "analyze"}

@@ -125,7 +125,7 @@ def test_an_owner_updates_settings_and_keys_not_sent_keep_their_value(api, acme)
     assert response.status_code == 200
     body = response.json()
     assert body["max_upload_mb"] == 20 and body["display_name"] == "ACME"
-    assert body["features"] == {"realtime": True, "uploads": True, "jobs": False}
+    assert body["features"] == {"realtime": True, "uploads": True, "jobs": False, "webhooks": True}
     assert body["frontend_origins"] == ["https://app.acme.com"]
     assert api.get(url, token=acme.owner_token).json() == body
 

@@ -1,0 +1,31 @@
+"""The delivery job: thin — one attempt per run (webhooks.services.delivery_attempt)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from jobs.registry import Payload, job_task
+
+from .services import TASK, delivery_attempt
+
+
+class DeliverPayload(Payload):
+    delivery_id: str
+
+
+# The HTTP timeout is WEBHOOKS["TIMEOUT_SECONDS"]; the job's leaves room for DNS and the log writes.
+@job_task(
+    TASK,
+    schema=DeliverPayload,
+    timeout=int(settings.WEBHOOKS["TIMEOUT_SECONDS"]) + 20,
+    max_attempts=settings.WEBHOOKS["MAX_ATTEMPTS"],
+    backoff=settings.WEBHOOKS["RETRY_BACKOFF_SECONDS"],
+)
+def webhook_deliver_task(job, payload: DeliverPayload) -> dict:
+    return delivery_attempt(
+        tenant=job.tenant,
+        delivery_id=payload.delivery_id,
+        attempt=job.attempt,
+        max_attempts=job.max_attempts,
+        backoff=settings.WEBHOOKS["RETRY_BACKOFF_SECONDS"],
+    )
