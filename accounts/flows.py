@@ -83,7 +83,9 @@ def password_reset_request(*, email: str, ip: str | None) -> None:
     email = User.objects.normalize_email(email).lower()
     emailed_link_attempt(kind="reset", email=email, ip=ip)
     user = User.objects.filter(email=email, is_active=True).first()
-    if user is not None:
+    # `.invalid` can never receive mail (RFC 2606): API keys' service accounts live there, and no
+    # reset may give one a password.
+    if user is not None and not email.endswith(".invalid"):
         with transaction.atomic():
             emit(PasswordResetRequested(user_id=user.pk))  # its email job commits with it
 

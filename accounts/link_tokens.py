@@ -14,7 +14,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core import signing
-from django.utils.crypto import constant_time_compare
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import base36_to_int, urlsafe_base64_decode, urlsafe_base64_encode
 
@@ -69,7 +69,7 @@ def password_reset_token_user(token: str) -> User:
 
 
 def email_verification_token_make(user: User, new_email: str | None = None) -> str:
-    data = {"u": user.pk, "e": user.email, **({"n": new_email} if new_email else {})}
+    data = {"u": user.pk, "e": user.email, **({"n": new_email, "p": _password_mark(user)} if new_email else {})}
     return signing.dumps(data, salt=VERIFY_SALT, compress=True)
 
 
@@ -83,6 +83,11 @@ def email_verification_token_read(token: str) -> tuple[User, str | None]:
     except signing.BadSignature as exc:
         raise LinkTokenInvalid() from exc
     user = User.objects.filter(pk=data.get("u"), email=data.get("e"), is_active=True).first()
-    if user is None:
-        raise LinkTokenInvalid()
+    if user is None or (data.get("n") and data.get("p") != _password_mark(user)):
+        raise LinkTokenInvalid()  # an email change asked before the password changed (or was reset) is void
     return user, data.get("n")
+
+
+def _password_mark(user: User) -> str:
+    """A short keyed digest of the password hash: changes whenever the password does."""
+    return salted_hmac("accounts.email_change", user.password).hexdigest()[:16]

@@ -126,7 +126,7 @@ class TenantUsageApi(APIView):
 
 class TenantMembersApi(APIView):
     error_codes = {  # beyond every route's codes (common/schema.py: STATUS_TEXT)
-        "post": {404: "`user_not_found`", 409: "`already_member`"},
+        "post": {404: "`user_not_found`", 409: "`already_member`, `user_unverified`"},
     }
 
     @extend_schema(responses=MemberOutputSerializer(many=True), tags=["members"])

@@ -218,9 +218,15 @@ def membership_add(*, tenant: Tenant, email: str, role: str, actor: Actor) -> Me
     _memberships_lock(tenant)  # two adds of one user: the second is 409 already_member, not an IntegrityError
     _require_may_manage(tenant, actor, touching_role=role)
     user = get_user_model().objects.filter(email=(email or "").strip().lower()).first()
-    if user is None:
+    if user is None or ApiKey.objects.filter(user=user).exists():  # an API key's service account is nobody's to add
         raise NotFound(
             "No user has this email; they must sign up first.", code="user_not_found", details={"email": email}
+        )
+    if not user.email_verified:  # else whoever signed up first with someone's address would join in their place
+        raise Conflict(
+            "This account has not confirmed its email address yet; add it once it has.",
+            code="user_unverified",
+            details={"email": user.email},
         )
     if Membership.objects.filter(tenant=tenant, user=user).exists():
         raise Conflict("This user is already a member.", code="already_member", details={"user_id": user.pk})

@@ -30,9 +30,16 @@ class Target:
     path: str  # path and query
 
 
+CARRIER_NAT = ipaddress.ip_network("100.64.0.0/10")  # shared address space (RFC 6598): cloud internals
+
+
 def address_allowed(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
+    if (
+        ip.is_link_local or ip in CARRIER_NAT
+    ):  # cloud metadata (169.254.169.254) lives here: never, whatever the setting
+        return False
     if settings.WEBHOOKS["ALLOW_PRIVATE_NETWORKS"]:
         return not (ip.is_unspecified or ip.is_multicast)
     return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_link_local)
@@ -65,5 +72,5 @@ def url_resolve(url: str) -> Target:
     addresses = list(dict.fromkeys(info[4][0] for info in infos))
     for address in addresses:
         if not address_allowed(ipaddress.ip_address(address.split("%")[0])):
-            raise WebhookUrlRefused(details={"url": [f"{host} resolves to {address}, not a public address."]})
+            raise WebhookUrlRefused(details={"url": [f"{host} resolves to an address that is not public."]})
     return Target(scheme, host, port, addresses[0], path)

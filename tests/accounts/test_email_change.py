@@ -57,3 +57,19 @@ def test_a_change_to_an_address_taken_meanwhile_is_a_conflict(db, api):
     response = api.post("/api/auth/verify-email", json={"token": token})
     assert response.status_code == 409 and error_code(response) == "email_taken"
     assert User.objects.get(pk=user.pk).email == "me@example.test"
+
+
+def test_a_change_asked_before_the_password_changed_is_void(db, api):
+    """Someone who once knew the password asks to move the account to their address; the owner
+    then changes (or resets) the password. The pending link must not hand the account over."""
+    from accounts.link_tokens import email_verification_token_make
+
+    user = user_make("me@example.test")
+    token = email_verification_token_make(user, new_email="attacker@example.test")
+    user.set_password("a-brand-new-password")
+    user.save()
+
+    response = api.post("/api/auth/verify-email", json={"token": token})
+
+    assert (response.status_code, error_code(response)) == (400, "token_invalid")
+    assert User.objects.get(pk=user.pk).email == "me@example.test"

@@ -106,3 +106,15 @@ async def test_a_reset_closes_the_users_live_sockets(asgi_server, committed, acm
         )
         assert response.status_code == 204
     assert await sock.closed_with(timeout=3) == 4403
+
+
+def test_no_reset_is_asked_for_an_address_that_cannot_receive_mail(db, api):
+    """API keys' service accounts live at `.invalid` (RFC 2606): a reset would give one a password."""
+    from common.domain_events import captured
+
+    user_make("key-1@service.invalid")
+    with captured() as events:
+        response = api.post("/api/auth/password-reset", json={"email": "key-1@service.invalid"})
+
+    assert response.status_code == 202
+    assert [event.name for event in events] == []

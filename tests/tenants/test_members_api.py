@@ -39,6 +39,32 @@ def test_adding_an_unknown_email_is_404_user_not_found(api, acme):
     assert error_code(response) == "user_not_found"
 
 
+def test_an_account_that_has_not_confirmed_its_address_is_not_added(api, acme):
+    """Whoever signed up first with someone's address (unverified) must not join in their place."""
+    user = user_make("squatter@example.com")
+    user.email_verified = False
+    user.save(update_fields=["email_verified"])
+
+    response = api.post(
+        f"/api/tenants/{acme.pk}/members", token=acme.owner_token, json={"email": user.email, "role": "member"}
+    )
+
+    assert (response.status_code, error_code(response)) == (409, "user_unverified")
+    assert not Membership.objects.filter(user=user).exists()
+
+
+def test_an_api_keys_service_account_cannot_be_added_anywhere(api, acme, globex):
+    key = api.post(f"/api/tenants/{acme.pk}/api-keys", token=acme.owner_token, json={"name": "ci", "role": "member"})
+    service_email = Membership.objects.get(tenant=acme, user__email__endswith="@service.invalid").user.email
+
+    response = api.post(
+        f"/api/tenants/{globex.pk}/members", token=globex.owner_token, json={"email": service_email, "role": "owner"}
+    )
+
+    assert key.status_code == 201
+    assert (response.status_code, error_code(response)) == (404, "user_not_found")
+
+
 def test_adding_an_existing_member_is_a_conflict(api, acme):
     member = member_make(acme)
     response = api.post(url(acme), token=acme.owner_token, json={"email": member.email, "role": "admin"})

@@ -182,7 +182,7 @@ def test_the_address_is_checked_again_at_delivery(api, acme, receiver, loopback_
     assert deliver(job)["state"] == "failed"  # not retried: the job completes
     assert receiver.requests == []
     (delivery,) = deliveries(acme)
-    assert delivery.state == "failed" and "not a public address" in delivery.error
+    assert delivery.state == "failed" and "not public" in delivery.error
 
 
 def test_a_redirect_is_not_followed(api, acme, receiver, loopback_allowed):
@@ -337,3 +337,14 @@ def test_a_tenant_that_switched_webhooks_off_is_refused_and_sends_nothing(api, a
 
     assert (listed.status_code, error_code(listed)) == (403, "feature_disabled")
     assert deliveries(acme) == [] and receiver.requests == []
+
+
+@pytest.mark.parametrize("url", ["http://169.254.169.254/latest/meta-data", "http://100.100.100.200/hook"])
+def test_metadata_and_shared_addresses_are_refused_even_when_private_networks_are_allowed(
+    api, acme, loopback_allowed, url
+):
+    response = api.post(
+        "/api/webhooks", host=ACME, token=acme.owner_token, json={"url": url, "events": ["member.added"]}
+    )
+
+    assert (response.status_code, error_code(response)) == (400, "webhook_url_refused")
