@@ -28,6 +28,7 @@ class Tenant(TenantMixin):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
         SUSPENDED = "suspended", "Suspended"
+        PENDING_DELETION = "pending_deletion", "Pending deletion"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     slug = models.CharField(max_length=50, unique=True, validators=[slug_validator])
@@ -38,6 +39,10 @@ class Tenant(TenantMixin):
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set while status is pending_deletion: when it was asked for, and when the purge may run
+    # (the end of the grace period in which an owner or an operator can restore it).
+    deletion_requested_at = models.DateTimeField(null=True, blank=True)
+    deletion_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     # Schemas are provisioned by tenants.provisioning (pool claim or clone),
     # never by a migrate on the request path.
