@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test check format install browser services-stop clean bench
+.PHONY: run test check format install browser node services-stop clean bench
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,19 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
 	fi
 
+## The Node clients (a stock Yjs client in the tests; the benchmarks' anchors) come from npm,
+## pinned in benchmarks/node/package-lock.json; Node itself from Debian when missing.
+NODE_STAMP := benchmarks/node/node_modules/.installed
+$(NODE_STAMP): benchmarks/node/package-lock.json
+	@if ! command -v npm >/dev/null; then \
+	  echo "installing nodejs + npm for the Node clients"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; \
+	fi
+	cd benchmarks/node && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(NODE_STAMP)
+
+node: $(NODE_STAMP)
+
 ## make check: the fast checks alone (seconds): lint, format, the layers in .importlinter.
 check: $(STAMP)
 	$(BIN)/ruff check .
@@ -39,7 +52,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 ## make test: the fast checks, then the whole suite against real PostgreSQL and Redis.
-test: $(STAMP) browser check
+test: $(STAMP) browser node check
 	$(BIN)/python -m config.devstack test $(ARGS)
 
 ## make bench: the benchmark scripts (figures quoted in docs/benchmarks.md).

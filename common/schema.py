@@ -33,9 +33,11 @@ STATUS_TEXT = {
     "`tenant_not_specified`, `tenant_mismatch`.",
     401: "Not authenticated: `not_authenticated`, `authentication_failed`, `token_invalid`, "
     "`token_expired`, `token_revoked`.",
-    403: "Forbidden: `permission_denied`, `not_a_member`, `insufficient_role`, `tenant_suspended`, `feature_disabled`.",
+    403: "Forbidden: `permission_denied`, `not_a_member`, `insufficient_role`, `tenant_suspended`, "
+    "`tenant_pending_deletion`, `feature_disabled`.",
     404: "Not found: `not_found`, `tenant_not_found` (unknown tenant host or X-Tenant-ID).",
     409: "Conflict with the current state.",
+    410: "Gone: what the link named no longer opens anything.",
     413: "Body too large: `request_too_large`.",
     415: "Unsupported media type: `unsupported_media_type`.",
     422: "The content was read and refused.",

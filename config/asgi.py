@@ -29,13 +29,16 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from common.asgi_headers import SingleValuedHeaders  # noqa: E402
 from common.body_limits import RequestBodyLimit  # noqa: E402
-from realtime.routing import websocket_urlpatterns  # noqa: E402
+from documents.routing import websocket_urlpatterns as documents_websockets  # noqa: E402
+from realtime.routing import websocket_urlpatterns as realtime_websockets  # noqa: E402
 from tenants.asgi import TenantASGIMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": RequestBodyLimit(django_asgi_app),  # a body over its endpoint's limit is refused before Django reads it
-        "websocket": TenantASGIMiddleware(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": TenantASGIMiddleware(
+            AuthMiddlewareStack(URLRouter([*realtime_websockets, *documents_websockets]))
+        ),
     }
 )
 application = SingleValuedHeaders(application)  # two Host (X-Tenant-ID, …) headers: 400, on either protocol

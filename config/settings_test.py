@@ -7,6 +7,9 @@ import secrets
 # `make test` passes the checkout's key (.data/secret_key); a bare pytest gets one for the run,
 # which the servers it starts inherit.
 os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+# The tenant purge sweep (lifecycle) fires once a year here: tests run it themselves, and the session
+# qcluster's sweep must not race them for the tenants they made due.
+os.environ.setdefault("TENANT_PURGE_SWEEP_CRON", "0 0 1 1 *")
 
 from .settings import *  # noqa: E402,F403
 from .settings import JOBS_TASK_MODULES, MAINTENANCE_STEP_MODULES, env  # noqa: E402

@@ -2,6 +2,7 @@
 
 from django.urls import include, path
 
+from documents.urls import urlpatterns as documents_api
 from emails.urls import urlpatterns as emails_api
 from imports.urls import urlpatterns as imports_api
 from jobs.urls import urlpatterns as jobs_api
@@ -26,6 +27,7 @@ tenant_api = [
     *emails_api,
     *uploads_api,
     *webhooks_api,
+    *documents_api,
 ]
 
 urlpatterns = [

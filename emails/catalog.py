@@ -66,6 +66,18 @@ class LinkTokenContext(Payload):
     valid_hours: int = 0
 
 
+class InvitationContext(Payload):
+    """An invitation to join the tenant (tenants/invitations.py): the link carries its token."""
+
+    email: str
+    role: Literal["owner", "admin", "member"] = "member"
+    inviter: str = Field("", max_length=254, description="Who invited (their email); empty: the platform.")
+    link: str = Field(min_length=1, max_length=2_000)
+    accept_url: str = Field(min_length=1, max_length=2_000)
+    token: str = Field(min_length=1, max_length=500)
+    valid_days: int = 0
+
+
 class EmailChangedContext(Payload):
     old_email: str
     new_email: str
@@ -93,6 +105,7 @@ EMAIL_TEMPLATES: dict[str, EmailTemplate] = {
         EmailTemplate("generic", GenericContext, api=True),
         EmailTemplate("welcome", WelcomeContext, api=True),
         EmailTemplate("digest", DigestContext, api=False),  # built by the digest job from the tenant's data
+        EmailTemplate("invitation", InvitationContext, api=False),  # its link's token: tenants/invitations.py
         # The platform's own (no tenant): the two answers to a signup (accounts.domain_events.SignupRequested).
         EmailTemplate("account_created", AccountCreatedContext, api=False),
         EmailTemplate("signup_attempted", SignupAttemptedContext, api=False),

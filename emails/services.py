@@ -160,6 +160,38 @@ def welcome_email_enqueue(*, membership: Membership, actor_user=None) -> Job:
     return job_enqueue(tenant, "email.send", payload, user=actor_user, idempotency_key=f"welcome:{membership.pk}")
 
 
+# --- invitations --------------------------------------------------------------------
+
+
+def invitation_link(token: str) -> str:
+    """What the email links to: settings.INVITATION_LINK (a front end's page, `{token}` in it), else
+    the platform's GET /api/invitations/{token}."""
+    if settings.INVITATION_LINK:
+        return settings.INVITATION_LINK.replace("{token}", token)
+    return f"{_tenant_context(None)['url']}/api/invitations/{token}"
+
+
+def invitation_email_enqueue(*, invitation, token: str, actor_user=None) -> Job:
+    """Queue the invitation's email (each send once: new, then each resend), in the caller's transaction.
+    The raw token travels in the job's payload only (like a reset token's): it dies when used, revoked,
+    replaced by a resend, or at expiry. The job's result and the jobs API never show the payload."""
+    tenant = invitation.tenant
+    context = {
+        "email": invitation.email,
+        "role": invitation.role,
+        "inviter": getattr(invitation.invited_by, "email", "") or "",
+        "link": invitation_link(token),
+        "accept_url": f"{_tenant_context(None)['url']}/api/invitations/{token}/accept",
+        "token": token,
+        "valid_days": settings.INVITATION_TTL_DAYS,
+    }
+    payload = _email_payload(
+        [invitation.email], f"You are invited to {tenant_display_name(tenant)}", "invitation", context
+    )
+    key = f"invitation:{invitation.pk}:{invitation.send_count}"
+    return job_enqueue(tenant, "email.send", payload, user=actor_user, idempotency_key=key)
+
+
 # --- signup (the platform's own emails) ------------------------------------------------
 
 

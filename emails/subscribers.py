@@ -16,12 +16,13 @@ from accounts.link_tokens import email_verification_token_make, password_reset_t
 from accounts.models import User
 from common.actors import Actor
 from common.domain_events import subscribe
-from tenants.domain_events import MemberAdded, TenantCreated
-from tenants.models import Membership, Tenant
+from tenants.domain_events import InvitationCreated, InvitationResent, InvitationSent, MemberAdded, TenantCreated
+from tenants.models import Invitation, Membership, Tenant
 
 from .services import (
     digest_schedule_set,
     email_changed_email_enqueue,
+    invitation_email_enqueue,
     password_changed_email_enqueue,
     password_reset_email_enqueue,
     signup_email_enqueue,
@@ -36,6 +37,16 @@ def _member_added(event: MemberAdded, actor: Actor | None) -> None:
         tenant_id=event.tenant_id, user_id=event.user_id
     )
     welcome_email_enqueue(membership=membership, actor_user=actor.user if actor else None)
+
+
+def _invitation_sent(event: InvitationSent, actor: Actor | None) -> None:
+    # The raw token is the event's private `link_token` (never in its payload: tenants/domain_events.py).
+    invitation = Invitation.objects.select_related("tenant", "invited_by").get(pk=event.invitation_id)
+    invitation_email_enqueue(invitation=invitation, token=event.link_token, actor_user=actor.user if actor else None)
+
+
+subscribe(InvitationCreated, within_transaction=True)(_invitation_sent)
+subscribe(InvitationResent, within_transaction=True)(_invitation_sent)
 
 
 @subscribe(TenantCreated, within_transaction=True)

@@ -28,8 +28,9 @@ class ImportApi(TenantApi):
         request={"multipart/form-data": inline_serializer("ImportInput", {"file": serializers.FileField()})},
         responses={202: inline_serializer("ImportCreated", {"job_id": serializers.IntegerField()})},
         tags=["imports"],
-        description="A UTF-8 CSV with the header `email,role` (role: member or admin; users must have "
-        "signed up). The job's result: {imported, skipped, errors: [{row, error, code}]}.",
+        description="A UTF-8 CSV with the header `email,role` (role: member or admin; an address without a "
+        "verified account is invited by email). The job's result: {imported, invited, skipped, errors: "
+        "[{row, error, code}]}.",
     )
     def post(self, request):
         job = members_import_request(tenant=self.tenant, user=request.user, upload=request.FILES.get("file"))

@@ -5,9 +5,11 @@
 The upload is checked (size, type, header, rows) before anything is stored or
 queued, saved under `tenants/<tenant id>/imports/<uuid>.csv`, and the job's
 payload carries that key. The job validates every row and adds the valid ones
-through `tenants.services.membership_add` (its rules, its audit event), one
-transaction per row: a row that fails never undoes the others, and a member
-already there is skipped — so running the same file again imports nothing twice.
+through `tenants.invitations.member_add_or_invite` (the rules of POST /members,
+its audit events): a verified account joins, any other address is invited by
+email. One transaction per row: a row that fails never undoes the others, and a
+member already there, or an address with a pending invitation, is skipped — so
+running the same file again imports (and emails) nothing twice.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from jobs.models import Job
 from jobs.runner import JobFailure
 from jobs.services import job_enqueue
 from tenants.audit import Actor
-from tenants.models import MANAGER_ROLES, Membership, Tenant
-from tenants.services import membership_add
+from tenants.invitations import member_add_or_invite
+from tenants.models import MANAGER_ROLES, Invitation, Membership, Tenant
 
 from .errors import FileMissing, FileTooLarge, FileTypeUnsupported
 from .members_csv import members_csv_rows
@@ -68,8 +70,12 @@ class RowError(Exception):
         self.code, self.message = code, message
 
 
-def member_row_import(*, tenant: Tenant, actor: Actor, fields: list[str]) -> bool:
-    """Add the member one row names: True if added, False if already a member. Raises RowError."""
+IMPORTED, INVITED, SKIPPED = "imported", "invited", "skipped"
+
+
+def member_row_import(*, tenant: Tenant, actor: Actor, fields: list[str]) -> str:
+    """Add (or invite) the member one row names: IMPORTED, INVITED, or SKIPPED (already a member, or
+    already invited). Raises RowError."""
     if len(fields) != 2:
         raise RowError("row_malformed", f"Expected 2 fields (email,role), got {len(fields)}.")
     email, role = fields[0].strip(), fields[1].strip().lower()
@@ -82,19 +88,19 @@ def member_row_import(*, tenant: Tenant, actor: Actor, fields: list[str]) -> boo
     if role not in IMPORTABLE_ROLES:
         raise RowError("role_invalid", f"Unknown role {role!r}; use member or admin.")
     try:
-        membership_add(tenant=tenant, email=email, role=role, actor=actor)
+        added = member_add_or_invite(tenant=tenant, email=email, role=role, actor=actor)
     except ApplicationError as exc:
-        if exc.code == "already_member":
-            return False
+        if exc.code in ("already_member", "invitation_pending"):
+            return SKIPPED
         raise RowError(exc.code, exc.message) from None
     except IntegrityError:  # added by someone else between the check and the insert
-        return False
-    return True
+        return SKIPPED
+    return INVITED if isinstance(added, Invitation) else IMPORTED
 
 
 def members_import_run(*, tenant: Tenant, user_id: int | None, file_key: str, job) -> dict:
-    """The job: every row validated, valid ones added, progress per row.
-    Returns {imported, skipped, errors: [{row, error, code}]}; the file is deleted once imported."""
+    """The job: every row validated, valid ones added or invited, progress per row.
+    Returns {imported, invited, skipped, errors: [{row, error, code}]}; the file is deleted once imported."""
     if not file_key.startswith(f"tenants/{tenant.pk}/imports/"):
         raise JobFailure("the file is not an import of this tenant")
     user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
@@ -111,15 +117,12 @@ def members_import_run(*, tenant: Tenant, user_id: int | None, file_key: str, jo
     except ApplicationError as exc:
         raise JobFailure(f"{exc.code}: {exc.message}") from None
     actor = Actor(user=user)
-    imported, skipped, errors = 0, 0, []
+    counts, errors = {IMPORTED: 0, INVITED: 0, SKIPPED: 0}, []
     for done, (line, fields) in enumerate(rows, 1):
         try:
-            if member_row_import(tenant=tenant, actor=actor, fields=fields):
-                imported += 1
-            else:
-                skipped += 1
+            counts[member_row_import(tenant=tenant, actor=actor, fields=fields)] += 1
         except RowError as exc:
             errors.append({"row": line, "error": exc.message, "code": exc.code})
         job.progress(100 * done / len(rows), f"row {done} of {len(rows)}")
     default_storage.delete(file_key)
-    return {"imported": imported, "skipped": skipped, "errors": errors}
+    return {**counts, "errors": errors}

@@ -31,7 +31,8 @@ def _step_run(step: MaintenanceStep, now: datetime) -> int:
 
     removed = 0
     try:
-        for tenant in list(Tenant.objects.order_by("created_at")):
+        # a tenant pending deletion is left to its purge (which may have dropped its schema already)
+        for tenant in list(Tenant.objects.exclude(status=Tenant.Status.PENDING_DELETION).order_by("created_at")):
             connection.set_tenant(tenant)
             removed += step.func(now=now, tenant=tenant)
     finally:

@@ -62,7 +62,7 @@ _QUEUED, _ACTIVE, _RETRYING, _COMPLETED, _FAILED = map(
     _lit, (_S.QUEUED, _S.ACTIVE, _S.RETRYING, _S.COMPLETED, _S.FAILED)
 )
 _CLAIMABLE = _lit(*Job.WAITING_STATES, _S.ACTIVE)  # a delivery may (re)claim its job from these states
-_SUSPENDED = _lit(Tenant.Status.SUSPENDED)
+_TENANT_ACTIVE = _lit(Tenant.Status.ACTIVE)  # any other status (suspended, pending deletion) holds its jobs
 
 # --- the order -----------------------------------------------------------------------
 
@@ -134,7 +134,7 @@ WITH rows AS (
   SELECT rows.*, row_number() OVER (PARTITION BY fair_key ORDER BY n) AS k FROM rows
 ), bases AS MATERIALIZED (
   SELECT d.fair_key, {fair_vt("d.fair_key")} AS base,
-         EXISTS (SELECT 1 FROM {TENANTS} t WHERE t.id = d.fair_key AND t.status = {_SUSPENDED}) AS held
+         EXISTS (SELECT 1 FROM {TENANTS} t WHERE t.id = d.fair_key AND t.status <> {_TENANT_ACTIVE}) AS held
     FROM (SELECT DISTINCT fair_key FROM rows) d
 )
 INSERT INTO {QUEUE} (job_id, fair_key, priority, vt, ready_at, lease_seconds, deliveries, held, created_at)
@@ -143,7 +143,7 @@ SELECT job_id, numbered.fair_key, priority,
        lease_seconds, 0, held, now()
 FROM numbered JOIN bases USING (fair_key)
 """
-# A suspended tenant's entries wait, held (see QueueEntry.held): no vt, so
+# A suspended (or pending-deletion) tenant's entries wait, held (see QueueEntry.held): no vt, so
 # DEQUEUE, PROMOTE and the runner never take them. A job queued while its tenant
 # is suspended is held from the start (INSERT_JOBS). Races with an enqueue are
 # closed by the tenant row: the suspension locks it FOR UPDATE, and the Job

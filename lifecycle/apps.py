@@ -10,3 +10,15 @@ class LifecycleConfig(AppConfig):
     name = "lifecycle"
     verbose_name = "Tenant lifecycle"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from webhooks.subscribers import subscribers_connect
+
+        from . import (
+            checks,  # noqa: F401  (uploads where exports look for them)
+            deletion_subscribers,  # noqa: F401  (an operator's "Delete now" queues the purge sweep)
+            domain_events,  # noqa: F401  (declares export.*)
+            subscribers,  # noqa: F401  (the audit row of export.requested)
+        )
+
+        subscribers_connect()  # webhooks connected the events declared before it: now lifecycle's too

@@ -1,7 +1,7 @@
 """The WebSocket endpoint of every tenant host: `/ws/`.
 
-Thin: it checks who is connecting, parses frames against realtime.engine.frames, and
-calls services. Delivery rules (see docs/realtime.md):
+Thin: it checks who is connecting (realtime.admission: the rules every tenant socket
+shares), parses frames against realtime.engine.frames, and calls services. Delivery rules (see docs/realtime.md):
 
 - A connection starts *pending*: live events are held back until the client
   sends `resume`, any frame other than (un)subscribe, or PENDING_SECONDS (realtime.engine.delivery) pass.
@@ -19,74 +19,51 @@ import asyncio
 import logging
 import time
 import uuid
-from urllib.parse import parse_qs, urlsplit
 
 from asgiref.sync import sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from accounts.services import session_credential
-from common.asgi_headers import scope_header
 from common.compat.channels import consumer_asgi_send
 from common.errors import ApplicationError
 from common.exceptions import database_unavailable
 from tenants.context import tenant_sync_to_async
-from tenants.resolution import tenant_admit
-from tenants.settings_schema import settings_effective
 
+from .admission import SocketAdmission
 from .engine import frames, presence
-from .engine.channel_names import Channel, control_group
+from .engine.channel_names import Channel
 from .engine.delivery import EventDelivery
 from .engine.eventlog import events_since, id_key, latest_id
 from .engine.frames import (
     CLOSE_BAD_FRAME,
-    CLOSE_FORBIDDEN,
     CLOSE_INTERNAL_ERROR,
     CLOSE_RATE_LIMITED,
     CLOSE_TRY_AGAIN_LATER,
-    CLOSE_UNAUTHENTICATED,
 )
 from .engine.housekeeping import housekeeper
 from .engine.hub import Event, hub
 from .engine.transport import raw_writer
-from .services import message_post, room_get_for_user, ticket_credential, ticket_grant_user, ticket_redeem
+from .services import message_post, room_get_for_user
 
 logger = logging.getLogger(__name__)
 in_thread = sync_to_async  # for Redis calls (thread_sensitive: serialised per consumer)
 
 
-class RealtimeConsumer(EventDelivery, AsyncWebsocketConsumer):
+class RealtimeConsumer(SocketAdmission, EventDelivery, AsyncWebsocketConsumer):
     # --- handshake ------------------------------------------------------------
 
     async def connect(self):
         self.conf = settings.REALTIME
-        self.tenant = self.scope.get("tenant")
-        self.conn_id = uuid.uuid4().hex
-        self.registered = self.released = False
+        self.released = False
         self.dropped = False
         self.closing = False
         self.sending_since = self.stalled_since = None
         self.tasks: list[asyncio.Task] = []
         self.held: set[str] = set()
         self.raw, self.outbox = None, None
-        self.groups_joined: set[str] = set()
-        if self.tenant is None:
-            return await self._refuse(CLOSE_BAD_FRAME, "tenant_not_specified")
-        self.tenant_id = str(self.tenant.pk)
-        if not self._origin_allowed():
-            return await self._refuse(CLOSE_FORBIDDEN, "origin_not_allowed")
-        self.user, self.credential = await self._authenticate()
-        if self.user is None:
-            return await self._refuse(CLOSE_UNAUTHENTICATED, "not_authenticated")
-        try:
-            self.role = await tenant_sync_to_async(tenant_admit)(self.tenant, self.user, capability="realtime")
-        except ApplicationError as exc:
-            return await self._refuse(CLOSE_FORBIDDEN, exc.code)
-        limit = self.conf["MAX_CONNECTIONS_PER_USER"]
-        if not await in_thread(presence.connection_register)(self.tenant_id, self.user.pk, self.conn_id, limit):
-            return await self._refuse(CLOSE_RATE_LIMITED, "too_many_connections")
-        self.registered = True
+        if not await self.admit(uuid.uuid4().hex):  # realtime.admission: the rules of every tenant socket
+            return
 
         await self.accept()
         self.raw = raw_writer(consumer_asgi_send(self))
@@ -96,8 +73,6 @@ class RealtimeConsumer(EventDelivery, AsyncWebsocketConsumer):
         self.allowance, self.checked_at = float(self.conf["FRAMES_PER_10S"]), time.monotonic()
         for channel in (f"user:{self.user.pk}", "tenant"):
             await self._hold(channel)
-        for group in (control_group(self.tenant_id), control_group(self.tenant_id, self.user.pk)):
-            await self._group_add(group)  # (the credential's group was joined by _authenticate)
         welcome = frames.Welcome(
             user=self.user.pk,
             tenant=self.tenant.slug,
@@ -109,48 +84,6 @@ class RealtimeConsumer(EventDelivery, AsyncWebsocketConsumer):
         housekeeper().watch(self)  # stall checks and the presence heartbeat
         if self.outbox is not None:
             self.tasks.append(asyncio.create_task(self._sender()))
-
-    def _origin_allowed(self) -> bool:
-        """Browsers send Origin: it must be this host or one of the tenant's
-        frontend_origins. Clients that send none (servers, scripts) pass."""
-        origin = scope_header(self.scope, b"origin")
-        if not origin:
-            return True
-        parts = urlsplit(origin)
-        if parts.netloc.lower() == (scope_header(self.scope, b"host") or "").lower():
-            return True
-        allowed = settings_effective(self.tenant.settings)["frontend_origins"]
-        return f"{parts.scheme}://{parts.netloc}".lower() in allowed
-
-    async def _authenticate(self):
-        """(user, credential) from a one-time ticket or the session cookie.
-
-        The credential's control group is joined *before* the ticket's
-        credential is checked: a revocation either happened before the check
-        (refused, 4401) or reaches this connection through the group."""
-        query = parse_qs(self.scope.get("query_string", b"").decode())
-        ticket = (query.get("ticket") or [""])[0]
-        if ticket:
-            grant = await in_thread(ticket_redeem)(tenant_id=self.tenant_id, ticket=ticket)
-            if grant is None:
-                return None, None
-            credential = ticket_credential(grant)
-            await self._group_add(f"ctl.{credential}")
-            user = await tenant_sync_to_async(ticket_grant_user)(grant)
-            return (user, credential) if user is not None else (None, None)
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            return None, None
-        session_key = getattr(self.scope.get("session"), "session_key", "") or ""
-        credential = session_credential(session_key)
-        await self._group_add(f"ctl.{credential}")
-        return user, credential
-
-    async def _refuse(self, code: int, reason: str):
-        """Accept then close, so the client sees our close code and reason
-        (a close before accept reaches it only as a bare HTTP 403)."""
-        await self.accept()
-        await self.close(code=code, reason=reason)
 
     # --- frames in --------------------------------------------------------------
 
@@ -245,9 +178,6 @@ class RealtimeConsumer(EventDelivery, AsyncWebsocketConsumer):
 
     # --- replies -------------------------------------------------------------------
 
-    async def rt_close(self, message):
-        await self.close(code=message.get("code", CLOSE_FORBIDDEN), reason=message.get("reason", ""))
-
     async def _send_frame(self, frame: frames.Frame):
         await self._send_text(frame.dump())
 
@@ -267,10 +197,6 @@ class RealtimeConsumer(EventDelivery, AsyncWebsocketConsumer):
         await self._send_frame(frames.Error(code=code, message=message))
 
     # --- groups, heartbeat, goodbye -----------------------------------------------
-
-    async def _group_add(self, group: str):
-        await self.channel_layer.group_add(group, self.channel_name)
-        self.groups_joined.add(group)
 
     async def _hold(self, channel: str):
         self.held.add(channel)
@@ -328,14 +254,12 @@ class RealtimeConsumer(EventDelivery, AsyncWebsocketConsumer):
         housekeeper().unwatch(self)
         for channel in list(self.held):
             hub().unsubscribe(self.tenant_id, channel, self)
-        steps = []
+        steps = self.admission_release_steps()  # the slot, the control groups
         if self.registered:
-            steps.append(in_thread(presence.connection_unregister)(self.tenant_id, self.user.pk, self.conn_id))
             steps += [
                 in_thread(presence.presence_leave)(self.tenant_id, room_id, self.user.pk, self.conn_id)
                 for room_id in self._rooms()
             ]
-        steps += [self.channel_layer.group_discard(group, self.channel_name) for group in self.groups_joined]
         for step in steps:
             try:
                 await step

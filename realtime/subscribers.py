@@ -6,7 +6,7 @@ from __future__ import annotations
 from accounts.domain_events import CredentialRevoked, UserDeactivated, UserDeleted
 from common.actors import Actor
 from common.domain_events import subscribe
-from tenants.domain_events import MemberRemoved, TenantSettingsChanged, TenantSuspended
+from tenants.domain_events import MemberRemoved, TenantDeletionRequested, TenantSettingsChanged, TenantSuspended
 from tenants.models import Membership
 
 from .engine.control import connections_close_for_credential, connections_close_for_tenant, connections_close_for_user
@@ -15,6 +15,11 @@ from .engine.control import connections_close_for_credential, connections_close_
 @subscribe(TenantSuspended)
 def _tenant_suspended(event: TenantSuspended, actor: Actor | None) -> None:
     connections_close_for_tenant(tenant_id=event.tenant_id, reason="tenant_suspended")
+
+
+@subscribe(TenantDeletionRequested)
+def _tenant_deletion_requested(event: TenantDeletionRequested, actor: Actor | None) -> None:
+    connections_close_for_tenant(tenant_id=event.tenant_id, reason="tenant_pending_deletion")
 
 
 @subscribe(TenantSettingsChanged)

@@ -11,6 +11,13 @@ Suspended (`status` = suspended):
   and every read by another role is 403 `tenant_suspended`. Operators keep the
   admin.
 
+Pending deletion (`status` = pending_deletion, tenants.services.tenant_deletion_request):
+- Inside the tenant, as suspended: nothing is served, 403 `tenant_pending_deletion` / close
+  4403; open sockets and streams are closed, its jobs are held (so webhooks wait too).
+- On the platform API its owners keep only the tenant's record (GET /api/tenants/<id>) and its
+  restore (`lifecycle`); everything else, and everything by another role, is 403
+  `tenant_pending_deletion`. Operators keep the admin (Restore, Delete now).
+
 Feature flags (`settings.features`): a route of a capability that is switched
 off answers 403 `feature_disabled` (details: {"feature": ...}); a WebSocket
 closes 4403 `feature_disabled`. Which routes belong to which capability is
@@ -33,7 +40,7 @@ the digest) is not a tenant job and is not switched off by `jobs`.
 
 from __future__ import annotations
 
-from .errors import FeatureDisabled, TenantSuspended
+from .errors import FeatureDisabled, TenantPendingDeletion, TenantSuspended
 from .models import Membership, Tenant
 from .settings_schema import settings_effective
 
@@ -45,15 +52,26 @@ def feature_enabled(tenant: Tenant, capability: str) -> bool:
 
 
 def tenant_access_check(
-    tenant: Tenant, *, role: str | None = None, capability: str | None = None, record_read: bool = False
+    tenant: Tenant,
+    *,
+    role: str | None = None,
+    capability: str | None = None,
+    record_read: bool = False,
+    lifecycle: bool = False,
 ) -> None:
     """Raise unless this may be done in `tenant` now.
 
     `capability`: the feature the action belongs to (None: the tenant's core).
     `record_read`: a read of the tenant's own record on the platform API — the
     one thing a suspended tenant's owners keep.
+    `lifecycle`: the tenant's detail read or its restore — what a pending-deletion
+    tenant's owners keep.
     """
-    if tenant.status != Tenant.Status.ACTIVE:
+    if tenant.status == Tenant.Status.PENDING_DELETION:
+        if not (lifecycle and role == Membership.Role.OWNER):
+            due = tenant.deletion_due_at.isoformat() if tenant.deletion_due_at else None
+            raise TenantPendingDeletion(details={"tenant": tenant.slug, "deletion_due_at": due})
+    elif tenant.status != Tenant.Status.ACTIVE:
         if not (record_read and role == Membership.Role.OWNER):
             raise TenantSuspended(details={"tenant": tenant.slug})
     if capability is not None and not feature_enabled(tenant, capability):

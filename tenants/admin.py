@@ -13,7 +13,8 @@ from django.template.defaultfilters import filesizeformat
 from common.actors import Actor
 from common.errors import ApplicationError
 
-from .models import AuditEvent, Domain, Membership, PooledSchema, Tenant
+from .invitations import invitation_revoke
+from .models import AuditEvent, Domain, Invitation, Membership, PooledSchema, Tenant
 from .services import (
     domains_changed,
     membership_add,
@@ -21,6 +22,9 @@ from .services import (
     membership_role_change,
     slug_validate,
     tenant_create,
+    tenant_deletion_cancel,
+    tenant_deletion_expedite,
+    tenant_deletion_request,
     tenant_reactivate,
     tenant_suspend,
 )
@@ -83,10 +87,29 @@ class TenantAdmin(admin.ModelAdmin):
     list_display = ["slug", "name", "status", "domain_list", "member_count", "schema_size", "created_at"]
     list_filter = ["status", "created_at"]
     search_fields = ["slug", "name", "domains__domain"]
-    readonly_fields = ["id", "schema_name", "status", "created_at", "updated_at"]
-    fields = ["id", "slug", "name", "status", "schema_name", "settings", "created_at", "updated_at"]
+    readonly_fields = [
+        "id",
+        "schema_name",
+        "status",
+        "deletion_requested_at",
+        "deletion_due_at",
+        "created_at",
+        "updated_at",
+    ]
+    fields = [
+        "id",
+        "slug",
+        "name",
+        "status",
+        "deletion_requested_at",
+        "deletion_due_at",
+        "schema_name",
+        "settings",
+        "created_at",
+        "updated_at",
+    ]
     inlines = [DomainInline, MembershipInline]
-    actions = ["suspend", "reactivate"]
+    actions = ["suspend", "reactivate", "schedule_deletion", "restore", "delete_now"]
     date_hierarchy = "created_at"
 
     def get_queryset(self, request):
@@ -200,17 +223,40 @@ class TenantAdmin(admin.ModelAdmin):
             raise InlineRefused(exc) from exc
         formset.deleted_objects = removals  # what the change message (the admin's history) lists
 
+    def _each(self, request, queryset, service, done: str) -> None:
+        """Run `service` on each selected tenant; one refused (ApplicationError) is reported, the others go on."""
+        actor = Actor.from_request(request, operator=True)
+        count = 0
+        for tenant in queryset:
+            try:
+                service(tenant=tenant, actor=actor)
+                count += 1
+            except ApplicationError as exc:
+                self.message_user(request, f"{tenant.slug}: {exc.message}", messages.ERROR)
+        self.message_user(request, f"{done} {count} tenant(s).", messages.SUCCESS)
+
     @admin.action(description="Suspend selected tenants")
     def suspend(self, request, queryset):
-        for tenant in queryset:
-            tenant_suspend(tenant=tenant, actor=Actor.from_request(request, operator=True))
-        self.message_user(request, f"Suspended {queryset.count()} tenant(s).", messages.SUCCESS)
+        self._each(request, queryset, tenant_suspend, "Suspended")
 
     @admin.action(description="Reactivate selected tenants")
     def reactivate(self, request, queryset):
-        for tenant in queryset:
-            tenant_reactivate(tenant=tenant, actor=Actor.from_request(request, operator=True))
-        self.message_user(request, f"Reactivated {queryset.count()} tenant(s).", messages.SUCCESS)
+        self._each(request, queryset, tenant_reactivate, "Reactivated")
+
+    @admin.action(description="Schedule deletion of selected tenants (restorable for the grace period)")
+    def schedule_deletion(self, request, queryset):
+        def schedule(*, tenant, actor):  # the operator's choice of the action is the confirmation
+            tenant_deletion_request(tenant=tenant, actor=actor, confirm=tenant.slug)
+
+        self._each(request, queryset, schedule, "Scheduled the deletion of")
+
+    @admin.action(description="Restore selected tenants (cancel their deletion)")
+    def restore(self, request, queryset):
+        self._each(request, queryset, tenant_deletion_cancel, "Restored")
+
+    @admin.action(description="Delete now: purge selected tenants pending deletion (irreversible)")
+    def delete_now(self, request, queryset):
+        self._each(request, queryset, tenant_deletion_expedite, "Queued the purge of")
 
 
 @admin.register(AuditEvent)
@@ -239,3 +285,38 @@ class PooledSchemaAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Read-only (the token is never shown: only its hash is kept); revoke through tenants.invitations."""
+
+    list_display = ["email", "tenant", "role", "status", "send_count", "created_at", "expires_at"]
+    list_filter = ["role"]
+    search_fields = ["email", "tenant__slug"]
+    exclude = ["token_hash"]
+    actions = ["revoke"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Invitation._meta.fields if f.name != "token_hash"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Status")
+    def status(self, invitation):
+        return invitation.status
+
+    @admin.action(description="Revoke selected invitations")
+    def revoke(self, request, queryset):
+        actor, count = Actor.from_request(request, operator=True), 0
+        for invitation in queryset.select_related("tenant"):
+            try:
+                invitation_revoke(tenant=invitation.tenant, invitation_id=invitation.pk, actor=actor)
+                count += 1
+            except ApplicationError as exc:
+                self.message_user(request, f"{invitation.email}: {exc.message}", messages.ERROR)
+        self.message_user(request, f"Revoked {count} invitation(s).", messages.SUCCESS)

@@ -24,6 +24,8 @@ from .account_deletion import user_delete_self
 from .api_keys import api_key_create, api_key_list, api_key_revoke
 from .audit import Actor
 from .errors import TenantNotSpecified
+from .invitations import member_add_or_invite
+from .models import Invitation
 from .resolution import request_role, request_tenant
 from .selectors import (
     audit_list,
@@ -38,6 +40,7 @@ from .serializers import (
     ApiKeyCreateInputSerializer,
     ApiKeyOutputSerializer,
     AuditEventOutputSerializer,
+    InvitationOutputSerializer,
     MemberAddInputSerializer,
     MemberOutputSerializer,
     MemberRoleInputSerializer,
@@ -47,10 +50,11 @@ from .serializers import (
     UsageOutputSerializer,
 )
 from .services import (
-    membership_add,
     membership_remove,
     membership_role_change,
     tenant_create_by_user,
+    tenant_deletion_cancel,
+    tenant_deletion_request,
     tenant_settings_update,
     tenant_token_issue,
 )
@@ -90,10 +94,61 @@ class TenantListCreateApi(APIView):
         return Response(TenantOutputSerializer(tenant).data, status=status.HTTP_201_CREATED)
 
 
+class TenantDeleteInputSerializer(serializers.Serializer):
+    confirm = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, max_length=100)
+
+
+class TenantDeletionOutputSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    deletion_due_at = serializers.DateTimeField()
+
+
 class TenantDetailApi(APIView):
+    error_codes = {  # beyond every route's codes (common/schema.py: STATUS_TEXT)
+        "delete": {
+            400: "`confirmation_mismatch`: `confirm` is not the tenant's slug",
+            403: "`insufficient_role`: owners only",
+        },
+    }
+
     @extend_schema(responses=TenantOutputSerializer, tags=["tenants"])
     def get(self, request, tenant_id):
-        tenant, _ = tenant_get_for_member(tenant_id=tenant_id, user=request.user)
+        tenant, _ = tenant_get_for_member(tenant_id=tenant_id, user=request.user, lifecycle=True)
+        return Response(TenantOutputSerializer(tenant).data)
+
+    @extend_schema(
+        request=TenantDeleteInputSerializer,
+        responses={202: TenantDeletionOutputSerializer},
+        tags=["tenants"],
+        description="Owners. Schedules the tenant's deletion: it is `pending_deletion` (nothing is served in it: "
+        "403 tenant_pending_deletion) until `deletion_due_at` (TENANT_DELETION_GRACE_DAYS), restorable until "
+        "then, and purged after (docs/lifecycle.md).",
+    )
+    def delete(self, request, tenant_id):
+        tenant, _ = tenant_get_for_member(tenant_id=tenant_id, user=request.user, write=True)
+        data = TenantDeleteInputSerializer(data=request.data if isinstance(request.data, dict) else {})
+        data.is_valid(raise_exception=True)
+        tenant = tenant_deletion_request(
+            tenant=tenant, actor=Actor.from_request(request), confirm=data.validated_data.get("confirm")
+        )
+        body = {"status": tenant.status, "deletion_due_at": tenant.deletion_due_at}
+        return Response(TenantDeletionOutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+
+
+class TenantRestoreApi(APIView):
+    """POST /api/tenants/{id}/restore — cancel a scheduled deletion (owners, within the grace period)."""
+
+    error_codes = {  # beyond every route's codes (common/schema.py: STATUS_TEXT)
+        "post": {
+            403: "`insufficient_role`: owners only",
+            409: "`tenant_not_pending_deletion`, `tenant_purge_started`",
+        },
+    }
+
+    @extend_schema(request=None, responses=TenantOutputSerializer, tags=["tenants"])
+    def post(self, request, tenant_id):
+        tenant, _ = tenant_get_for_member(tenant_id=tenant_id, user=request.user, write=True, lifecycle=True)
+        tenant = tenant_deletion_cancel(tenant=tenant, actor=Actor.from_request(request))
         return Response(TenantOutputSerializer(tenant).data)
 
 
@@ -126,7 +181,11 @@ class TenantUsageApi(APIView):
 
 class TenantMembersApi(APIView):
     error_codes = {  # beyond every route's codes (common/schema.py: STATUS_TEXT)
-        "post": {404: "`user_not_found`", 409: "`already_member`, `user_unverified`"},
+        "post": {
+            404: "`user_not_found` (an API key's service account)",
+            409: "`already_member`, `invitation_pending` (details.invitation_id)",
+            429: "`invitation_limit_reached` (an invitation was due: details.limit, details.per)",
+        },
     }
 
     @extend_schema(responses=MemberOutputSerializer(many=True), tags=["members"])
@@ -134,13 +193,21 @@ class TenantMembersApi(APIView):
         tenant, _ = tenant_get_for_member(tenant_id=tenant_id, user=request.user)
         return _paginate(self, membership_list(tenant=tenant), MemberOutputSerializer)
 
-    @extend_schema(request=MemberAddInputSerializer, responses={201: MemberOutputSerializer}, tags=["members"])
+    @extend_schema(
+        request=MemberAddInputSerializer,
+        responses={201: MemberOutputSerializer, 202: InvitationOutputSerializer},
+        tags=["members"],
+        description="A verified account is added (201). An address without an account, or whose account has "
+        "not confirmed it, is invited instead (202, the invitation: POST /api/tenants/{id}/invitations).",
+    )
     def post(self, request, tenant_id):
         tenant, _ = tenant_get_for_member(tenant_id=tenant_id, user=request.user, manager=True, write=True)
         data = MemberAddInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        membership = membership_add(tenant=tenant, actor=Actor.from_request(request), **data.validated_data)
-        return Response(MemberOutputSerializer(membership).data, status=status.HTTP_201_CREATED)
+        added = member_add_or_invite(tenant=tenant, actor=Actor.from_request(request), **data.validated_data)
+        if isinstance(added, Invitation):
+            return Response(InvitationOutputSerializer(added).data, status=status.HTTP_202_ACCEPTED)
+        return Response(MemberOutputSerializer(added).data, status=status.HTTP_201_CREATED)
 
 
 class TenantMemberDetailApi(APIView):

@@ -1,3 +1,5 @@
+import logging
+
 from django.apps import AppConfig
 
 
@@ -10,3 +12,7 @@ class TenantsConfig(AppConfig):
             signals,  # noqa: F401  (cache invalidation only)
             subscribers,  # noqa: F401  (the audit log, from the domain events)
         )
+        from .invitations import LOGGERS_WITH_PATHS, LinkTokenRedactor
+
+        for name in LOGGERS_WITH_PATHS:  # invitation links carry their token in the path
+            logging.getLogger(name).addFilter(LinkTokenRedactor())

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import PrivateAttr
+
 from common.domain_events import DomainEvent, domain_event
 
 
@@ -111,3 +113,79 @@ class ApiKeyRevoked(TenantEvent):
     prefix: str
     role: str
     user_id: int
+
+
+class InvitationEvent(TenantEvent):
+    """An invitation (tenants/invitations.py). Its link's token is never in the payload (webhooks and
+    the audit log see `model_dump()`)."""
+
+    invitation_id: str
+    email: str
+    role: str
+
+
+class InvitationSent(InvitationEvent):
+    """The raw link token rides beside the payload, in a private attribute (`link_token`): not a field,
+    so not dumped, not in the JSON schema, not in repr. Only the emails subscriber reads it."""
+
+    expires_at: str
+    send_count: int
+    _link_token: str = PrivateAttr(default="")
+
+    @classmethod
+    def with_link_token(cls, link_token: str, **fields):
+        event = cls(**fields)
+        event._link_token = link_token
+        return event
+
+    @property
+    def link_token(self) -> str:
+        return self._link_token
+
+
+@domain_event("invitation.created")
+class InvitationCreated(InvitationSent):
+    pass
+
+
+@domain_event("invitation.resent")
+class InvitationResent(InvitationSent):
+    """A new link replaced the previous one (which no longer opens anything)."""
+
+
+@domain_event("invitation.revoked")
+class InvitationRevoked(InvitationEvent):
+    pass
+
+
+@domain_event("invitation.accepted")
+class InvitationAccepted(InvitationEvent):
+    """`account_created`: the invitee had no account and made one by accepting."""
+
+    user_id: int
+    account_created: bool = False
+
+
+@domain_event("tenant.deletion_requested")
+class TenantDeletionRequested(TenantEvent):
+    """The tenant is pending deletion until `deletion_due_at` (then lifecycle purges it);
+    `previous_status` is what a restore returns it to."""
+
+    slug: str
+    previous_status: str
+    deletion_due_at: str
+
+
+@domain_event("tenant.deletion_expedited")
+class TenantDeletionExpedited(TenantEvent):
+    """An operator asked for the purge now (the admin's "Delete now"): its due time is now."""
+
+    slug: str
+
+
+@domain_event("tenant.deletion_cancelled")
+class TenantDeletionCancelled(TenantEvent):
+    """Restored within the grace period, to `status` (active, or suspended if it was)."""
+
+    slug: str
+    status: str

@@ -34,3 +34,20 @@ class FeatureDisabled(ApplicationError):
 
 class TenantLimitReached(ApplicationError):
     status, code, message = 403, "tenant_limit_reached", "You own as many tenants as one user may."
+
+
+class TenantPendingDeletion(ApplicationError):
+    status, code, message = 403, "tenant_pending_deletion", "This tenant is scheduled for deletion."
+
+
+class ConfirmationMismatch(ApplicationError):
+    status, code = 400, "confirmation_mismatch"
+    message = "To delete the tenant, send its slug as `confirm`."
+
+
+class TenantNotPendingDeletion(ApplicationError):
+    status, code, message = 409, "tenant_not_pending_deletion", "This tenant is not scheduled for deletion."
+
+
+class TenantPurgeStarted(ApplicationError):
+    status, code, message = 409, "tenant_purge_started", "The tenant's purge has begun; it can no longer be restored."

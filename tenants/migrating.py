@@ -115,8 +115,8 @@ def _replay_from(executor: MigrationExecutor, plan: list) -> Replay:
         if reason:
             return Replay(None, reason)
         with connection.schema_editor(collect_sql=True, atomic=migration.atomic) as editor:
-            if state is None:
-                state = executor.loader.project_state((migration.app_label, migration.name), at_end=False)
+            if state is None:  # every migration the template has applied, not only the first step's ancestors
+                state = _applied_state(executor)
             state = migration.apply(state, editor, collect_sql=True)
         if any("THIS OPERATION CANNOT BE WRITTEN AS SQL" in sql for sql in editor.collected_sql):
             return Replay(None, f"{migration.app_label}.{migration.name} runs Python")
@@ -124,6 +124,15 @@ def _replay_from(executor: MigrationExecutor, plan: list) -> Replay:
         records = list(migration.replaces) or [(migration.app_label, migration.name)]
         steps.append(Step(migration.app_label, migration.name, migration.atomic, statements, records))
     return Replay(steps)
+
+
+def _applied_state(executor: MigrationExecutor):
+    """The project state of what the template records (what Django's own migrate starts from).
+    The state before the plan's first step alone would miss the apps that step does not depend
+    on: a plan of `documents.0001` then `tenants.0004` needs tenants' models for the second."""
+    loader = executor.loader
+    applied = [key for key in loader.applied_migrations if key in loader.graph.nodes]
+    return loader.project_state(applied, at_end=True)
 
 
 def _not_replayable(migration) -> str:

@@ -36,10 +36,13 @@ def tenant_list_for_user(*, user) -> QuerySet[Tenant]:
     return Tenant.objects.filter(memberships__user=user).prefetch_related("domains").order_by("slug")
 
 
-def tenant_get_for_member(*, tenant_id, user, manager: bool = False, write: bool = False) -> tuple[Tenant, str]:
+def tenant_get_for_member(
+    *, tenant_id, user, manager: bool = False, write: bool = False, lifecycle: bool = False
+) -> tuple[Tenant, str]:
     """The tenant and the caller's role; 404 if there is no such tenant,
-    403 not_a_member / insufficient_role / tenant_suspended otherwise (a
-    suspended tenant: its owners may read, nobody writes — tenants.access)."""
+    403 not_a_member / insufficient_role / tenant_suspended / tenant_pending_deletion
+    otherwise (a suspended tenant: its owners may read, nobody writes; a tenant pending
+    deletion: its owners keep the `lifecycle` routes, detail and restore — tenants.access)."""
     try:
         tenant = Tenant.objects.prefetch_related("domains").get(pk=uuid.UUID(str(tenant_id)))
     except (ValueError, Tenant.DoesNotExist):
@@ -49,7 +52,7 @@ def tenant_get_for_member(*, tenant_id, user, manager: bool = False, write: bool
         raise NotAMember()
     if manager and role not in MANAGER_ROLES:
         raise InsufficientRole(details={"role": role, "required": [str(r) for r in MANAGER_ROLES]})
-    tenant_access_check(tenant, role=role, record_read=not write)
+    tenant_access_check(tenant, role=role, record_read=not write, lifecycle=lifecycle)
     return tenant, role
 
 

@@ -4,7 +4,7 @@ from rest_framework import serializers
 from common.serializers import ModelSerializer  # fields built once per class
 
 from .cache import cached_domains
-from .models import ApiKey, AuditEvent, Membership, Tenant
+from .models import ApiKey, AuditEvent, Invitation, Membership, Tenant
 from .settings_schema import settings_effective
 
 
@@ -19,7 +19,7 @@ class TenantOutputSerializer(ModelSerializer):
 
     class Meta:
         model = Tenant
-        fields = ["id", "slug", "name", "status", "domains", "settings", "created_at"]
+        fields = ["id", "slug", "name", "status", "domains", "settings", "created_at", "deletion_due_at"]
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_domains(self, tenant):
@@ -97,3 +97,63 @@ class ApiKeyOutputSerializer(ModelSerializer):
     class Meta:
         model = ApiKey
         fields = ["id", "name", "prefix", "role", "created_at", "last_used_at", "expires_at"]
+
+
+class InvitationCreateInputSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    role = serializers.CharField(
+        max_length=16, default=Membership.Role.MEMBER, help_text="member or admin; owner only by an owner."
+    )
+
+
+class InvitationOutputSerializer(ModelSerializer):
+    status = serializers.ChoiceField(choices=Invitation.Status.choices, read_only=True)
+    invited_by = serializers.EmailField(source="invited_by.email", allow_null=True, read_only=True, default=None)
+
+    class Meta:
+        model = Invitation
+        fields = [
+            "id",
+            "email",
+            "role",
+            "status",
+            "expires_at",
+            "created_at",
+            "last_sent_at",
+            "send_count",
+            "invited_by",
+        ]
+
+
+class InvitationTenantSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    slug = serializers.CharField()
+
+
+class InvitationPublicOutputSerializer(serializers.Serializer):
+    """What the link shows whoever holds it: nothing about whether the address has an account."""
+
+    tenant = InvitationTenantSerializer()
+    email = serializers.EmailField()
+    role = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+
+
+class InvitationAcceptInputSerializer(serializers.Serializer):
+    password = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        trim_whitespace=False,
+        max_length=4096,
+        help_text="Only without an account (not signed in): the new account's password.",
+    )
+
+
+class InvitationAcceptedOutputSerializer(serializers.Serializer):
+    tenant = InvitationTenantSerializer()
+    role = serializers.CharField()
+    token = serializers.CharField(
+        allow_null=True, help_text="A bearer token for the account the accept made (null when signed in)."
+    )

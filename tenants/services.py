@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from accounts.services import email_verified_require, token_create, user_authenticate
 from common.actors import SYSTEM, Actor
@@ -29,12 +31,32 @@ from .domain_events import (
     MemberRemoved,
     MemberRoleChanged,
     TenantCreated,
+    TenantDeletionCancelled,
+    TenantDeletionExpedited,
+    TenantDeletionRequested,
     TenantReactivated,
     TenantSettingsChanged,
     TenantSuspended,
 )
-from .errors import InsufficientRole, TenantLimitReached
-from .models import MANAGER_ROLES, SLUG_RE, ApiKey, Domain, Membership, Tenant, schema_name_for
+from .errors import (
+    ConfirmationMismatch,
+    InsufficientRole,
+    TenantLimitReached,
+    TenantNotPendingDeletion,
+    TenantPendingDeletion,
+    TenantPurgeStarted,
+)
+from .models import (
+    MANAGER_ROLES,
+    PURGE_ACTION,
+    SLUG_RE,
+    ApiKey,
+    AuditEvent,
+    Domain,
+    Membership,
+    Tenant,
+    schema_name_for,
+)
 from .provisioning import pool_refill_after_commit, schema_provision
 from .settings_schema import TenantSettingsSerializer, settings_effective
 
@@ -155,6 +177,8 @@ def _status_set(tenant: Tenant, status: str, actor: Actor) -> Tenant:
         tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
         if tenant.status == status:
             return tenant
+        if tenant.status == Tenant.Status.PENDING_DELETION:  # restore it first (tenant_deletion_cancel)
+            raise TenantPendingDeletion(details={"tenant": tenant.slug})
         previous = tenant.status
         tenant.status = status
         tenant.save(update_fields=["status", "updated_at"])
@@ -170,6 +194,90 @@ def tenant_suspend(*, tenant: Tenant, actor: Actor) -> Tenant:
 
 def tenant_reactivate(*, tenant: Tenant, actor: Actor) -> Tenant:
     return _status_set(tenant, Tenant.Status.ACTIVE, actor)
+
+
+# --- deletion (the purge itself is lifecycle's: lifecycle/deletion.py) ----------------
+
+
+def _deletion_actor_require_owner(tenant: Tenant, actor: Actor) -> None:
+    role = _actor_role(tenant, actor)  # operators and system work act as owners
+    if role != Role.OWNER:
+        raise InsufficientRole(details={"role": role, "required": [Role.OWNER]})
+
+
+@transaction.atomic
+def tenant_deletion_request(*, tenant: Tenant, actor: Actor, confirm: str | None) -> Tenant:
+    """An owner (or an operator) schedules the tenant's deletion: `confirm` must be its slug
+    (400 confirmation_mismatch). It becomes pending_deletion until now +
+    TENANT_DELETION_GRACE_DAYS: nothing is served in it (tenants.access), its sockets close and
+    its jobs are held (subscribers), and lifecycle's sweep purges it once due. No-op if pending."""
+    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    _deletion_actor_require_owner(tenant, actor)
+    if not isinstance(confirm, str) or confirm != tenant.slug:
+        raise ConfirmationMismatch(details={"confirm": [f"Send the tenant's slug ({tenant.slug!r}) to confirm."]})
+    if tenant.status == Tenant.Status.PENDING_DELETION:
+        return tenant
+    previous = tenant.status
+    now = timezone.now()
+    tenant.status = Tenant.Status.PENDING_DELETION
+    tenant.deletion_requested_at = now
+    tenant.deletion_due_at = now + timedelta(days=settings.TENANT_DELETION_GRACE_DAYS)
+    tenant.save(update_fields=["status", "deletion_requested_at", "deletion_due_at", "updated_at"])
+    emit(
+        TenantDeletionRequested(
+            tenant_id=str(tenant.pk),
+            actor_id=actor.user_id,
+            slug=tenant.slug,
+            previous_status=previous,
+            deletion_due_at=tenant.deletion_due_at.isoformat(),
+        ),
+        actor=actor,
+    )
+    return tenant
+
+
+def _status_before_deletion(tenant: Tenant) -> str:
+    """What the tenant was before its deletion was asked for (the audit row of the request
+    keeps it); active if unknown. A suspended tenant restored stays suspended."""
+    row = AuditEvent.objects.filter(tenant=tenant, action="tenant.deletion_request").order_by("-created_at", "-id")
+    before = (row.values_list("before", flat=True).first() or {}).get("status")
+    return Tenant.Status.SUSPENDED if before == Tenant.Status.SUSPENDED else Tenant.Status.ACTIVE
+
+
+@transaction.atomic
+def tenant_deletion_cancel(*, tenant: Tenant, actor: Actor) -> Tenant:
+    """Restore a pending-deletion tenant (an owner, or an operator) before its purge begins:
+    409 tenant_not_pending_deletion / tenant_purge_started otherwise. It returns to what it was
+    (active, or suspended); an active one's jobs run again (subscribers)."""
+    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    _deletion_actor_require_owner(tenant, actor)
+    if tenant.status != Tenant.Status.PENDING_DELETION:
+        raise TenantNotPendingDeletion(details={"status": tenant.status})
+    if AuditEvent.objects.filter(tenant=tenant, action=PURGE_ACTION).exists():  # lifecycle began removing it
+        raise TenantPurgeStarted()
+    tenant.status = _status_before_deletion(tenant)
+    tenant.deletion_requested_at = tenant.deletion_due_at = None
+    tenant.save(update_fields=["status", "deletion_requested_at", "deletion_due_at", "updated_at"])
+    emit(
+        TenantDeletionCancelled(
+            tenant_id=str(tenant.pk), actor_id=actor.user_id, slug=tenant.slug, status=tenant.status
+        ),
+        actor=actor,
+    )
+    return tenant
+
+
+@transaction.atomic
+def tenant_deletion_expedite(*, tenant: Tenant, actor: Actor) -> Tenant:
+    """An operator's "Delete now" for a tenant already pending deletion: it is due now, and
+    lifecycle purges it at once (its subscriber queues the sweep). 409 if not pending."""
+    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    if tenant.status != Tenant.Status.PENDING_DELETION:
+        raise TenantNotPendingDeletion(details={"status": tenant.status})
+    tenant.deletion_due_at = timezone.now()
+    tenant.save(update_fields=["deletion_due_at", "updated_at"])
+    emit(TenantDeletionExpedited(tenant_id=str(tenant.pk), actor_id=actor.user_id, slug=tenant.slug), actor=actor)
+    return tenant
 
 
 # --- members ------------------------------------------------------------------
@@ -228,6 +336,14 @@ def membership_add(*, tenant: Tenant, email: str, role: str, actor: Actor) -> Me
             code="user_unverified",
             details={"email": user.email},
         )
+    return membership_join(tenant=tenant, user=user, role=role, actor=actor)
+
+
+@transaction.atomic
+def membership_join(*, tenant: Tenant, user, role: str, actor: Actor) -> Membership:
+    """Make `user` a member with `role`: the checks of who may are the caller's (membership_add:
+    a manager; tenants.invitations: an accepted invitation). 409 already_member; MemberAdded."""
+    _memberships_lock(tenant)
     if Membership.objects.filter(tenant=tenant, user=user).exists():
         raise Conflict("This user is already a member.", code="already_member", details={"user_id": user.pk})
     membership = Membership.objects.create(tenant=tenant, user=user, role=role)

@@ -6,6 +6,7 @@ Action names, targets and before/after are the audit log's public shape
 
 from __future__ import annotations
 
+from accounts.domain_events import UserDeleted
 from common.actors import SYSTEM, Actor
 from common.domain_events import subscribe
 
@@ -16,10 +17,17 @@ from .domain_events import (
     DomainAdded,
     DomainChanged,
     DomainRemoved,
+    InvitationAccepted,
+    InvitationCreated,
+    InvitationResent,
+    InvitationRevoked,
     MemberAdded,
     MemberRemoved,
     MemberRoleChanged,
     TenantCreated,
+    TenantDeletionCancelled,
+    TenantDeletionExpedited,
+    TenantDeletionRequested,
     TenantEvent,
     TenantReactivated,
     TenantSettingsChanged,
@@ -145,3 +153,93 @@ def _api_key_revoked(event: ApiKeyRevoked, actor: Actor | None) -> None:
         f"api_key:{event.key_id}",
         before={"name": event.key_name, "prefix": event.prefix, "role": event.role},
     )
+
+
+@subscribe(InvitationCreated, within_transaction=True)
+def _invitation_created(event: InvitationCreated, actor: Actor | None) -> None:
+    _record(
+        event,
+        actor,
+        "invitation.create",
+        f"invitation:{event.invitation_id}",
+        after={"email": event.email, "role": event.role, "expires_at": event.expires_at},
+    )
+
+
+@subscribe(InvitationResent, within_transaction=True)
+def _invitation_resent(event: InvitationResent, actor: Actor | None) -> None:
+    _record(
+        event,
+        actor,
+        "invitation.resend",
+        f"invitation:{event.invitation_id}",
+        after={"email": event.email, "send_count": event.send_count, "expires_at": event.expires_at},
+    )
+
+
+@subscribe(InvitationRevoked, within_transaction=True)
+def _invitation_revoked(event: InvitationRevoked, actor: Actor | None) -> None:
+    _record(
+        event,
+        actor,
+        "invitation.revoke",
+        f"invitation:{event.invitation_id}",
+        before={"email": event.email, "role": event.role},
+    )
+
+
+@subscribe(InvitationAccepted, within_transaction=True)
+def _invitation_accepted(event: InvitationAccepted, actor: Actor | None) -> None:
+    _record(
+        event,
+        actor,
+        "invitation.accept",
+        f"invitation:{event.invitation_id}",
+        after={
+            "email": event.email,
+            "role": event.role,
+            "user_id": event.user_id,
+            "account_created": event.account_created,
+        },
+    )
+
+
+@subscribe(TenantDeletionRequested, within_transaction=True)
+def _tenant_deletion_requested(event: TenantDeletionRequested, actor: Actor | None) -> None:
+    """`before.status` is what a restore returns the tenant to (tenants.services._status_before_deletion)."""
+    _record(
+        event,
+        actor,
+        "tenant.deletion_request",
+        f"tenant:{event.tenant_id}",
+        before={"status": event.previous_status},
+        after={"status": Tenant.Status.PENDING_DELETION, "deletion_due_at": event.deletion_due_at},
+    )
+
+
+@subscribe(TenantDeletionExpedited, within_transaction=True)
+def _tenant_deletion_expedited(event: TenantDeletionExpedited, actor: Actor | None) -> None:
+    _record(event, actor, "tenant.deletion_expedite", f"tenant:{event.tenant_id}")
+
+
+@subscribe(TenantDeletionCancelled, within_transaction=True)
+def _tenant_deletion_cancelled(event: TenantDeletionCancelled, actor: Actor | None) -> None:
+    _record(
+        event,
+        actor,
+        "tenant.deletion_cancel",
+        f"tenant:{event.tenant_id}",
+        before={"status": Tenant.Status.PENDING_DELETION},
+        after={"status": event.status},
+    )
+
+
+# --- not the audit log: what a deleted account leaves behind ------------------------
+
+
+@subscribe(UserDeleted, within_transaction=True)
+def _inviter_deleted(event: UserDeleted, actor: Actor | None) -> None:
+    """Their pending invitations die with them (each audited as the system's `invitation.revoke`)."""
+    from .invitations import invitations_of_inviter_revoke
+
+    invitations_of_inviter_revoke(user_id=event.user_id)

@@ -7,7 +7,9 @@ from __future__ import annotations
 from common.domain_events import DomainEvent, events_declared
 
 PING = "webhook.ping"
-NOT_OFFERED = frozenset({"tenant.created"})
+# tenant.created: no endpoint exists before it. A tenant pending deletion delivers nothing (its jobs are held), so
+# its deletion's events could only arrive late (after a restore) or never (purged): offered is the restore's only.
+NOT_OFFERED = frozenset({"tenant.created", "tenant.deletion_requested", "tenant.deletion_expedited", "tenant.purged"})
 
 
 def tenant_events() -> dict[str, type[DomainEvent]]:

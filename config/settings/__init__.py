@@ -14,6 +14,7 @@ composes one module per topic, in this order (a module reads only the ones above
     emails    the email backend, sender, quotas
     uploads   request bodies, uploaded files, imports
     webhooks  outgoing webhooks: SSRF rule, timeout, retries, disabling, log retention
+    documents collaborative documents: size, update size and rate, connections per document
 
 `env` and BASE_DIR come from config/env.py. The tests' settings are config/settings_test.py (a few
 overrides of these; a module of its own, as it must set a SECRET_KEY before this package is read).
@@ -46,4 +47,5 @@ from .jobs import *  # noqa: F403
 from .emails import *  # noqa: F403
 from .uploads import *  # noqa: F403
 from .webhooks import *  # noqa: F403
+from .documents import *  # noqa: F403
 # isort: on

@@ -45,6 +45,7 @@ TENANT_APPS = [
     "reports",  # reports asked for and their CSV files: per tenant
     "uploads",  # files and presigned uploads: per tenant (objects in storage under tenants/<id>/uploads/)
     "webhooks",  # a tenant's endpoints and their delivery log: per tenant (its data, dropped with its schema)
+    "documents",  # collaborative documents, their update log and snapshots: per tenant
     "lifecycle",  # a tenant's exports (per tenant); deletion and purge work on the public records
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]

@@ -44,11 +44,16 @@ JOBS_TASK_MODULES = [
     "jobs.maintenance",
     "uploads.tasks",
     "webhooks.tasks",
+    "documents.tasks",  # doc.announce (the throttled doc.updated), doc.compact
+    "lifecycle.tasks",  # tenant.export
+    "lifecycle.deletion_tasks",  # tenant.purge_due
     *env.list("JOBS_EXTRA_TASK_MODULES", default=[]),
 ]
 JOBS_PLATFORM_SCHEDULES = {
     "tenant-schedules": {"func": "jobs.schedules.tenant_schedules_run", "cron": "* * * * *"},
     "maintenance": {"task": "maintenance.run", "cron": "0 2 * * *"},  # in TIME_ZONE
+    # tenants pending deletion whose grace period ended are purged (lifecycle/deletion.py)
+    "tenant-purge": {"task": "tenant.purge_due", "cron": env("TENANT_PURGE_SWEEP_CRON", default="*/5 * * * *")},
 }
 # What the nightly `maintenance.run` job cleans, in this order (jobs/maintenance.py).
 # An app adds its own cleanup by declaring @maintenance_step functions in a module listed here.
@@ -60,4 +65,9 @@ MAINTENANCE_STEP_MODULES = [
     "webhooks.maintenance",
 ]  # uploads: the orphaned_files step; webhooks: the delivery log
 JOBS_RETENTION_DAYS = env.int("JOBS_RETENTION_DAYS", default=30)  # finished jobs and django-q2 task rows
+# Finished exports (lifecycle) kept per tenant: after each new archive, older rows and archives are deleted.
+LIFECYCLE_EXPORTS_KEPT = env.int("LIFECYCLE_EXPORTS_KEPT", default=3)
+LIFECYCLE_RESTORE_MAX_BYTES = env.int(
+    "LIFECYCLE_RESTORE_MAX_BYTES", default=100 * 1024**3
+)  # tenant_restore: decompressed bytes
 AUTH_TOKEN_RETENTION_DAYS = env.int("AUTH_TOKEN_RETENTION_DAYS", default=30)  # expired/revoked tokens kept

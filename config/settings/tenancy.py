@@ -21,6 +21,17 @@ TENANT_MULTIPROCESSING_CHUNKS = env.int("MIGRATE_CHUNKS", default=50)
 TENANT_POOL_SIZE = env.int("TENANT_POOL_SIZE", default=3)
 TENANTS_PER_USER = env.int("TENANTS_PER_USER", default=10)  # tenants a user may own (POST /api/tenants)
 TENANT_API_KEYS_MAX = env.int("TENANT_API_KEYS_MAX", default=25)  # live API keys per tenant (409 beyond)
+# Deletion (docs/lifecycle.md): days a tenant stays pending_deletion (restorable) before the purge sweep
+# (config/settings/jobs.py: the `tenant-purge` schedule, TENANT_PURGE_SWEEP_CRON) removes it.
+TENANT_DELETION_GRACE_DAYS = env.int("TENANT_DELETION_GRACE_DAYS", default=7)
+# Invitations (tenants/invitations.py, docs/tenancy.md): how long a link lives, and per tenant how many may
+# wait for an answer and how many emails (new ones and resends) may go out per UTC day (429 beyond).
+INVITATION_TTL_DAYS = env.int("INVITATION_TTL_DAYS", default=7)
+INVITATIONS_PENDING_MAX = env.int("INVITATIONS_PENDING_MAX", default=100)
+INVITATIONS_PER_TENANT_PER_DAY = env.int("INVITATIONS_PER_TENANT_PER_DAY", default=200)
+# The link the email carries: a front end's page with `{token}` in it (e.g. https://app.example.com/invite/{token});
+# empty: the platform's own GET /api/invitations/{token}.
+INVITATION_LINK = env("INVITATION_LINK", default="")
 RESERVED_SLUGS = {
     "public",
     "www",

@@ -18,6 +18,7 @@ PAGE_LISTS = [
     "/api/tenants",
     "/api/tenants/{tenant_id}/members",
     "/api/tenants/{tenant_id}/audit",
+    "/api/tenants/{tenant_id}/invitations",
     "/api/jobs",
     "/api/rooms",
     "/api/notifications",
@@ -53,7 +54,7 @@ def operations(schema):
             yield method.upper(), path, operation
 
 
-def test_the_nine_paginated_lists_are_documented_as_pages_not_arrays(schema):
+def test_the_ten_paginated_lists_are_documented_as_pages_not_arrays(schema):
     for path in PAGE_LISTS:
         page = ok_json(schema, path)
         assert page["type"] == "object" and {"count", "results"} <= set(page["required"]), path

@@ -3,7 +3,7 @@
 from django.core.files.storage import default_storage
 
 from jobs.models import Job
-from tenants.models import AuditEvent, Membership
+from tenants.models import AuditEvent, Invitation, Membership
 from tests.helpers import error_code, job_wait
 
 from .conftest import upload
@@ -23,7 +23,6 @@ ERRORS = [
     {"row": 4, "code": "email_invalid"},
     {"row": 5, "code": "role_not_importable"},
     {"row": 6, "code": "role_invalid"},
-    {"row": 7, "code": "user_not_found"},
     {"row": 10, "code": "row_malformed"},
 ]
 
@@ -45,7 +44,7 @@ def test_valid_rows_are_imported_and_invalid_ones_listed_with_their_row_number(
 
     assert (job.state, job.progress, job.task) == ("completed", 100, "import.members")
     assert (job.attempts, job.max_attempts) == (1, 1)
-    assert (job.result["imported"], job.result["skipped"]) == (2, 1)
+    assert (job.result["imported"], job.result["invited"], job.result["skipped"]) == (2, 1, 1)
     assert [{"row": e["row"], "code": e["code"]} for e in job.result["errors"]] == ERRORS
     assert all(e["error"] for e in job.result["errors"])
     assert roles(acme) == {
@@ -55,6 +54,13 @@ def test_valid_rows_are_imported_and_invalid_ones_listed_with_their_row_number(
         "grace@example.test": "admin",
     }
     assert roles(globex) == {"owner@globex.test": "owner", "member@globex.test": "member"}
+    invited = Invitation.objects.get()  # ghost@ has no account: invited, by the owner who imported
+    assert (invited.tenant, invited.email, invited.role, invited.invited_by) == (
+        acme,
+        "ghost@example.test",
+        "member",
+        acme.owner,
+    )
     assert AuditEvent.objects.filter(tenant=acme, action="member.add", actor=acme.owner).count() == 2
     key = job.payload["file_key"]
     assert key.startswith(f"tenants/{acme.pk}/imports/") and key.endswith(".csv")
@@ -66,9 +72,10 @@ def test_running_the_same_file_again_imports_nothing_twice(committed, qcluster, 
 
     again = import_run(api, acme.owner_token)
 
-    assert (again.result["imported"], again.result["skipped"]) == (0, 3)
+    assert (again.result["imported"], again.result["invited"], again.result["skipped"]) == (0, 0, 4)
     assert [{"row": e["row"], "code": e["code"]} for e in again.result["errors"]] == ERRORS
     assert Membership.objects.filter(tenant=acme).count() == 4
+    assert Invitation.objects.get().send_count == 1  # not emailed twice
 
 
 def test_bad_files_are_refused_before_anything_is_stored_or_queued(api, people, acme):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tenants.models import AuditEvent, Membership
+from tenants.models import AuditEvent, Invitation, Membership
 from tests.factories import member_make, token_make, user_make
 from tests.helpers import error_code
 
@@ -33,14 +33,20 @@ def test_an_owner_adds_an_existing_user_by_email(api, acme):
     assert event.after == {"email": "new@example.com", "role": "admin"} and event.actor == acme.owner
 
 
-def test_adding_an_unknown_email_is_404_user_not_found(api, acme):
-    response = api.post(url(acme), token=acme.owner_token, json={"email": "ghost@example.com", "role": "member"})
-    assert response.status_code == 404
-    assert error_code(response) == "user_not_found"
+def test_adding_an_email_without_an_account_invites_it(api, acme):
+    response = api.post(url(acme), token=acme.owner_token, json={"email": "Ghost@example.com", "role": "admin"})
+    assert response.status_code == 202
+    body = response.json()
+    assert (body["email"], body["role"], body["status"]) == ("ghost@example.com", "admin", "pending")
+    assert Invitation.objects.get(pk=body["id"]).tenant == acme
+    assert Membership.objects.filter(tenant=acme).count() == 1
+    again = api.post(url(acme), token=acme.owner_token, json={"email": "ghost@example.com"})
+    assert (again.status_code, error_code(again)) == (409, "invitation_pending")
 
 
-def test_an_account_that_has_not_confirmed_its_address_is_not_added(api, acme):
-    """Whoever signed up first with someone's address (unverified) must not join in their place."""
+def test_an_account_that_has_not_confirmed_its_address_is_invited_not_added(api, acme):
+    """Whoever signed up first with someone's address (unverified) must not join in their place:
+    the address is invited, and only whoever reads its mail can accept."""
     user = user_make("squatter@example.com")
     user.email_verified = False
     user.save(update_fields=["email_verified"])
@@ -49,8 +55,9 @@ def test_an_account_that_has_not_confirmed_its_address_is_not_added(api, acme):
         f"/api/tenants/{acme.pk}/members", token=acme.owner_token, json={"email": user.email, "role": "member"}
     )
 
-    assert (response.status_code, error_code(response)) == (409, "user_unverified")
+    assert (response.status_code, response.json()["email"]) == (202, user.email)
     assert not Membership.objects.filter(user=user).exists()
+    assert Invitation.objects.filter(tenant=acme, email=user.email).exists()
 
 
 def test_an_api_keys_service_account_cannot_be_added_anywhere(api, acme, globex):

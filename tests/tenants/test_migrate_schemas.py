@@ -130,3 +130,24 @@ def test_a_schema_one_step_behind_gets_the_templates_plan_replayed_as_sql(note_m
     assert "1 replayed the template's plan as SQL (realtime.0002_message_note, realtime.0003_message_note_index" in out
     out, _, _ = migrate_tenants()
     assert "1 in sync (skipped)" in out
+
+
+@pytest.mark.django_db
+def test_a_plan_across_unrelated_apps_is_collected_with_every_applied_model_known():
+    """The template lacks `lifecycle.0001` (which needs nothing of tenants) and tenants' 0004 on
+    (0004 adds fields to Tenant): the SQL of these is collected against a state that knows
+    tenants' models, not only what lifecycle.0001 depends on (a KeyError before)."""
+    from tenants import migrating
+
+    template = template_schema()
+    missing = [("lifecycle", "0001_initial")] + sorted(
+        m for m in recorded(template) if m[0] == "tenants" and m[1] >= "0004"
+    )
+    for app, name in missing:
+        execute(f'DELETE FROM "{template}".django_migrations WHERE app = %s AND name = %s', [app, name])
+    replay = migrating.replay_prepare(template)
+    assert replay.steps is not None, replay.reason
+    assert [(step.app, step.name) for step in replay.steps] == missing
+    lifecycle, *tenants = replay.steps
+    assert any("CREATE TABLE" in sql and "lifecycle_export" in sql for sql in lifecycle.statements)
+    assert all(step.statements == [] for step in tenants)  # a shared app's migration: only recorded here

@@ -96,7 +96,16 @@ def test_the_list_is_paginated(api):
 def test_a_member_reads_the_tenant(api, acme):
     response = api.get(f"/api/tenants/{acme.pk}", token=acme.owner_token)
     assert response.status_code == 200
-    assert set(response.json()) == {"id", "slug", "name", "status", "domains", "settings", "created_at"}
+    assert set(response.json()) == {
+        "id",
+        "slug",
+        "name",
+        "status",
+        "domains",
+        "settings",
+        "created_at",
+        "deletion_due_at",
+    }
 
 
 def test_a_member_of_globex_cannot_read_acme(api, acme, globex):

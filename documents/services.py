@@ -1,0 +1,109 @@
+"""Writes of documents (the tenant's schema is active). Access rules: documents.selectors."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+
+from common.errors import NotFound
+from common.redis_client import redis_client, tenant_key
+from jobs.services import job_enqueue
+from tenants.models import MANAGER_ROLES
+
+from .errors import DocumentForbidden, DocumentNotFound, DocumentReadOnly, DocumentTooLarge
+from .models import Document, DocumentMember, DocumentUpdate
+from .rooms import document_gone_publish
+from .selectors import EDIT
+
+
+def document_create(*, title: str, is_private: bool, creator) -> Document:
+    """The creator is an editor member (what lets them into a private document)."""
+    with transaction.atomic():
+        document = Document.objects.create(title=title, is_private=is_private, created_by=creator)
+        DocumentMember.objects.create(document=document, user=creator, role=DocumentMember.Role.EDITOR)
+    return document
+
+
+def document_change(*, document: Document, access: str, **fields) -> Document:
+    """PATCH: title and/or is_private; editors only (403 document_read_only)."""
+    if access != EDIT:
+        raise DocumentReadOnly()
+    for name, value in fields.items():
+        setattr(document, name, value)
+    if fields:
+        document.save(update_fields=[*fields, "updated_at"])
+    return document
+
+
+def _may_manage(document: Document, user, tenant_role: str | None) -> bool:
+    return document.created_by_id == user.pk or tenant_role in MANAGER_ROLES
+
+
+def document_delete(*, document: Document, tenant, user, tenant_role: str | None) -> None:
+    """Its creator or the tenant's managers (403 document_forbidden); the log and snapshots go with it,
+    and once that commits its open sockets close (4404 document_deleted) on every process."""
+    if not _may_manage(document, user, tenant_role):
+        raise DocumentForbidden()
+    document_id = document.pk
+    with transaction.atomic():
+        document.delete()
+        transaction.on_commit(lambda: document_gone_publish(tenant.pk, document_id), robust=True)
+
+
+def document_member_add(*, document: Document, tenant, user, tenant_role: str | None, user_id: int, role: str):
+    """Add (or change the role of) a member of `tenant`; 404 member_not_found for anyone else."""
+    if not _may_manage(document, user, tenant_role):
+        raise DocumentForbidden()
+    member_user = get_user_model().objects.filter(pk=user_id, memberships__tenant=tenant).first()
+    if member_user is None:
+        raise NotFound("No such member of this tenant.", code="member_not_found")
+    member, _ = DocumentMember.objects.update_or_create(document=document, user=member_user, defaults={"role": role})
+    return member
+
+
+# The size check, the seq and the insert in one transaction: the row lock on the document orders
+# writers, so seqs are 1, 2, 3… with no gap (a rolled-back insert rolls its seq back too).
+_TAKE_SEQ = """
+UPDATE {document} SET last_seq = last_seq + 1, size = size + %(bytes)s, updated_at = now()
+ WHERE id = %(id)s AND size + %(bytes)s <= %(max)s
+RETURNING last_seq
+"""
+
+
+def update_append(*, tenant, document_id, data: bytes, author_id: int | None) -> int:
+    """Append one (already checked) update to the document's log; its seq. 413 document_too_large
+    when it would take the document over MAX_DOCUMENT_BYTES; 404 if the document is gone.
+
+    In the same transaction (an outbox: they exist if and only if the update does): the throttled
+    `doc.announce` job (one per UPDATED_EVENT_SECONDS per document, a Redis key deciding) and,
+    every COMPACT_EVERY_UPDATES updates, a `doc.compact` job."""
+    conf = settings.DOCUMENTS
+    sql = _TAKE_SEQ.format(document=connection.ops.quote_name(Document._meta.db_table))
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, {"bytes": len(data), "id": document_id, "max": conf["MAX_DOCUMENT_BYTES"]})
+            row = cursor.fetchone()
+        if row is None:
+            if Document.objects.filter(pk=document_id).exists():
+                raise DocumentTooLarge(details={"max_bytes": conf["MAX_DOCUMENT_BYTES"]})
+            raise DocumentNotFound()
+        seq = row[0]
+        DocumentUpdate.objects.create(document_id=document_id, seq=seq, data=data, author_id=author_id)
+        payload = {"document_id": str(document_id)}
+        if _announce_due(tenant, document_id):
+            job_enqueue(tenant, "doc.announce", payload, delay=timedelta(seconds=conf["UPDATED_EVENT_SECONDS"]))
+        if seq % conf["COMPACT_EVERY_UPDATES"] == 0:
+            job_enqueue(
+                tenant, "doc.compact", payload, priority="low", idempotency_key=f"doc.compact:{document_id}:{seq}"
+            )
+    return seq
+
+
+def _announce_due(tenant, document_id) -> bool:
+    """True for the first update of a throttle window. The key lives a second less than the job's
+    delay, so an update that saw it committed before the job reads the document."""
+    ttl = max(1, settings.DOCUMENTS["UPDATED_EVENT_SECONDS"] - 1)
+    return bool(redis_client().set(tenant_key(tenant.pk, "doc", document_id, "announce"), "1", nx=True, ex=ttl))
