@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from documents.urls import urlpatterns as documents_api
+from documents.views import editor_page
 from emails.urls import urlpatterns as emails_api
 from imports.urls import urlpatterns as imports_api
 from jobs.urls import urlpatterns as jobs_api
@@ -33,5 +34,6 @@ tenant_api = [
 urlpatterns = [
     *tenant_api,
     path("live/", live_page, name="live"),
+    path("docs/<uuid:document_id>", editor_page, name="document-editor"),
     path("", include("config.urls_common")),
 ]

@@ -5,7 +5,8 @@ Who may connect is decided as for `/ws/` (realtime.admission: ticket or session,
 membership, suspension, `features.realtime`, the per-user connection slots; access ending closes
 the socket), then the document's own rule (documents.selectors: a private document admits its
 members; 4404 for anyone else). A viewer's updates are refused with a y-protocols auth message
-(`permission denied`) and change nothing.
+(`permission denied`) and change nothing. While open on a document that is not private, the socket
+is in the tenant's presence as `{"doc": id, "title": …}` (realtime.engine.presence "where").
 
 Messages (y-protocols): `[0, 0, sv]` sync step 1, `[0, 1, update]` sync step 2, `[0, 2, update]`
 update, `[1, update]` awareness, `[3]` query awareness. On connect the server sends its step 1
@@ -28,7 +29,7 @@ from pycrdt import YMessageType, YSyncMessageType, create_sync_message, read_mes
 
 from common.errors import ApplicationError
 from common.exceptions import database_unavailable
-from realtime.admission import SocketAdmission
+from realtime.admission import SocketAdmission, in_thread
 from realtime.engine import presence
 from realtime.engine.frames import CLOSE_INTERNAL_ERROR, CLOSE_TOO_SLOW, CLOSE_TRY_AGAIN_LATER
 from realtime.engine.housekeeping import housekeeper
@@ -57,6 +58,7 @@ class DocumentConsumer(SocketAdmission, AsyncWebsocketConsumer):
         self.conf = settings.DOCUMENTS
         self.released, self.closing = False, False
         self.room: Room | None = None
+        self.where = False  # in the tenant's presence (presence_where_enter)
         self.awareness_ids: set[int] = set()
         self.outbox: asyncio.Queue[bytes] = asyncio.Queue()
         self.outbox_bytes = 0
@@ -81,11 +83,15 @@ class DocumentConsumer(SocketAdmission, AsyncWebsocketConsumer):
         await self.accept(subprotocol=self._subprotocol())
         self.allowance, self.checked_at = float(self._burst()), time.monotonic()
         self.tasks.append(asyncio.create_task(self._sender()))
-        housekeeper().watch(self)  # the connection slot's heartbeat, and the stall check
+        housekeeper().watch(self)  # the connection slot's heartbeat (and the presence entry's), the stall check
         self.deliver(create_sync_message(self.room.doc))
         states = self.room.awareness_states()
         if states is not None:
             self.deliver(states)
+        if not document.is_private:  # a private document's title and existence are its members' business
+            self.where = True
+            where = {"doc": str(document.pk), "title": document.title}
+            await in_thread(presence.presence_where_enter)(self.tenant_id, self.user.pk, self.conn_id, where)
 
     def _subprotocol(self) -> str | None:
         """y-websocket sends none; echo the first one offered if a client does."""
@@ -200,7 +206,7 @@ class DocumentConsumer(SocketAdmission, AsyncWebsocketConsumer):
             self._close_soon(CLOSE_TOO_SLOW, "too_slow")
 
     def presence_entry(self) -> presence.Entry:
-        return presence.Entry(self.tenant_id, self.user.pk, self.conn_id, [])
+        return presence.Entry(self.tenant_id, self.user.pk, self.conn_id, [], self.where)
 
     def _close_soon(self, code: int, reason: str) -> None:
         """Close from a task of its own (see realtime.consumers: awaiting the handshake here would
@@ -257,6 +263,8 @@ class DocumentConsumer(SocketAdmission, AsyncWebsocketConsumer):
             task.cancel()
         housekeeper().unwatch(self)
         steps = self.admission_release_steps()
+        if self.where:
+            steps.append(in_thread(presence.presence_where_leave)(self.tenant_id, self.user.pk, self.conn_id))
         if self.room is not None:
             room, self.room = self.room, None
             steps.insert(0, room.awareness_remove(list(self.awareness_ids), self))

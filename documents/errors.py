@@ -7,6 +7,10 @@ class DocumentNotFound(NotFound):
     code, message = "document_not_found", "No such document."
 
 
+class DocumentVersionNotFound(NotFound):
+    code, message = "version_not_found", "No such version of this document."
+
+
 class DocumentReadOnly(Forbidden):
     code, message = "document_read_only", "You may read this document, not change it."
 

@@ -8,6 +8,8 @@ Invariants:
 - `size` is the bytes of the snapshot plus the updates after it: the document-size limit.
 - A private document admits its members only (DocumentMember), as private rooms do; its
   `viewer` members read and never write.
+- A DocumentVersion holds the whole state it names (not only its seq: compaction deletes updates);
+  restoring it appends a new update, the log is never rewound.
 References to users (in `public`) have no database constraint (see realtime.models).
 """
 
@@ -92,3 +94,25 @@ class DocumentSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"snapshot of document {self.document_id} up to {self.up_to_seq}"
+
+
+class DocumentVersion(models.Model):
+    """A named version: the whole document as one update (v1) at `seq`. Kept as the state, not only
+    the seq, because compaction deletes the updates a seq names. Restoring one appends a new update."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="versions")
+    name = models.CharField(max_length=200)
+    seq = models.BigIntegerField(help_text="The last update the version includes.")
+    state = models.BinaryField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["document", "-created_at", "id"]
+        indexes = [models.Index(fields=["document", "-created_at"], name="document_version_recent")]
+
+    def __str__(self) -> str:
+        return f"version {self.name!r} of document {self.document_id} at {self.seq}"

@@ -51,13 +51,24 @@ def channel_name(tenant_id, document_id) -> str:
     return tenant_key(tenant_id, "doc", document_id)
 
 
-def bus_message(kind: bytes, conn: bytes, seq: int, payload: bytes) -> bytes:
-    return _HEADER.pack(kind, PROCESS, conn, seq) + payload
+NOBODY = bytes(16)  # the process (and connection) of what sync code publishes: every process takes it
+
+
+def bus_message(kind: bytes, conn: bytes, seq: int, payload: bytes, *, process: bytes = PROCESS) -> bytes:
+    return _HEADER.pack(kind, process, conn, seq) + payload
 
 
 def document_gone_publish(tenant_id, document_id) -> None:
     """From sync code (the DELETE endpoint, after commit): every process closes the document's sockets."""
-    redis_client().publish(channel_name(tenant_id, document_id), bus_message(GONE, bytes(16), 0, b""))
+    redis_client().publish(channel_name(tenant_id, document_id), bus_message(GONE, NOBODY, 0, b""))
+
+
+def update_publish(tenant_id, document_id, seq: int, data: bytes) -> None:
+    """From sync code, once update `seq` is stored (a restored version): every process's room
+    applies it and sends it to its sockets, this process's too (the message names no process).
+    If pub/sub loses it, the rooms' reconcile reads it from the log."""
+    message = bus_message(UPDATE, NOBODY, seq, data, process=NOBODY)
+    redis_client().publish(channel_name(tenant_id, document_id), message)
 
 
 def _in_schema(tenant, func: Callable, kwargs: dict):

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import uuid
 
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from pycrdt import merge_updates
 
-from .errors import DocumentNotFound
-from .models import Document, DocumentMember, DocumentSnapshot, DocumentUpdate
+from .errors import DocumentNotFound, DocumentVersionNotFound
+from .models import Document, DocumentMember, DocumentSnapshot, DocumentUpdate, DocumentVersion
 
 EDIT, READ = "edit", "read"
 
@@ -42,10 +43,26 @@ def document_get_for_user(*, document_id, user) -> tuple[Document, str]:
     return document, EDIT if role == DocumentMember.Role.EDITOR else READ
 
 
+# Held while the log is read: compaction's FOR UPDATE waits for it (and it for compaction), so the
+# snapshot and the updates after it are read from one side of a compaction, never across it (a
+# snapshot read before and the updates after one would miss those it replaced). Appends' row lock
+# (FOR NO KEY UPDATE) does not conflict with it.
+_LOG_READ_LOCK = "SELECT 1 FROM {document} WHERE id = %s FOR KEY SHARE"
+
+
 def document_log(*, document_id, after_seq: int = 0) -> tuple[bytes | None, int, list[tuple[int, bytes]]]:
     """(snapshot, its up_to_seq, [(seq, update) after both], in order): what a replica that has
     applied every update up to `after_seq` lacks. The snapshot (None if there is none, or if it
     holds nothing the replica lacks) stands for the updates compaction replaced."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _LOG_READ_LOCK.format(document=connection.ops.quote_name(Document._meta.db_table)), [document_id]
+            )
+        return _log_read(document_id, after_seq)
+
+
+def _log_read(document_id, after_seq: int) -> tuple[bytes | None, int, list[tuple[int, bytes]]]:
     floor, snapshot = after_seq, None
     row = (
         DocumentSnapshot.objects.filter(document_id=document_id, up_to_seq__gt=after_seq)
@@ -66,3 +83,16 @@ def document_state(*, document_id) -> tuple[bytes, int]:
     if not parts:
         return b"\x00\x00", last
     return (parts[0] if len(parts) == 1 else merge_updates(*parts)), last
+
+
+def version_list(*, document: Document) -> QuerySet[DocumentVersion]:
+    """Newest first; without the state (the list does not need it)."""
+    return DocumentVersion.objects.filter(document=document).defer("state").order_by("-created_at", "id")
+
+
+def version_get(*, document: Document, version_id) -> DocumentVersion:
+    """The document's version, or 404 version_not_found (another document's is not found either)."""
+    version = DocumentVersion.objects.filter(document=document, pk=version_id).first()
+    if version is None:
+        raise DocumentVersionNotFound()
+    return version

@@ -2,7 +2,7 @@ from rest_framework import serializers
 
 from common.serializers import ModelSerializer  # fields built once per class
 
-from .models import Document, DocumentMember
+from .models import Document, DocumentMember, DocumentVersion
 
 
 class DocumentInputSerializer(serializers.Serializer):
@@ -31,3 +31,13 @@ class DocumentContentSerializer(serializers.Serializer):
     seq = serializers.IntegerField(help_text="The last update the content includes.")
     content = serializers.DictField(help_text="Every root type of the Yjs document, as JSON.")
     text = serializers.CharField(help_text="The Y.Text named `content` ('' if there is none).")
+
+
+class DocumentVersionInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+
+
+class DocumentVersionOutputSerializer(ModelSerializer):
+    class Meta:
+        model = DocumentVersion
+        fields = ["id", "name", "seq", "created_at", "created_by"]

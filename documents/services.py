@@ -14,9 +14,10 @@ from jobs.services import job_enqueue
 from tenants.models import MANAGER_ROLES
 
 from .errors import DocumentForbidden, DocumentNotFound, DocumentReadOnly, DocumentTooLarge
-from .models import Document, DocumentMember, DocumentUpdate
-from .rooms import document_gone_publish
-from .selectors import EDIT
+from .models import Document, DocumentMember, DocumentUpdate, DocumentVersion
+from .rooms import document_gone_publish, update_publish
+from .selectors import EDIT, document_state, version_get
+from .ydoc import doc_restore_update
 
 
 def document_create(*, title: str, is_private: bool, creator) -> Document:
@@ -107,3 +108,31 @@ def _announce_due(tenant, document_id) -> bool:
     delay, so an update that saw it committed before the job reads the document."""
     ttl = max(1, settings.DOCUMENTS["UPDATED_EVENT_SECONDS"] - 1)
     return bool(redis_client().set(tenant_key(tenant.pk, "doc", document_id, "announce"), "1", nx=True, ex=ttl))
+
+
+def version_create(*, document: Document, access: str, name: str, user) -> DocumentVersion:
+    """A named version: the whole document as stored now (state and seq). Editors only (403
+    document_read_only). Versions do not count toward the document's size."""
+    if access != EDIT:
+        raise DocumentReadOnly()
+    state, seq = document_state(document_id=document.pk)
+    return DocumentVersion.objects.create(document=document, name=name, seq=seq, state=state, created_by=user)
+
+
+def version_restore(*, document: Document, access: str, version_id, tenant, user) -> tuple[int, bool]:
+    """Make the document show what the version shows, by a NEW update (ydoc.doc_restore_update:
+    each root's content replaced), appended and then sent like an editor's (update_append, then
+    every process's room through Redis): the log is never rewound, open editors see the change
+    live. (seq of the document after it, whether anything changed.) Editors only (403
+    document_read_only); 404 version_not_found; 413 document_too_large."""
+    if access != EDIT:
+        raise DocumentReadOnly()
+    version = version_get(document=document, version_id=version_id)
+    current, seq = document_state(document_id=document.pk)
+    update = doc_restore_update(current, bytes(version.state))
+    if update is None:
+        return seq, False
+    seq = update_append(tenant=tenant, document_id=document.pk, data=update, author_id=user.pk)
+    # stored (committed) first, then sent; if this fails, open rooms reconcile from the log
+    transaction.on_commit(lambda: update_publish(tenant.pk, document.pk, seq, update), robust=True)
+    return seq, True

@@ -62,3 +62,67 @@ def _root_value(update: bytes, name: str) -> Any:
     if text:
         return text
     return doc_build(update, ()).get(name, type=Array).to_py() or None
+
+
+def doc_shown(update: bytes) -> dict[str, Any]:
+    """doc_json without the roots that show nothing (a root cannot be removed, only emptied)."""
+    return {name: value for name, value in doc_json(update).items() if value not in (None, "", [], {})}
+
+
+def _root_type(update: bytes, name: str) -> type[Text | Map | Array] | None:
+    """The type a root shows content as (doc_json's reading); None if it shows none."""
+    if name == TEXT_ROOT:
+        return Text
+    if len(doc_build(update, ()).get(name, type=Map)):
+        return Map
+    if str(doc_build(update, ()).get(name, type=Text)):
+        return Text
+    return Array if len(doc_build(update, ()).get(name, type=Array)) else None
+
+
+def _shared_copy(value: Any) -> Any:
+    """An empty shared type of the same kind as `value`, or `value` itself if it is plain JSON."""
+    return type(value)() if isinstance(value, Text | Map | Array) else value
+
+
+def _fill(target: Text | Map | Array, source: Text | Map | Array) -> None:
+    """Write `source`'s content into the empty, integrated `target` (nested types copied as types)."""
+    if isinstance(source, Text):
+        for chunk, attrs in reversed(source.diff()):  # each at 0: nothing on its left to inherit formats from
+            if isinstance(chunk, str):
+                target.insert(0, chunk, attrs)
+            else:
+                target.insert_embed(0, chunk, attrs)
+    elif isinstance(source, Map):
+        for key, value in source.items():
+            target[key] = _shared_copy(value)
+            if isinstance(value, Text | Map | Array):
+                _fill(target[key], value)
+    else:
+        for value in source:
+            target.append(_shared_copy(value))
+            if isinstance(value, Text | Map | Array):
+                _fill(target[len(target) - 1], value)
+
+
+def doc_restore_update(current: bytes, version: bytes) -> bytes | None:
+    """The update that turns the document `current` holds into what `version` holds, made on a copy
+    of the current document in one transaction: each root's content deleted and the version's
+    written in its place (text with its formatting and embeds, maps and arrays with their nested
+    types). None when the two already show the same (doc_shown). A new update, not a rewind: what
+    others add concurrently is merged by the CRDT, not lost. (XML roots are not handled.)"""
+    if doc_shown(current) == doc_shown(version):
+        return None
+    names = sorted(set(doc_build(current, ()).keys()) | set(doc_build(version, ()).keys()))
+    kinds = {name: _root_type(version, name) or _root_type(current, name) for name in names}
+    doc, source = doc_build(current, ()), doc_build(version, ())
+    before = doc.get_state()
+    with doc.transaction():
+        for name, kind in kinds.items():
+            if kind is None:
+                continue
+            root = doc.get(name, type=kind)
+            root.clear()
+            if name in source.keys():
+                _fill(root, source.get(name, type=kind))
+    return doc.get_update(before)

@@ -13,7 +13,7 @@ from common.pagination import PagePagination
 from common.serializers import page_representation
 from tenants.api_base import IsTenantManager, TenantApi
 
-from .engine.presence import presence_list
+from .engine.presence import presence_list, presence_where_list
 from .engine.publish import broadcast_tenant
 from .selectors import notification_list, room_list_for_user
 from .serializers import (
@@ -145,6 +145,26 @@ class RoomPresenceApi(TenantApi):
     def get(self, request, room_id):
         room = room_get_for_user(room_id=room_id, user=request.user)
         return Response({"room": room.pk, "users": presence_list(self.tenant.pk, room.pk)})
+
+
+class TenantPresenceApi(TenantApi):
+    @extend_schema(
+        tags=["realtime"],
+        description="Who is where in the tenant: one entry per user and place an app tells (documents: "
+        '`{"doc": id, "title": …}` while a socket is open on a document that is not private).',
+        responses=inline_serializer(
+            "TenantPresence",
+            {
+                "present": serializers.ListField(
+                    child=inline_serializer(
+                        "PresenceWhere", {"user": serializers.IntegerField(), "where": serializers.DictField()}
+                    )
+                )
+            },
+        ),
+    )
+    def get(self, request):
+        return Response({"present": presence_where_list(self.tenant.pk)})
 
 
 class NotificationListApi(TenantApi):

@@ -39,6 +39,22 @@ class PresenceLeave(EventData):
     user: int
 
 
+@event_declare("presence.enter")
+class PresenceEnter(EventData):
+    """On the `tenant` channel: a user is now at `where` (e.g. `{"doc": id, "title": …}`: in a document)."""
+
+    user: int
+    where: dict[str, Any]
+
+
+@event_declare("presence.exit")
+class PresenceExit(EventData):
+    """On the `tenant` channel: the user's last connection at `where` closed (or its process died)."""
+
+    user: int
+    where: dict[str, Any]
+
+
 @event_declare("room.created")
 class RoomCreated(EventData):
     id: int

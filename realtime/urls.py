@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/rooms/<int:room_id>/members", apis.RoomMembersApi.as_view(), name="room-members"),
     path("api/rooms/<int:room_id>/messages", apis.RoomMessagesApi.as_view(), name="room-messages"),
     path("api/rooms/<int:room_id>/presence", apis.RoomPresenceApi.as_view(), name="room-presence"),
+    path("api/presence", apis.TenantPresenceApi.as_view(), name="tenant-presence"),
     path("api/notifications", apis.NotificationListApi.as_view(), name="notification-list"),
     path("api/notifications/<int:notification_id>/read", apis.NotificationReadApi.as_view(), name="notification-read"),
 ]

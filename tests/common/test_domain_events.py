@@ -223,3 +223,16 @@ def test_the_apps_subscribers_are_connected_by_their_app_configs():
         "jobs.subscribers": True,
         **webhooks,
     }
+
+
+def test_the_architecture_page_lists_every_declared_event():
+    import re
+
+    from tests.live import ROOT
+
+    page = (ROOT / "docs" / "architecture.md").read_text()
+    paragraph = page[page.index("Events declared today") : page.index("The events\nthat carry a tenant")]
+    count = int(re.search(r"Events declared today \((\d+)\)", paragraph).group(1))
+    listed = re.findall(r"`([a-z_]+\.[a-z_]+)`", paragraph)
+    declared = [name for name in events_declared() if not name.startswith("test.")]  # this module's own
+    assert sorted(listed) == sorted(declared) and count == len(listed)
