@@ -10,9 +10,10 @@ is in the tenant's presence as `{"doc": id, "title": …}` (realtime.engine.pres
 
 Messages (y-protocols): `[0, 0, sv]` sync step 1, `[0, 1, update]` sync step 2, `[0, 2, update]`
 update, `[1, update]` awareness, `[3]` query awareness. On connect the server sends its step 1
-and the others' awareness. An update is checked on a scratch document, stored (documents.services
-.update_append), and only then applied and sent on (documents.rooms). The database is reached
-through worker threads (tenant_sync_to_async): no connection is held while a socket waits.
+and the others' awareness. An update is checked on a scratch document, handed to the room's writer, which
+stores it with the others pending in the room (documents.services.updates_append), and only then
+applied and sent on (documents.rooms.Room.store). The database is reached through worker threads:
+no connection is held while a socket waits.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ from tenants.context import tenant_sync_to_async
 from .errors import DocumentNotFound, DocumentTooLarge, DocumentUpdateMalformed
 from .rooms import Room, bus
 from .selectors import EDIT, document_get_for_user
-from .services import update_append
 from .ydoc import EMPTY_UPDATE, update_check
 
 logger = logging.getLogger(__name__)
@@ -150,10 +150,7 @@ class DocumentConsumer(SocketAdmission, AsyncWebsocketConsumer):
         update_check(update)  # on a scratch document: a bad one leaves the document as it was
         if not self.can_edit:
             return self.deliver(PERMISSION_DENIED)
-        seq = await tenant_sync_to_async(update_append)(
-            tenant=self.tenant, document_id=self.document_id, data=update, author_id=self.user.pk
-        )
-        await self.room.local_update(seq, update, self)  # stored: now here, to the others, to Redis
+        await self.room.store(update, self, self.user.pk)  # stored, then here, to the others, to Redis
 
     async def _awareness(self, update: bytes) -> None:
         try:

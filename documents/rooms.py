@@ -4,9 +4,13 @@ A Room holds the document (pycrdt) and its awareness for the connections of this
 content only ever comes from the database or from updates already stored there, so nothing a
 client receives is less durable than the log:
 
-- a connection's update is stored first (services.update_append gives it its `seq`), then
-  applied here, sent to this process's other connections, and published on the document's
-  Redis channel `t:<tenant id>:doc:<id>` for the other processes;
+- a connection's update is stored first, then applied here, sent to this process's other
+  connections, and published on the document's Redis channel `t:<tenant id>:doc:<id>` for the
+  other processes. One writer per room and process (Room.store): what the room's connections
+  sent while the last batch was being stored is stored together, in one transaction
+  (services.updates_append gives each its `seq`), then applied, sent (a batch merged into one
+  message per peer, the same bytes for every peer that sent none of it) and published as one
+  message;
 - a process applies each seq once (`upto`: every seq up to it is applied; `ahead`: those
   applied beyond it). A gap — a message Redis pub/sub lost, or one still in flight — is filled
   from the database after CATCH_UP_SECONDS, and every RECONCILE_SECONDS each room compares its
@@ -26,12 +30,13 @@ import asyncio
 import logging
 import struct
 import uuid
+from collections import deque
 from collections.abc import Callable
 
 import redis.asyncio as aioredis
 from channels.db import database_sync_to_async
 from django.conf import settings
-from pycrdt import Awareness, Doc, create_awareness_message, create_update_message
+from pycrdt import Awareness, Doc, create_awareness_message, create_update_message, merge_updates
 
 from common.redis_client import redis_client, tenant_key
 from realtime.engine.loops import per_event_loop
@@ -42,8 +47,10 @@ from .ydoc import doc_build
 
 logger = logging.getLogger(__name__)
 
-UPDATE, AWARENESS, QUERY, GONE = b"u", b"a", b"q", b"x"
+UPDATE, AWARENESS, QUERY, GONE, BATCH = b"u", b"a", b"q", b"x", b"b"
 _HEADER = struct.Struct(">c16s16sQ")  # kind, process, connection, seq; then the payload
+_ITEM = struct.Struct(">QI")  # a BATCH payload: (seq, length, update bytes) after one another
+BATCH_MAX_UPDATES, BATCH_MAX_BYTES = 256, 1 << 20  # what one transaction of a room's writer stores at most
 PROCESS = uuid.uuid4().bytes  # this process's name on the channels (its own messages come back)
 
 
@@ -69,6 +76,20 @@ def update_publish(tenant_id, document_id, seq: int, data: bytes) -> None:
     If pub/sub loses it, the rooms' reconcile reads it from the log."""
     message = bus_message(UPDATE, NOBODY, seq, data, process=NOBODY)
     redis_client().publish(channel_name(tenant_id, document_id), message)
+
+
+def batch_encode(items: list[tuple[int, bytes]]) -> bytes:
+    return b"".join(_ITEM.pack(seq, len(data)) + data for seq, data in items)
+
+
+def batch_decode(payload: bytes) -> list[tuple[int, bytes]]:
+    items, at = [], 0
+    while at + _ITEM.size <= len(payload):
+        seq, size = _ITEM.unpack_from(payload, at)
+        at += _ITEM.size
+        items.append((seq, payload[at : at + size]))
+        at += size
+    return items
 
 
 def _in_schema(tenant, func: Callable, kwargs: dict):
@@ -104,6 +125,8 @@ class Room:
         self.early: list[tuple[int, bytes]] = []
         self.gap_task: asyncio.Task | None = None
         self.reconcile_task: asyncio.Task | None = None
+        self.pending: deque[tuple[bytes, Peer, int | None, asyncio.Future]] = deque()
+        self.writer: asyncio.Task | None = None
 
     # --- loading and catching up (the database is the truth) -------------------
 
@@ -134,8 +157,7 @@ class Room:
             self.upto = max(self.upto, floor)
             self.ahead = {seq for seq in self.ahead if seq > self.upto}
             self._advance()
-        for seq, data in updates:
-            self.remote_update(seq, data)
+        self.remote_updates(updates)
 
     async def _gap_fill(self) -> None:
         await asyncio.sleep(settings.DOCUMENTS["CATCH_UP_SECONDS"])
@@ -176,20 +198,83 @@ class Room:
             self.gap_task = asyncio.create_task(self._gap_fill())
 
     def remote_update(self, seq: int, data: bytes) -> None:
-        """A stored update from elsewhere (another process, the database)."""
-        if not self.ready.is_set():
-            self.early.append((seq, data))
-            return
-        if self._mark(seq):
-            self.doc.apply_update(data)
-            self._send(create_update_message(data), exclude=None)
+        self.remote_updates([(seq, data)])
 
-    async def local_update(self, seq: int, data: bytes, origin: Peer) -> None:
-        """A stored update from one of this process's connections: here, to the others, to Redis."""
-        if self._mark(seq):
+    def remote_updates(self, updates: list[tuple[int, bytes]]) -> None:
+        """Stored updates from elsewhere (another process, the database)."""
+        if not self.ready.is_set():
+            self.early.extend(updates)
+            return
+        self._apply_send([(data, None) for seq, data in updates if self._mark(seq)])
+
+    def _apply_send(self, updates: list[tuple[bytes, Peer | None]]) -> None:
+        """Apply stored updates here and send them to this process's connections, each peer
+        getting the ones it did not send itself, merged into one message."""
+        if not updates:
+            return
+        for data, _ in updates:
             self.doc.apply_update(data)
-            self._send(create_update_message(data), exclude=origin)
-        await self.bus.publish(self.channel, bus_message(UPDATE, origin.conn_key, seq, data))
+        if len(updates) == 1:
+            [(data, origin)] = updates
+            return self._send(create_update_message(data), exclude=origin)
+        origins = {origin for _, origin in updates if origin is not None}
+        everything = create_update_message(merge_updates(*(data for data, _ in updates)))
+        for peer in tuple(self.peers):
+            if peer not in origins:
+                peer.deliver(everything)
+                continue
+            others = [data for data, origin in updates if origin is not peer]
+            if others:
+                peer.deliver(create_update_message(others[0] if len(others) == 1 else merge_updates(*others)))
+
+    async def store(self, data: bytes, origin: Peer, author_id: int | None) -> None:
+        """Store a connection's (checked) update, then apply it here, send it to the others and
+        publish it; returns once all that is done, raises what refused it (DocumentTooLarge,
+        DocumentNotFound, a database or Redis error). A connection awaits each of its updates, so
+        its order is kept; the room's one writer stores what is pending together."""
+        future = asyncio.get_running_loop().create_future()
+        self.pending.append((data, origin, author_id, future))
+        if self.writer is None or self.writer.done():
+            self.writer = asyncio.create_task(self._write(), name="documents-writer")
+        await future
+
+    async def _write(self) -> None:
+        """Drain `pending`: up to BATCH_MAX_UPDATES / BATCH_MAX_BYTES at a time, one transaction
+        each; only what is stored is applied, sent and published (in that order)."""
+        from .services import updates_append  # services imports this module
+
+        while self.pending:
+            batch, size = [], 0
+            while self.pending and len(batch) < BATCH_MAX_UPDATES:
+                if batch and size + len(self.pending[0][0]) > BATCH_MAX_BYTES:
+                    break
+                batch.append(self.pending.popleft())
+                size += len(batch[-1][0])
+            futures = [future for *_, future in batch]
+            try:
+                results = await self._in_schema(
+                    updates_append,
+                    tenant=self.tenant,
+                    document_id=self.document_id,
+                    updates=[(data, author_id) for data, _, author_id, _ in batch],
+                )
+                stored = [
+                    (seq, data, origin)
+                    for (data, origin, _, _), seq in zip(batch, results, strict=True)
+                    if isinstance(seq, int)
+                ]
+                self._apply_send([(data, origin) for seq, data, origin in stored if self._mark(seq)])
+                if stored:
+                    message = batch_encode([(seq, data) for seq, data, _ in stored])
+                    await self.bus.publish(self.channel, bus_message(BATCH, bytes(16), 0, message))
+            except Exception as exc:
+                _settle(futures, exc)
+                continue
+            except BaseException:
+                _settle(futures, None, cancelled=True)
+                raise
+            for future, result in zip(futures, results, strict=True):
+                _settle([future], result if isinstance(result, Exception) else None)
 
     # --- awareness ---------------------------------------------------------------
 
@@ -252,6 +337,18 @@ class Room:
         for task in (self.gap_task, self.reconcile_task):
             if task is not None:
                 task.cancel()
+
+
+def _settle(futures: list[asyncio.Future], error: BaseException | None, *, cancelled: bool = False) -> None:
+    for future in futures:
+        if future.done():
+            continue  # its connection went away meanwhile
+        if cancelled:
+            future.cancel()
+        elif error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(None)
 
 
 class DocumentBus:
@@ -335,6 +432,8 @@ class DocumentBus:
             return  # ours, applied already
         elif kind == UPDATE:
             room.remote_update(seq, payload)
+        elif kind == BATCH:
+            room.remote_updates(batch_decode(payload))
         elif kind == AWARENESS:
             room.remote_awareness(payload)
         elif kind == QUERY and room.ready.is_set():

@@ -65,10 +65,10 @@ def document_member_add(*, document: Document, tenant, user, tenant_role: str | 
     return member
 
 
-# The size check, the seq and the insert in one transaction: the row lock on the document orders
-# writers, so seqs are 1, 2, 3… with no gap (a rolled-back insert rolls its seq back too).
-_TAKE_SEQ = """
-UPDATE {document} SET last_seq = last_seq + 1, size = size + %(bytes)s, updated_at = now()
+# The size check, the seqs and the insert in one transaction: the row lock on the document orders
+# writers, so seqs are 1, 2, 3… with no gap (a rolled-back insert rolls its seqs back too).
+_TAKE_SEQS = """
+UPDATE {document} SET last_seq = last_seq + %(n)s, size = size + %(bytes)s, updated_at = now()
  WHERE id = %(id)s AND size + %(bytes)s <= %(max)s
 RETURNING last_seq
 """
@@ -76,38 +76,97 @@ RETURNING last_seq
 
 def update_append(*, tenant, document_id, data: bytes, author_id: int | None) -> int:
     """Append one (already checked) update to the document's log; its seq. 413 document_too_large
-    when it would take the document over MAX_DOCUMENT_BYTES; 404 if the document is gone.
+    when it would take the document over MAX_DOCUMENT_BYTES; 404 if the document is gone."""
+    [result] = updates_append(tenant=tenant, document_id=document_id, updates=[(data, author_id)])
+    if isinstance(result, Exception):
+        raise result
+    return result
 
-    In the same transaction (an outbox: they exist if and only if the update does): the throttled
-    `doc.announce` job (one per UPDATED_EVENT_SECONDS per document, a Redis key deciding) and,
-    every COMPACT_EVERY_UPDATES updates, a `doc.compact` job."""
+
+def updates_append(*, tenant, document_id, updates: list[tuple[bytes, int | None]]) -> list[int | Exception]:
+    """Append (already checked) updates, in order, to the document's log: for each, its seq or the
+    error that refused it (DocumentTooLarge, DocumentNotFound). Database errors raise.
+
+    All in ONE transaction (one `last_seq + n`, one multi-row INSERT) when the document has room
+    for all of them; otherwise each on its own, so each is refused or stored as if it came alone
+    (the size limit is per update). In the same transaction as the updates (an outbox: they exist
+    if and only if the updates do): the throttled `doc.announce` job (one per UPDATED_EVENT_SECONDS
+    per document, a Redis key deciding, asked before the transaction opens) and, for each seq that
+    is a multiple of COMPACT_EVERY_UPDATES, a `doc.compact` job."""
+    if not updates:
+        return []
+    announce = _announce_due(tenant, document_id)  # Redis: not inside the transaction
+    try:
+        if len(updates) > 1:
+            try:
+                first = _append(tenant, document_id, updates, announce)
+                return list(range(first, first + len(updates)))
+            except DocumentTooLarge:
+                pass  # one at a time: the ones that fit are stored
+        results: list[int | Exception] = []
+        for update in updates:
+            try:
+                stored = any(isinstance(result, int) for result in results)
+                results.append(_append(tenant, document_id, [update], announce and not stored))
+            except (DocumentTooLarge, DocumentNotFound) as exc:
+                results.append(exc)
+        if not any(isinstance(result, int) for result in results):
+            _announce_undo(tenant, document_id, announce)
+        return results
+    except BaseException:
+        _announce_undo(tenant, document_id, announce)
+        raise
+
+
+def _append(tenant, document_id, updates: list[tuple[bytes, int | None]], announce: bool) -> int:
+    """Store `updates` in one transaction; the first one's seq."""
     conf = settings.DOCUMENTS
-    sql = _TAKE_SEQ.format(document=connection.ops.quote_name(Document._meta.db_table))
+    size = sum(len(data) for data, _ in updates)
+    sql = _TAKE_SEQS.format(document=connection.ops.quote_name(Document._meta.db_table))
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(sql, {"bytes": len(data), "id": document_id, "max": conf["MAX_DOCUMENT_BYTES"]})
+            cursor.execute(
+                sql, {"n": len(updates), "bytes": size, "id": document_id, "max": conf["MAX_DOCUMENT_BYTES"]}
+            )
             row = cursor.fetchone()
         if row is None:
             if Document.objects.filter(pk=document_id).exists():
                 raise DocumentTooLarge(details={"max_bytes": conf["MAX_DOCUMENT_BYTES"]})
             raise DocumentNotFound()
-        seq = row[0]
-        DocumentUpdate.objects.create(document_id=document_id, seq=seq, data=data, author_id=author_id)
+        first = row[0] - len(updates) + 1
+        DocumentUpdate.objects.bulk_create(
+            DocumentUpdate(document_id=document_id, seq=seq, data=data, author_id=author_id)
+            for seq, (data, author_id) in enumerate(updates, start=first)
+        )
         payload = {"document_id": str(document_id)}
-        if _announce_due(tenant, document_id):
+        if announce:
             job_enqueue(tenant, "doc.announce", payload, delay=timedelta(seconds=conf["UPDATED_EVENT_SECONDS"]))
-        if seq % conf["COMPACT_EVERY_UPDATES"] == 0:
+        every = conf["COMPACT_EVERY_UPDATES"]
+        for seq in range(-(-first // every) * every, row[0] + 1, every):
             job_enqueue(
                 tenant, "doc.compact", payload, priority="low", idempotency_key=f"doc.compact:{document_id}:{seq}"
             )
-    return seq
+    return first
+
+
+def _announce_key(tenant, document_id) -> str:
+    return tenant_key(tenant.pk, "doc", document_id, "announce")
 
 
 def _announce_due(tenant, document_id) -> bool:
     """True for the first update of a throttle window. The key lives a second less than the job's
     delay, so an update that saw it committed before the job reads the document."""
     ttl = max(1, settings.DOCUMENTS["UPDATED_EVENT_SECONDS"] - 1)
-    return bool(redis_client().set(tenant_key(tenant.pk, "doc", document_id, "announce"), "1", nx=True, ex=ttl))
+    return bool(redis_client().set(_announce_key(tenant, document_id), "1", nx=True, ex=ttl))
+
+
+def _announce_undo(tenant, document_id, announce: bool) -> None:
+    """Nothing was stored: the window's job was not queued, so the next update may queue it."""
+    if announce:
+        try:
+            redis_client().delete(_announce_key(tenant, document_id))
+        except Exception:
+            pass
 
 
 def version_create(*, document: Document, access: str, name: str, user) -> DocumentVersion:
